@@ -1,0 +1,181 @@
+//! The interactive shell and the `-e` / `-f` runners.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use arrow::util::pretty::pretty_format_batches;
+use ember_common::{EmberError, Result};
+use ember_session::{render_with_source, EmberSession, QueryResult};
+use rustyline::error::ReadlineError;
+use rustyline::DefaultEditor;
+
+use crate::SqlArgs;
+
+pub fn run(args: SqlArgs) -> Result<ExitCode> {
+    let session = EmberSession::new(args.engine.conf()?)?;
+    if let Some(sql) = &args.execute {
+        return Ok(run_script(&session, sql));
+    }
+    if let Some(path) = &args.file {
+        let sql = std::fs::read_to_string(path)
+            .map_err(|e| EmberError::io(path.display().to_string(), e))?;
+        return Ok(run_script(&session, &sql));
+    }
+    interactive(&session)
+}
+
+/// Runs every statement, printing each result; stops at the first error.
+fn run_script(session: &EmberSession, sql: &str) -> ExitCode {
+    let statements = match session.parse(sql) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", render_with_source(&e, sql));
+            return ExitCode::FAILURE;
+        }
+    };
+    for statement in statements {
+        let started = Instant::now();
+        match session.execute(&statement) {
+            Ok(result) => print_result(&result, started),
+            Err(e) => {
+                eprintln!("{}", render_with_source(&e.into_root(), sql));
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_result(result: &QueryResult, started: Instant) {
+    let elapsed = started.elapsed().as_secs_f64();
+    if result.schema.fields().is_empty() {
+        println!("OK ({elapsed:.3} s)");
+        return;
+    }
+    let batches: Vec<_> = result
+        .batches
+        .iter()
+        .filter(|b| b.num_rows() > 0)
+        .cloned()
+        .collect();
+    if batches.is_empty() {
+        let header: Vec<&str> = result
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        println!("{}", header.join(" | "));
+    } else {
+        match pretty_format_batches(&batches) {
+            Ok(table) => println!("{table}"),
+            Err(e) => eprintln!("could not format the result: {e}"),
+        }
+    }
+    let rows = result.num_rows();
+    println!(
+        "{rows} row{} in {elapsed:.3} s",
+        if rows == 1 { "" } else { "s" }
+    );
+}
+
+fn history_path() -> Option<std::path::PathBuf> {
+    dirs::home_dir().map(|h| h.join(".ember_history"))
+}
+
+fn interactive(session: &EmberSession) -> Result<ExitCode> {
+    let mut editor = DefaultEditor::new()
+        .map_err(|e| EmberError::execution(format!("cannot start the line editor: {e}")))?;
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    println!(
+        "Ember {} — SQL shell. End statements with ';'. Type 'exit;' or Ctrl-D to leave.",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() {
+            "ember> "
+        } else {
+            "    -> "
+        };
+        match editor.readline(prompt) {
+            Ok(line) => {
+                let trimmed = line.trim();
+                if buffer.is_empty()
+                    && matches!(
+                        trimmed.trim_end_matches(';').to_lowercase().as_str(),
+                        "exit" | "quit" | "\\q"
+                    )
+                {
+                    break;
+                }
+                if trimmed.is_empty() && buffer.is_empty() {
+                    continue;
+                }
+                buffer.push_str(&line);
+                buffer.push('\n');
+                if !statement_complete(&buffer) {
+                    continue;
+                }
+                let sql = std::mem::take(&mut buffer);
+                let _ = editor.add_history_entry(sql.trim());
+                run_script(session, &sql);
+            }
+            Err(ReadlineError::Interrupted) => {
+                buffer.clear();
+                println!("(statement cleared; Ctrl-D or 'exit;' leaves)");
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(EmberError::execution(format!("reading input failed: {e}"))),
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A statement is complete when it ends with `;` outside quotes and comments.
+fn statement_complete(text: &str) -> bool {
+    let mut in_single = false;
+    let mut in_double = false;
+    let mut in_backtick = false;
+    let mut last_significant = ' ';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if !in_double && !in_backtick => in_single = !in_single,
+            '"' if !in_single && !in_backtick => in_double = !in_double,
+            '`' if !in_single && !in_double => in_backtick = !in_backtick,
+            '-' if !in_single && !in_double && !in_backtick && chars.peek() == Some(&'-') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if !c.is_whitespace() {
+            last_significant = c;
+        }
+    }
+    !in_single && !in_double && !in_backtick && last_significant == ';'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_complete;
+
+    #[test]
+    fn statements_end_at_semicolons_outside_quotes() {
+        assert!(statement_complete("select 1;"));
+        assert!(!statement_complete("select ';'"));
+        assert!(statement_complete("select ';';\n"));
+        assert!(!statement_complete("select 1 -- ;\n"));
+    }
+}

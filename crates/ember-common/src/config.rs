@@ -1,0 +1,193 @@
+//! Configuration keys (`ember.*`, with `spark.*` accepted as aliases) and their defaults.
+
+use std::collections::BTreeMap;
+
+use crate::{EmberError, Result};
+
+/// One documented configuration key.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigEntry {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every key Ember reads. `SET -v` and the README list these.
+pub const ENTRIES: &[ConfigEntry] = &[
+    ConfigEntry {
+        key: "ember.master",
+        default: "local[*]",
+        doc: "Where tasks run: local, local[N] or local[*] (all cores).",
+    },
+    ConfigEntry {
+        key: "ember.sql.shuffle.partitions",
+        default: "0",
+        doc: "Partitions of every shuffle (aggregation, join, window). 0 means twice the executor cores.",
+    },
+    ConfigEntry {
+        key: "ember.sql.ansi.enabled",
+        default: "true",
+        doc: "ANSI mode: overflow, division by zero and invalid casts raise errors instead of returning NULL.",
+    },
+    ConfigEntry {
+        key: "ember.sql.files.maxPartitionBytes",
+        default: "134217728",
+        doc: "Largest byte range of a splittable file (CSV) read by one task.",
+    },
+    ConfigEntry {
+        key: "ember.sql.batchSize",
+        default: "8192",
+        doc: "Rows per Arrow record batch read from files.",
+    },
+    ConfigEntry {
+        key: "ember.task.maxFailures",
+        default: "4",
+        doc: "Attempts of one task before its stage, and so the job, fails.",
+    },
+    ConfigEntry {
+        key: "ember.shuffle.memoryFraction.bytes",
+        default: "1073741824",
+        doc: "Bytes of shuffle blocks an executor keeps in memory before spilling blocks to ember.local.dir.",
+    },
+    ConfigEntry {
+        key: "ember.local.dir",
+        default: "",
+        doc: "Directory for spilled shuffle blocks. Empty means the system temporary directory.",
+    },
+    ConfigEntry {
+        key: "ember.sql.caseSensitive",
+        default: "false",
+        doc: "Whether column and table names are case sensitive (Spark's default: not).",
+    },
+];
+
+/// A set of configuration values: defaults overlaid by `--conf` and `SET`.
+#[derive(Debug, Clone, Default)]
+pub struct EmberConf {
+    values: BTreeMap<String, String>,
+}
+
+/// `spark.sql.shuffle.partitions` and `ember.sql.shuffle.partitions` name the same setting.
+pub fn normalize_key(key: &str) -> String {
+    let key = key.trim();
+    match key.strip_prefix("spark.") {
+        Some(rest) => format!("ember.{rest}"),
+        None => key.to_string(),
+    }
+}
+
+impl EmberConf {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a key. Known keys are checked for the right kind of value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let key = normalize_key(key);
+        let value = value.trim().to_string();
+        if let Some(entry) = ENTRIES.iter().find(|e| e.key == key) {
+            let expects_number = entry.default.parse::<i64>().is_ok();
+            let expects_bool = entry.default == "true" || entry.default == "false";
+            if expects_number && parse_bytes(&value).is_none() {
+                return Err(EmberError::Config(format!(
+                    "{key} expects a number, got '{value}'"
+                )));
+            }
+            if expects_bool && parse_bool(&value).is_none() {
+                return Err(EmberError::Config(format!(
+                    "{key} expects true or false, got '{value}'"
+                )));
+            }
+        }
+        self.values.insert(key, value);
+        Ok(())
+    }
+
+    pub fn unset(&mut self, key: &str) {
+        self.values.remove(&normalize_key(key));
+    }
+
+    /// The value set for a key, or its default for a known key.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let key = normalize_key(key);
+        self.values.get(&key).cloned().or_else(|| {
+            ENTRIES
+                .iter()
+                .find(|e| e.key == key)
+                .map(|e| e.default.to_string())
+        })
+    }
+
+    pub fn get_usize(&self, key: &str) -> usize {
+        self.get(key)
+            .and_then(|v| parse_bytes(&v))
+            .map(|v| v as usize)
+            .unwrap_or(0)
+    }
+
+    pub fn get_bool(&self, key: &str) -> bool {
+        self.get(key).and_then(|v| parse_bool(&v)).unwrap_or(false)
+    }
+
+    /// Keys set explicitly, in order.
+    pub fn explicit(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.values.iter()
+    }
+
+    /// Every known key with its current value, then keys set that Ember does not know.
+    pub fn all(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = ENTRIES
+            .iter()
+            .map(|e| (e.key.to_string(), self.get(e.key).unwrap_or_default()))
+            .collect();
+        for (k, v) in &self.values {
+            if !ENTRIES.iter().any(|e| e.key == k) {
+                out.push((k.clone(), v.clone()));
+            }
+        }
+        out
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses `42`, `64k`, `128m`, `1g` (Spark's byte strings) into a number.
+pub fn parse_bytes(value: &str) -> Option<u64> {
+    let v = value.trim().to_ascii_lowercase();
+    let v = v.strip_suffix('b').unwrap_or(&v);
+    let (digits, factor) = match v.chars().last()? {
+        'k' => (&v[..v.len() - 1], 1u64 << 10),
+        'm' => (&v[..v.len() - 1], 1 << 20),
+        'g' => (&v[..v.len() - 1], 1 << 30),
+        't' => (&v[..v.len() - 1], 1 << 40),
+        _ => (v, 1),
+    };
+    digits.trim().parse::<u64>().ok().map(|n| n * factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spark_keys_are_aliases() {
+        let mut conf = EmberConf::new();
+        conf.set("spark.sql.shuffle.partitions", "7").unwrap();
+        assert_eq!(conf.get_usize("ember.sql.shuffle.partitions"), 7);
+    }
+
+    #[test]
+    fn known_keys_are_checked() {
+        let mut conf = EmberConf::new();
+        let err = conf.set("ember.task.maxFailures", "many").unwrap_err();
+        assert!(err.to_string().contains("expects a number"), "{err}");
+        assert!(conf.set("ember.sql.ansi.enabled", "yes").is_err());
+        assert_eq!(parse_bytes("128m"), Some(128 << 20));
+    }
+}

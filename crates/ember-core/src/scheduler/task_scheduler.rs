@@ -1,0 +1,81 @@
+//! The task scheduler: hands a stage's tasks to a backend that runs them on executor cores.
+
+use ember_common::ids::IdGenerator;
+use ember_common::{Result, TaskId};
+
+use super::task::{Task, TaskEnd, TaskReporter};
+use crate::task_metrics::TaskMetricsSnapshot;
+
+/// Where tasks run. `LocalBackend` runs them on threads of this process; a cluster backend
+/// (later) sends them to executor processes. A backend reports every launched task exactly
+/// once through the given reporter, whether it succeeded, failed or was cancelled.
+pub trait SchedulerBackend: Send + Sync {
+    /// e.g. `local[4]`.
+    fn name(&self) -> String;
+
+    /// Executor cores available, the default number of partitions.
+    fn total_cores(&self) -> usize;
+
+    /// Queues `task` to run on a free core.
+    fn launch_task(&self, task: Task, reporter: TaskReporter) -> Result<()>;
+
+    /// Stops running tasks; queued tasks are dropped without running.
+    fn stop(&self);
+}
+
+/// Gives task ids out and passes task sets to its backend.
+///
+/// Retrying failed tasks is decided by the DAG scheduler's event loop, which holds every
+/// other piece of scheduling state; this type only places tasks.
+pub struct TaskScheduler {
+    backend: Box<dyn SchedulerBackend>,
+    task_ids: IdGenerator,
+}
+
+impl TaskScheduler {
+    /// A task scheduler placing tasks through `backend`.
+    pub fn new(backend: Box<dyn SchedulerBackend>) -> Self {
+        TaskScheduler {
+            backend,
+            task_ids: IdGenerator::new(),
+        }
+    }
+
+    /// A fresh id for a task attempt.
+    pub fn next_task_id(&self) -> TaskId {
+        TaskId(self.task_ids.next())
+    }
+
+    /// Launches every task; one the backend refuses is reported as failed at once.
+    pub fn submit_tasks(&self, tasks: Vec<Task>, reporter: &TaskReporter) {
+        for task in tasks {
+            let attempt = task.attempt;
+            let stage_attempt = task.stage_attempt;
+            if let Err(error) = self.backend.launch_task(task, reporter.clone()) {
+                reporter.report(TaskEnd {
+                    attempt,
+                    stage_attempt,
+                    executor_id: ember_common::ExecutorId("none".to_string()),
+                    duration: std::time::Duration::ZERO,
+                    metrics: TaskMetricsSnapshot::default(),
+                    outcome: Err(error),
+                });
+            }
+        }
+    }
+
+    /// Executor cores of the backend.
+    pub fn default_parallelism(&self) -> usize {
+        self.backend.total_cores()
+    }
+
+    /// The backend's name, e.g. `local[4]`.
+    pub fn backend_name(&self) -> String {
+        self.backend.name()
+    }
+
+    /// Stops the backend; queued tasks do not run.
+    pub fn stop(&self) {
+        self.backend.stop();
+    }
+}

@@ -1,0 +1,198 @@
+//! Where table files live: listing a location and opening its files.
+//!
+//! This is the seam for object stores: today only the local file system is implemented; S3
+//! (through `object_store`) becomes another [`Store`] variant with the same three operations.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use ember_common::{EmberError, Result};
+
+/// One data file of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileEntry {
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+/// The storage a table's files are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Store {
+    /// The local file system (`/data/t`, `file:///data/t`).
+    Local,
+}
+
+impl Store {
+    /// The store for a location, and the location as that store spells it.
+    pub fn for_location(location: &str) -> Result<(Store, String)> {
+        if let Some(rest) = location.strip_prefix("file://") {
+            return Ok((Store::Local, rest.to_string()));
+        }
+        if let Some((scheme, _)) = location.split_once("://") {
+            return Err(EmberError::NotSupported(format!(
+                "reading '{scheme}://' locations ({location}); use a local path"
+            )));
+        }
+        Ok((Store::Local, location.to_string()))
+    }
+
+    /// The data files at a location, sorted by path: the file itself, every visible file under
+    /// a directory (recursively), or every visible file a glob pattern matches.
+    pub fn list(&self, location: &str) -> Result<Vec<FileEntry>> {
+        match self {
+            Store::Local => list_local(location),
+        }
+    }
+
+    /// Opens a file positioned at `offset`.
+    pub fn open_at(&self, path: &Path, offset: u64) -> Result<File> {
+        match self {
+            Store::Local => {
+                let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+                if offset > 0 {
+                    file.seek(SeekFrom::Start(offset))
+                        .map_err(|e| io_error(path, e))?;
+                }
+                Ok(file)
+            }
+        }
+    }
+}
+
+pub(crate) fn io_error(path: &Path, error: std::io::Error) -> EmberError {
+    EmberError::io(path.display().to_string(), error)
+}
+
+/// Spark skips files and directories whose name starts with `.` or `_` (`_SUCCESS`, `.crc`).
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with('.') || name.starts_with('_'))
+}
+
+fn is_glob(location: &str) -> bool {
+    location.contains(['*', '?', '['])
+}
+
+fn list_local(location: &str) -> Result<Vec<FileEntry>> {
+    let mut files = Vec::new();
+    if is_glob(location) {
+        let paths = glob::glob(location).map_err(|e| {
+            EmberError::DataSource(format!("Invalid glob pattern '{location}': {e}"))
+        })?;
+        let mut matched = false;
+        for path in paths {
+            let path =
+                path.map_err(|e| EmberError::DataSource(format!("Cannot list '{location}': {e}")))?;
+            matched = true;
+            if is_hidden(&path) {
+                continue;
+            }
+            add_path(&path, &mut files)?;
+        }
+        if !matched {
+            return Err(EmberError::DataSource(format!(
+                "No files match the pattern: {location}"
+            )));
+        }
+    } else {
+        let path = Path::new(location);
+        if !path.exists() {
+            return Err(EmberError::DataSource(format!(
+                "Path does not exist: {location}"
+            )));
+        }
+        add_path(path, &mut files)?;
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    Ok(files)
+}
+
+/// Adds a file, or every visible file under a directory.
+fn add_path(path: &Path, files: &mut Vec<FileEntry>) -> Result<()> {
+    let metadata = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+    if metadata.is_file() {
+        files.push(FileEntry {
+            path: path.to_path_buf(),
+            size: metadata.len(),
+        });
+        return Ok(());
+    }
+    if metadata.is_dir() {
+        let entries = std::fs::read_dir(path).map_err(|e| io_error(path, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(path, e))?;
+            let child = entry.path();
+            if !is_hidden(&child) {
+                add_path(&child, files)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path, bytes: &[u8]) -> Result<()> {
+        std::fs::write(path, bytes).map_err(|e| io_error(path, e))
+    }
+
+    #[test]
+    fn directories_are_listed_recursively_sorted_without_hidden_files() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| io_error(Path::new("tempdir"), e))?;
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("p=2")).map_err(|e| io_error(root, e))?;
+        std::fs::create_dir_all(root.join("_temporary")).map_err(|e| io_error(root, e))?;
+        touch(&root.join("b.csv"), b"1\n")?;
+        touch(&root.join("a.csv"), b"12\n")?;
+        touch(&root.join("p=2/c.csv"), b"3\n")?;
+        touch(&root.join("_SUCCESS"), b"")?;
+        touch(&root.join(".a.csv.crc"), b"x")?;
+        touch(&root.join("_temporary/d.csv"), b"4\n")?;
+        let files = Store::Local.list(&root.display().to_string())?;
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.strip_prefix(root).map(|p| p.display().to_string()))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| EmberError::internal(e.to_string()))?;
+        assert_eq!(names, vec!["a.csv", "b.csv", "p=2/c.csv"]);
+        assert_eq!(files[0].size, 3);
+        Ok(())
+    }
+
+    #[test]
+    fn globs_match_files_and_report_empty_matches() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| io_error(Path::new("tempdir"), e))?;
+        let root = dir.path();
+        touch(&root.join("x1.parquet"), b"")?;
+        touch(&root.join("x2.parquet"), b"")?;
+        touch(&root.join("y.csv"), b"")?;
+        let files = Store::Local.list(&format!("{}/*.parquet", root.display()))?;
+        assert_eq!(files.len(), 2);
+        assert!(files[0].path.ends_with("x1.parquet"));
+        let pattern = format!("{}/*.orc", root.display());
+        let message = Store::Local.list(&pattern).unwrap_err().to_string();
+        assert_eq!(message, format!("No files match the pattern: {pattern}"));
+        Ok(())
+    }
+
+    #[test]
+    fn missing_paths_are_named() {
+        let message = Store::Local.list("/no/such/dir").unwrap_err().to_string();
+        assert_eq!(message, "Path does not exist: /no/such/dir");
+    }
+
+    #[test]
+    fn schemes_other_than_file_are_not_supported_yet() -> Result<()> {
+        assert_eq!(Store::for_location("file:///tmp/x")?.1, "/tmp/x");
+        let message = Store::for_location("s3://bucket/t")
+            .unwrap_err()
+            .to_string();
+        assert!(message.starts_with("Not supported yet"), "{message}");
+        Ok(())
+    }
+}

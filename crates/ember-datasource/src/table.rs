@@ -1,0 +1,919 @@
+//! `FileTable`: a table over files, its splits, and reading one split.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use arrow::datatypes::SchemaRef;
+use ember_common::{EmberError, Result};
+
+use crate::csv::{self, CsvSplitRequest};
+use crate::format::FileFormat;
+use crate::options::CsvOptions;
+use crate::parquet_source::{self, ParquetFile};
+use crate::store::{FileEntry, Store};
+use crate::BatchIter;
+
+/// One partition of a scan: a part of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// The file this split reads.
+    pub path: PathBuf,
+    /// Which part of the file.
+    pub kind: SplitKind,
+}
+
+/// The part of a file a split reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SplitKind {
+    /// These row groups of a Parquet file, in order.
+    ParquetRowGroups(Vec<usize>),
+    /// The lines of a text file that start in `start..=end` (see the `csv` module docs).
+    ByteRange { start: u64, end: u64 },
+    /// The whole file.
+    WholeFile,
+}
+
+impl fmt::Display for Split {
+    /// `lineitem.parquet[row groups 0..2]`, `orders.csv[bytes 0..134217728]`, `nation.csv`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        f.write_str(&name)?;
+        match &self.kind {
+            SplitKind::ParquetRowGroups(groups) => match groups.as_slice() {
+                [single] => write!(f, "[row group {single}]"),
+                [first, .., last] if last - first + 1 == groups.len() => {
+                    write!(f, "[row groups {first}..{}]", last + 1)
+                }
+                _ => {
+                    let list: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+                    write!(f, "[row groups {}]", list.join(", "))
+                }
+            },
+            SplitKind::ByteRange { start, end } => write!(f, "[bytes {start}..{end}]"),
+            SplitKind::WholeFile => Ok(()),
+        }
+    }
+}
+
+/// How the table's files are read.
+#[derive(Debug)]
+enum Source {
+    Parquet {
+        files: Vec<ParquetFile>,
+        /// Per file, the file column of each table column.
+        column_map: Vec<Vec<usize>>,
+    },
+    Csv {
+        options: CsvOptions,
+    },
+}
+
+/// A table over files: one file, a directory (every file in it that is not hidden or
+/// underscore-prefixed, recursively), or a glob (`/data/*.parquet`).
+///
+/// The files are listed and their schema settled once, in [`FileTable::try_new`]; splits are
+/// deterministic (files sorted by path).
+#[derive(Debug)]
+pub struct FileTable {
+    location: String,
+    format: FileFormat,
+    store: Store,
+    schema: SchemaRef,
+    files: Vec<FileEntry>,
+    splits: Vec<Split>,
+    /// For each split, the index of its file in `files`.
+    split_files: Vec<usize>,
+    source: Source,
+    estimated_rows: Option<u64>,
+}
+
+impl FileTable {
+    /// Lists `location` and settles the schema: `user_schema` when given, else the Parquet
+    /// footers or CSV inference (see [`CsvOptions`]). `max_split_bytes` bounds a split's size.
+    pub fn try_new(
+        location: &str,
+        format: FileFormat,
+        options: &BTreeMap<String, String>,
+        user_schema: Option<SchemaRef>,
+        max_split_bytes: usize,
+    ) -> Result<FileTable> {
+        let (store, path) = Store::for_location(location)?;
+        let files = store.list(&path)?;
+        if files.is_empty() && user_schema.is_none() {
+            return Err(EmberError::DataSource(format!(
+                "Unable to infer the schema of {format} data at {location}: it has no data files; \
+                 give the columns explicitly (CREATE TABLE t (a INT, ...) USING {format})"
+            )));
+        }
+        let (schema, source, splits, estimated_rows) = match format {
+            FileFormat::Parquet => {
+                let parquet_files = files
+                    .iter()
+                    .map(|entry| ParquetFile::open(store, entry.clone()))
+                    .collect::<Result<Vec<_>>>()?;
+                let layout = parquet_source::layout(&parquet_files, user_schema)?;
+                let splits = parquet_source::splits(&parquet_files, max_split_bytes);
+                let rows = parquet_files.iter().map(ParquetFile::num_rows).sum();
+                let source = Source::Parquet {
+                    files: parquet_files,
+                    column_map: layout.column_map,
+                };
+                (layout.schema, source, splits, Some(rows))
+            }
+            FileFormat::Csv => {
+                let options = CsvOptions::from_options(options)?;
+                let schema = match user_schema {
+                    Some(schema) => schema,
+                    None => csv::infer_schema(store, location, &files, &options)?,
+                };
+                let splits = csv::splits(&files, max_split_bytes);
+                let rows = csv::estimate_rows(store, &files)?;
+                (schema, Source::Csv { options }, splits, rows)
+            }
+        };
+        let (split_files, splits): (Vec<usize>, Vec<Split>) = splits.into_iter().unzip();
+        log::debug!(
+            "{format} table at {location}: {} files, {} splits",
+            files.len(),
+            splits.len()
+        );
+        Ok(FileTable {
+            location: location.to_string(),
+            format,
+            store,
+            schema,
+            files,
+            splits,
+            split_files,
+            source,
+            estimated_rows,
+        })
+    }
+
+    /// The location the table was created with.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The format of the table's files.
+    pub fn format(&self) -> FileFormat {
+        self.format
+    }
+
+    /// The table schema.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The scan partitions, in a deterministic order.
+    pub fn splits(&self) -> &[Split] {
+        &self.splits
+    }
+
+    /// Exact for Parquet (footer row counts), estimated from sizes and line length for CSV.
+    pub fn estimated_rows(&self) -> Option<u64> {
+        self.estimated_rows
+    }
+
+    /// The size of all data files in bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    /// How many data files the table has.
+    pub fn num_files(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Reads split `split` lazily (nothing is opened before the first `next`). `projection`
+    /// holds indices into [`FileTable::schema`]; the batches have the schema
+    /// `schema().project(projection)`, or the whole schema without a projection.
+    pub fn read_split(
+        &self,
+        split: usize,
+        projection: Option<&[usize]>,
+        batch_size: usize,
+    ) -> Result<BatchIter> {
+        let Some(split_info) = self.splits.get(split).cloned() else {
+            return Err(EmberError::internal(format!(
+                "split {split} of {} does not exist; it has {} splits",
+                self.location,
+                self.splits.len()
+            )));
+        };
+        let projection: Vec<usize> = match projection {
+            Some(columns) => columns.to_vec(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let output_schema = std::sync::Arc::new(self.schema.project(&projection).map_err(|e| {
+            EmberError::internal(format!(
+                "projection {projection:?} does not fit the schema of {}: {e}",
+                self.location
+            ))
+        })?);
+        let file_index = self.split_files.get(split).copied().unwrap_or(0);
+        let store = self.store;
+        match (&self.source, split_info.kind) {
+            (Source::Parquet { files, column_map }, SplitKind::ParquetRowGroups(groups)) => {
+                let file = files.get(file_index).cloned().ok_or_else(|| {
+                    EmberError::internal(format!("no Parquet file for split {split}"))
+                })?;
+                let column_map = column_map.get(file_index).cloned().unwrap_or_default();
+                Ok(lazy(move || {
+                    parquet_source::read(
+                        store,
+                        &file,
+                        &column_map,
+                        groups,
+                        &projection,
+                        output_schema,
+                        batch_size,
+                    )
+                }))
+            }
+            (Source::Csv { options }, kind) => {
+                let range = match kind {
+                    SplitKind::ByteRange { start, end } => Some((start, end)),
+                    _ => None,
+                };
+                let options = options.clone();
+                let table_schema = self.schema.clone();
+                let path = split_info.path;
+                Ok(lazy(move || {
+                    let reader = csv::read_split(CsvSplitRequest {
+                        store,
+                        path: &path,
+                        range,
+                        table_schema: &table_schema,
+                        options: &options,
+                        projection: &projection,
+                        output_schema,
+                        batch_size,
+                    })?;
+                    Ok(Box::new(reader) as BatchIter)
+                }))
+            }
+            (_, kind) => Err(EmberError::internal(format!(
+                "split kind {kind:?} does not fit a {} table",
+                self.format
+            ))),
+        }
+    }
+}
+
+/// Defers opening a split to the first `next`, so building a scan does no I/O.
+fn lazy(open: impl FnOnce() -> Result<BatchIter> + Send + 'static) -> BatchIter {
+    let mut open = Some(open);
+    let mut inner: Option<BatchIter> = None;
+    Box::new(std::iter::from_fn(move || {
+        if let Some(open) = open.take() {
+            match open() {
+                Ok(iter) => inner = Some(iter),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        inner.as_mut()?.next()
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use arrow::array::{
+        Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
+    };
+    use arrow::compute::concat_batches;
+    use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, TimeUnit};
+
+    use crate::writer::{write_csv, write_parquet_iter};
+
+    fn tempdir() -> Result<tempfile::TempDir> {
+        tempfile::tempdir().map_err(|e| EmberError::io("tempdir", e))
+    }
+
+    fn write(path: &Path, text: &str) -> Result<()> {
+        std::fs::write(path, text).map_err(|e| EmberError::io(path.display().to_string(), e))
+    }
+
+    fn no_options() -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
+    fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Every row of every split, in split order, as one batch.
+    fn read_all(table: &FileTable, projection: Option<&[usize]>) -> Result<RecordBatch> {
+        let schema = match projection {
+            Some(p) => Arc::new(table.schema().project(p)?),
+            None => table.schema(),
+        };
+        let mut batches = Vec::new();
+        for split in 0..table.splits().len() {
+            for batch in table.read_split(split, projection, 3)? {
+                let batch = batch?;
+                assert_eq!(batch.schema(), schema, "split {split} schema");
+                batches.push(batch);
+            }
+        }
+        Ok(concat_batches(&schema, &batches)?)
+    }
+
+    fn ids_and_names(rows: usize, offset: i64) -> Result<RecordBatch> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("score", DataType::Int32, true),
+        ]));
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(
+            (0..rows as i64).map(|i| i + offset),
+        ));
+        let names: ArrayRef = Arc::new(StringArray::from_iter(
+            (0..rows).map(|i| (i % 3 != 0).then(|| format!("n{i}"))),
+        ));
+        let scores: ArrayRef = Arc::new(Int32Array::from_iter_values(
+            (0..rows as i32).map(|i| i * 10),
+        ));
+        Ok(RecordBatch::try_new(schema, vec![ids, names, scores])?)
+    }
+
+    fn write_ids_parquet(
+        path: &Path,
+        rows: usize,
+        offset: i64,
+        row_group_rows: usize,
+    ) -> Result<()> {
+        let batch = ids_and_names(rows, offset)?;
+        write_parquet_iter(path, batch.schema(), [Ok(batch)], row_group_rows)?;
+        Ok(())
+    }
+
+    #[test]
+    fn parquet_row_groups_become_splits_and_rows_come_from_metadata() -> Result<()> {
+        let dir = tempdir()?;
+        write_ids_parquet(&dir.path().join("a.parquet"), 10, 0, 4)?;
+        write_ids_parquet(&dir.path().join("b.parquet"), 5, 100, 100)?;
+        let location = dir.path().display().to_string();
+        let table = FileTable::try_new(&location, FileFormat::Parquet, &no_options(), None, 1)?;
+        assert_eq!(table.num_files(), 2);
+        assert_eq!(table.estimated_rows(), Some(15));
+        // a.parquet has row groups of 4, 4 and 2 rows; a 1-byte split size keeps them apart.
+        let shown: Vec<String> = table.splits().iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            shown,
+            vec![
+                "a.parquet[row group 0]",
+                "a.parquet[row group 1]",
+                "a.parquet[row group 2]",
+                "b.parquet[row group 0]"
+            ]
+        );
+        assert_eq!(table.schema().field(0).name(), "id");
+        assert_eq!(table.schema().field(2).data_type(), &DataType::Int32);
+        let rows = read_all(&table, None)?;
+        assert_eq!(rows.num_rows(), 15);
+        let ids = rows.column(0).as_primitive::<Int64Type>();
+        assert_eq!(ids.value(9), 9);
+        assert_eq!(ids.value(10), 100);
+
+        // A generous split size groups all row groups of a file into one split.
+        let grouped =
+            FileTable::try_new(&location, FileFormat::Parquet, &no_options(), None, 1 << 30)?;
+        let shown: Vec<String> = grouped.splits().iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            shown,
+            vec!["a.parquet[row groups 0..3]", "b.parquet[row group 0]"]
+        );
+        assert!(grouped.total_bytes() > 0);
+        Ok(())
+    }
+
+    #[test]
+    fn parquet_projection_keeps_the_requested_order() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("t.parquet");
+        write_ids_parquet(&path, 7, 0, 3)?;
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Parquet,
+            &no_options(),
+            None,
+            1,
+        )?;
+        let rows = read_all(&table, Some(&[2, 0]))?;
+        assert_eq!(rows.schema().field(0).name(), "score");
+        assert_eq!(rows.schema().field(1).name(), "id");
+        assert_eq!(rows.column(0).as_primitive::<Int32Type>().value(6), 60);
+        assert_eq!(rows.column(1).as_primitive::<Int64Type>().value(6), 6);
+        // An empty projection still counts rows (COUNT(*)).
+        let counted: usize = (0..table.splits().len())
+            .map(|s| {
+                table
+                    .read_split(s, Some(&[]), 1024)?
+                    .map(|b| b.map(|b| b.num_rows()))
+                    .sum::<Result<usize>>()
+            })
+            .sum::<Result<usize>>()?;
+        assert_eq!(counted, 7);
+        Ok(())
+    }
+
+    #[test]
+    fn parquet_files_with_different_schemas_are_named() -> Result<()> {
+        let dir = tempdir()?;
+        write_ids_parquet(&dir.path().join("a.parquet"), 3, 0, 10)?;
+        let other = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Int64, false),
+                Field::new("name", DataType::Int32, true),
+                Field::new("score", DataType::Int32, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(vec![1])),
+                Arc::new(Int32Array::from(vec![1])),
+                Arc::new(Int32Array::from(vec![1])),
+            ],
+        )?;
+        write_parquet_iter(
+            &dir.path().join("b.parquet"),
+            other.schema(),
+            [Ok(other)],
+            10,
+        )?;
+        let error = FileTable::try_new(
+            &dir.path().display().to_string(),
+            FileFormat::Parquet,
+            &no_options(),
+            None,
+            1,
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("a.parquet") && error.contains("b.parquet"),
+            "{error}"
+        );
+        assert!(
+            error.contains("`name` is Utf8 in the first and Int32"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn parquet_user_schema_maps_columns_by_name() -> Result<()> {
+        let dir = tempdir()?;
+        write_ids_parquet(&dir.path().join("a.parquet"), 4, 0, 10)?;
+        let user = Arc::new(Schema::new(vec![
+            Field::new("score", DataType::Int32, true),
+            Field::new("ID", DataType::Int64, true),
+        ]));
+        let location = dir.path().display().to_string();
+        let table =
+            FileTable::try_new(&location, FileFormat::Parquet, &no_options(), Some(user), 1)?;
+        let rows = read_all(&table, None)?;
+        assert_eq!(rows.column(0).as_primitive::<Int32Type>().value(3), 30);
+        assert_eq!(rows.column(1).as_primitive::<Int64Type>().value(3), 3);
+        let wrong = Arc::new(Schema::new(vec![Field::new("score", DataType::Utf8, true)]));
+        let error = FileTable::try_new(
+            &location,
+            FileFormat::Parquet,
+            &no_options(),
+            Some(wrong),
+            1,
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("`score` is Utf8 in the table schema but Int32"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn empty_directories_need_a_schema() -> Result<()> {
+        let dir = tempdir()?;
+        write(&dir.path().join("_SUCCESS"), "")?;
+        let location = dir.path().display().to_string();
+        let error = FileTable::try_new(&location, FileFormat::Parquet, &no_options(), None, 1)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no data files") && error.contains(&location),
+            "{error}"
+        );
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int32, true)]));
+        let table = FileTable::try_new(
+            &location,
+            FileFormat::Parquet,
+            &no_options(),
+            Some(schema),
+            1,
+        )?;
+        assert!(table.splits().is_empty());
+        assert_eq!(table.estimated_rows(), Some(0));
+        Ok(())
+    }
+
+    #[test]
+    fn missing_paths_and_empty_globs_are_errors() -> Result<()> {
+        let dir = tempdir()?;
+        let missing = dir.path().join("nope").display().to_string();
+        let error = FileTable::try_new(&missing, FileFormat::Csv, &no_options(), None, 1)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, format!("Path does not exist: {missing}"));
+        let pattern = format!("{}/*.parquet", dir.path().display());
+        let error = FileTable::try_new(&pattern, FileFormat::Parquet, &no_options(), None, 1)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, format!("No files match the pattern: {pattern}"));
+        Ok(())
+    }
+
+    #[test]
+    fn globs_select_files() -> Result<()> {
+        let dir = tempdir()?;
+        write_ids_parquet(&dir.path().join("a.parquet"), 2, 0, 10)?;
+        write_ids_parquet(&dir.path().join("b.parquet"), 3, 0, 10)?;
+        write(&dir.path().join("notes.txt"), "not parquet")?;
+        let pattern = format!("{}/*.parquet", dir.path().display());
+        let table =
+            FileTable::try_new(&pattern, FileFormat::Parquet, &no_options(), None, 1 << 20)?;
+        assert_eq!(table.num_files(), 2);
+        assert_eq!(table.location(), pattern);
+        assert_eq!(table.format(), FileFormat::Parquet);
+        assert_eq!(read_all(&table, None)?.num_rows(), 5);
+        Ok(())
+    }
+
+    #[test]
+    fn csv_without_inference_reads_strings_named_from_header_or_position() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("t.csv");
+        write(&path, "id,name\n1,\"a, b\"\n2,\n")?;
+        let location = path.display().to_string();
+        let table = FileTable::try_new(
+            &location,
+            FileFormat::Csv,
+            &options(&[("header", "true")]),
+            None,
+            1 << 20,
+        )?;
+        assert_eq!(table.schema().field(0).name(), "id");
+        assert_eq!(table.schema().field(1).data_type(), &DataType::Utf8);
+        let rows = read_all(&table, None)?;
+        assert_eq!(rows.num_rows(), 2);
+        let names = rows.column(1).as_string::<i32>();
+        assert_eq!(names.value(0), "a, b");
+        assert!(names.is_null(1));
+
+        let table = FileTable::try_new(&location, FileFormat::Csv, &no_options(), None, 1 << 20)?;
+        let names: Vec<String> = table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, vec!["_c0", "_c1"]);
+        assert_eq!(read_all(&table, None)?.num_rows(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn csv_inference_follows_spark() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("t.csv");
+        write(
+            &path,
+            "i,l,d,b,day,ts,s,n\n\
+             1,1,1.5,true,2024-01-31,2024-01-31 10:00:00,x,\n\
+             ,3000000000,2,false,,2024-02-01T11:30:00.5,1,NA\n\
+             -7,4,NA,TRUE,2024-02-29,,y,\n",
+        )?;
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &options(&[
+                ("header", "true"),
+                ("inferSchema", "true"),
+                ("nullValue", "NA"),
+            ]),
+            None,
+            1 << 20,
+        )?;
+        let types: Vec<DataType> = table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            vec![
+                DataType::Int32,
+                DataType::Int64,
+                DataType::Float64,
+                DataType::Boolean,
+                DataType::Date32,
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                DataType::Utf8,
+                DataType::Utf8,
+            ]
+        );
+        let rows = read_all(&table, None)?;
+        let ints = rows.column(0).as_primitive::<Int32Type>();
+        assert!(ints.is_null(1));
+        assert_eq!(ints.value(2), -7);
+        assert_eq!(
+            rows.column(1).as_primitive::<Int64Type>().value(1),
+            3_000_000_000
+        );
+        assert!(rows.column(2).is_null(2), "nullValue NA reads as NULL");
+        assert_eq!(rows.column(7).null_count(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn csv_byte_ranges_read_every_row_exactly_once() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("t.csv");
+        let mut text = String::from("id,word\n");
+        for i in 0..200 {
+            text.push_str(&format!("{i},{}\n", "w".repeat(i % 13)));
+        }
+        write(&path, &text)?;
+        let location = path.display().to_string();
+        let header = options(&[("header", "true"), ("inferSchema", "true")]);
+        let whole = FileTable::try_new(&location, FileFormat::Csv, &header, None, 1 << 20)?;
+        assert_eq!(whole.splits().len(), 1);
+        assert_eq!(whole.splits()[0].kind, SplitKind::WholeFile);
+        let expected = read_all(&whole, None)?;
+        assert_eq!(expected.num_rows(), 200);
+        for split_bytes in [1, 2, 3, 7, 16, 100] {
+            let split = FileTable::try_new(&location, FileFormat::Csv, &header, None, split_bytes)?;
+            assert_eq!(split.splits().len(), text.len().div_ceil(split_bytes));
+            assert_eq!(
+                read_all(&split, None)?,
+                expected,
+                "split size {split_bytes}"
+            );
+        }
+        let estimate = whole.estimated_rows().unwrap_or(0);
+        assert!((150..=260).contains(&estimate), "estimate {estimate}");
+        Ok(())
+    }
+
+    #[test]
+    fn csv_user_schema_parses_every_supported_type() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("t.csv");
+        write(
+            &path,
+            "1|9000000000|2.5|123.45|2024-03-01|x|true|2024-03-01 12:00:00\n|||||||\n",
+        )?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int32, true),
+            Field::new("b", DataType::Int64, true),
+            Field::new("c", DataType::Float64, true),
+            Field::new("d", DataType::Decimal128(10, 2), true),
+            Field::new("e", DataType::Date32, true),
+            Field::new("f", DataType::Utf8, true),
+            Field::new("g", DataType::Boolean, true),
+            Field::new("h", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        ]));
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &options(&[("sep", "|")]),
+            Some(schema),
+            1 << 20,
+        )?;
+        let rows = read_all(&table, None)?;
+        assert_eq!(rows.num_rows(), 2);
+        let shown = arrow::util::pretty::pretty_format_batches(&[rows.slice(0, 1)])?.to_string();
+        assert!(
+            shown.contains(
+                "| 1 | 9000000000 | 2.5 | 123.45 | 2024-03-01 | x | true | 2024-03-01T12:00:00 |"
+            ),
+            "{shown}"
+        );
+        assert!(
+            (0..8).all(|c| rows.column(c).is_null(1)),
+            "empty fields are NULL"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn tbl_files_with_a_trailing_delimiter_are_accepted() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("nation.tbl");
+        let mut text = String::new();
+        for i in 0..25 {
+            text.push_str(&format!("{i}|NATION{i}|{}|\n", i % 5));
+        }
+        write(&path, &text)?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n_nationkey", DataType::Int32, false),
+            Field::new("n_name", DataType::Utf8, false),
+            Field::new("n_regionkey", DataType::Int32, false),
+        ]));
+        let sep = options(&[("sep", "|")]);
+        for split_bytes in [5, 1 << 20] {
+            let table = FileTable::try_new(
+                &path.display().to_string(),
+                FileFormat::Csv,
+                &sep,
+                Some(schema.clone()),
+                split_bytes,
+            )?;
+            let rows = read_all(&table, Some(&[2, 1]))?;
+            assert_eq!(rows.num_rows(), 25);
+            assert_eq!(rows.column(1).as_string::<i32>().value(24), "NATION24");
+            assert_eq!(rows.column(0).as_primitive::<Int32Type>().value(24), 4);
+        }
+        // A non-empty extra field is malformed.
+        write(&path, "0|A|0|\n1|B|1|x\n")?;
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &sep,
+            Some(schema),
+            1 << 20,
+        )?;
+        let error = read_all(&table, None).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            error.contains("nation.tbl at line 2: expected 3 fields but found 4"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_rows_name_the_file_and_line() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("bad.csv");
+        let mut text = String::from("a,b\n");
+        for i in 0..20 {
+            text.push_str(&format!("{i},{i}\n"));
+        }
+        text.push_str("21,oops\n22,22\n23\n");
+        write(&path, &text)?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int32, true),
+            Field::new("b", DataType::Int32, true),
+        ]));
+        let header = options(&[("header", "true")]);
+        // The bad value is on line 22 whichever split reads it.
+        for split_bytes in [1 << 20, 10] {
+            let table = FileTable::try_new(
+                &path.display().to_string(),
+                FileFormat::Csv,
+                &header,
+                Some(schema.clone()),
+                split_bytes,
+            )?;
+            let error = read_all(&table, None).map(|_| ()).unwrap_err().to_string();
+            assert!(
+                error.contains("bad.csv at line 22: cannot parse 'oops' as Int32 for column `b`"),
+                "split size {split_bytes}: {error}"
+            );
+        }
+        let missing_field = text.replace("21,oops", "21,21");
+        write(&path, &missing_field)?;
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &header,
+            Some(schema),
+            16,
+        )?;
+        let error = read_all(&table, None).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            error.contains("bad.csv at line 24: expected 2 fields but found 1"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn custom_date_formats_read_and_report_bad_values() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("d.csv");
+        write(&path, "31/01/2024\n29/02/2024\n")?;
+        let opts = options(&[("inferSchema", "true"), ("dateFormat", "dd/MM/yyyy")]);
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &opts,
+            None,
+            1 << 20,
+        )?;
+        assert_eq!(table.schema().field(0).data_type(), &DataType::Date32);
+        let rows = read_all(&table, None)?;
+        let shown = arrow::util::pretty::pretty_format_batches(&[rows])?.to_string();
+        assert!(shown.contains("2024-02-29"), "{shown}");
+        let schema = table.schema();
+        write(&path, "31/01/2024\n2024-02-29\n")?;
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &opts,
+            Some(schema),
+            1 << 20,
+        )?;
+        let error = read_all(&table, None).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            error.contains("at line 2: cannot parse '2024-02-29' with the pattern"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn blank_lines_and_crlf_endings_are_skipped_like_spark() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("t.csv");
+        write(&path, "a,b\r\n1,x\r\n\r\n2,y\n\n")?;
+        let opts = options(&[("header", "true"), ("inferSchema", "true")]);
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &opts,
+            None,
+            1 << 20,
+        )?;
+        assert_eq!(table.schema().field(0).data_type(), &DataType::Int32);
+        let rows = read_all(&table, None)?;
+        assert_eq!(rows.num_rows(), 2);
+        assert_eq!(rows.column(1).as_string::<i32>().value(1), "y");
+        Ok(())
+    }
+
+    #[test]
+    fn tables_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync + fmt::Debug>() {}
+        shared::<FileTable>();
+        shared::<Split>();
+    }
+
+    #[test]
+    fn written_csv_reads_back() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("out.csv");
+        let batch = ids_and_names(5, 0)?;
+        write_csv(&path, std::slice::from_ref(&batch), true, b',')?;
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &options(&[("header", "true")]),
+            Some(batch.schema()),
+            1 << 20,
+        )?;
+        assert_eq!(read_all(&table, None)?, batch);
+        Ok(())
+    }
+
+    #[test]
+    fn reading_is_lazy_and_bad_splits_are_errors() -> Result<()> {
+        let dir = tempdir()?;
+        let path = dir.path().join("t.csv");
+        write(&path, "1\n")?;
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &no_options(),
+            None,
+            1 << 20,
+        )?;
+        let iter = table.read_split(0, None, 10)?;
+        std::fs::remove_file(&path).map_err(|e| EmberError::io("t.csv", e))?;
+        let results: Vec<_> = iter.collect();
+        assert_eq!(results.len(), 1);
+        assert!(
+            results[0].is_err(),
+            "the file is opened on the first next()"
+        );
+        assert!(table.read_split(5, None, 10).is_err());
+        assert!(table.read_split(0, Some(&[3]), 10).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,28 @@
+//! Ember's Catalyst-style logical optimizer: rules grouped in batches over `datafusion_expr::LogicalPlan`.
+//!
+//! ```text
+//!  bound LogicalPlan ──▶ RuleExecutor ──▶ optimized LogicalPlan (+ the rule applications
+//!                        │ batch "Simplification"        Once           that changed it,
+//!                        │ batch "Operator Optimization" FixedPoint(100) for EXPLAIN EXTENDED)
+//!                        │ batch "Column Pruning"        Once
+//!                        ▼ ...
+//! ```
+//!
+//! Every rule takes the plan by value and returns `Transformed`; the executor uses the flag
+//! to detect a fixed point. See [`default_optimizer`] for the batches Ember runs.
+
+mod context;
+mod executor;
+mod expr_util;
+mod rule;
+pub mod rules;
+#[cfg(test)]
+mod test_util;
+
+pub use context::OptimizerContext;
+pub use executor::{default_optimizer, Batch, RuleApplication, RuleExecutor, Strategy};
+pub use rule::Rule;
+pub use rules::{
+    ColumnPruning, ConstantFolding, EliminateLimit, EliminateProjection, EliminateSorts,
+    PushDownFilter, PushDownLimit, SimplifyExpressions,
+};

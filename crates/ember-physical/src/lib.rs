@@ -1,0 +1,11 @@
+//! Physical plans: `*Exec` operators over Arrow record batches, the physical planner, and the
+//! lowering of a physical plan onto RDD stages.
+
+pub mod expressions;
+pub mod operators;
+pub mod plan;
+pub mod planner;
+pub mod stages;
+
+pub use plan::{ExecutionPlan, Partitioning};
+pub use planner::PhysicalPlanner;

@@ -1,0 +1,12 @@
+//! The `*Exec` operators, one file each.
+
+pub mod exchange;
+pub mod filter;
+pub mod hash_aggregate;
+pub mod hash_join;
+pub mod limit;
+pub mod projection;
+pub mod scan;
+pub mod sort;
+pub mod union;
+pub mod values;

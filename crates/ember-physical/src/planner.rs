@@ -1,0 +1,361 @@
+//! The physical planner: picks an operator for each logical node and inserts an
+//! `ExchangeExec` wherever the required distribution of rows is not met.
+//!
+//! ```text
+//! Aggregate   => HashAggregateExec(Final) <- Exchange hash(group keys) <- HashAggregateExec(Partial)
+//! Join (equi) => HashJoinExec <- Exchange hash(left keys) / Exchange hash(right keys)
+//! Sort        => SortExec <- Exchange single        (Sort + Limit: TopK per partition first)
+//! Limit       => LimitExec <- Exchange single <- LimitExec per partition
+//! ```
+
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, ArrayRef};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion_common::{DFSchema, JoinType, ScalarValue};
+use datafusion_expr::logical_plan::{Aggregate, Join, Limit, Sort, TableScan};
+use datafusion_expr::{Expr, LogicalPlan};
+use datafusion_physical_expr::aggregate::{AggregateExprBuilder, AggregateFunctionExpr};
+use datafusion_physical_expr::expressions::Column as PhysicalColumn;
+use ember_common::{EmberError, Result};
+use ember_datasource::FileTableSource;
+
+use crate::expressions::{create_physical_expr, PhysicalExprRef};
+use crate::operators::exchange::ExchangeExec;
+use crate::operators::filter::FilterExec;
+use crate::operators::hash_aggregate::{AggregateMode, HashAggregateExec};
+use crate::operators::hash_join::{BuildSide, HashJoinExec, JoinMode};
+use crate::operators::limit::LimitExec;
+use crate::operators::projection::ProjectExec;
+use crate::operators::scan::ScanExec;
+use crate::operators::sort::{SortExec, SortKey};
+use crate::operators::union::UnionExec;
+use crate::operators::values::ValuesExec;
+use crate::plan::{ExecutionPlan, Partitioning};
+
+/// Turns optimized logical plans into physical plans.
+pub struct PhysicalPlanner {
+    shuffle_partitions: usize,
+}
+
+impl PhysicalPlanner {
+    /// `shuffle_partitions`: how many reduce partitions every shuffle has.
+    pub fn new(shuffle_partitions: usize) -> Self {
+        PhysicalPlanner {
+            shuffle_partitions: shuffle_partitions.max(1),
+        }
+    }
+
+    pub fn create_physical_plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        match plan {
+            LogicalPlan::TableScan(scan) => self.plan_scan(scan),
+            LogicalPlan::Projection(p) => {
+                let input = self.create_physical_plan(&p.input)?;
+                let exprs = p
+                    .expr
+                    .iter()
+                    .zip(p.schema.fields())
+                    .map(|(e, f)| {
+                        Ok((create_physical_expr(e, p.input.schema())?, f.name().clone()))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Arc::new(ProjectExec::try_new(exprs, input)?))
+            }
+            LogicalPlan::Filter(f) => {
+                let input = self.create_physical_plan(&f.input)?;
+                let predicate = create_physical_expr(&f.predicate, f.input.schema())?;
+                Ok(Arc::new(FilterExec::new(predicate, input)))
+            }
+            LogicalPlan::SubqueryAlias(a) => self.create_physical_plan(&a.input),
+            LogicalPlan::Aggregate(a) => self.plan_aggregate(a),
+            LogicalPlan::Join(j) => self.plan_join(j),
+            LogicalPlan::Sort(s) => self.plan_sort(s, None),
+            LogicalPlan::Limit(l) => self.plan_limit(l),
+            LogicalPlan::Union(u) => {
+                let inputs = u
+                    .inputs
+                    .iter()
+                    .map(|i| self.create_physical_plan(i))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Arc::new(UnionExec::try_new(
+                    inputs,
+                    arrow_schema(&u.schema),
+                )?))
+            }
+            LogicalPlan::EmptyRelation(e) => {
+                let schema = arrow_schema(&e.schema);
+                let batches = if e.produce_one_row {
+                    let columns: Vec<ArrayRef> = schema
+                        .fields()
+                        .iter()
+                        .map(|f| new_null_array(f.data_type(), 1))
+                        .collect();
+                    let options = RecordBatchOptions::new().with_row_count(Some(1));
+                    vec![RecordBatch::try_new_with_options(
+                        Arc::clone(&schema),
+                        columns,
+                        &options,
+                    )?]
+                } else {
+                    vec![]
+                };
+                Ok(Arc::new(ValuesExec::new(schema, batches)))
+            }
+            LogicalPlan::Values(v) => {
+                let schema = arrow_schema(&v.schema);
+                let empty = DFSchema::empty();
+                let mut columns = Vec::new();
+                for (i, field) in schema.fields().iter().enumerate() {
+                    let mut scalars = Vec::new();
+                    for row in &v.values {
+                        let value = evaluate_constant(&row[i], &empty)?;
+                        scalars.push(value.cast_to(field.data_type()).unwrap_or(value));
+                    }
+                    columns.push(if scalars.is_empty() {
+                        new_null_array(field.data_type(), 0)
+                    } else {
+                        ScalarValue::iter_to_array(scalars)?
+                    });
+                }
+                let options = RecordBatchOptions::new().with_row_count(Some(v.values.len()));
+                let batch =
+                    RecordBatch::try_new_with_options(Arc::clone(&schema), columns, &options)?;
+                Ok(Arc::new(ValuesExec::new(schema, vec![batch])))
+            }
+            LogicalPlan::Distinct(_) => Err(EmberError::internal(
+                "DISTINCT should have been planned as an aggregate",
+            )),
+            other => Err(EmberError::NotSupported(format!(
+                "planning {}",
+                other.display()
+            ))),
+        }
+    }
+
+    fn plan_scan(&self, scan: &TableScan) -> Result<Arc<dyn ExecutionPlan>> {
+        let source = scan
+            .source
+            .as_ref()
+            .downcast_ref::<FileTableSource>()
+            .ok_or_else(|| {
+                EmberError::internal(format!("table {} has no file source", scan.table_name))
+            })?;
+        let filters = scan
+            .filters
+            .iter()
+            .map(|f| create_physical_expr(f, &scan.projected_schema))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(ScanExec::try_new(
+            scan.table_name.to_string(),
+            Arc::clone(&source.table),
+            scan.projection.clone(),
+            filters,
+        )?))
+    }
+
+    fn plan_aggregate(&self, aggregate: &Aggregate) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = self.create_physical_plan(&aggregate.input)?;
+        let input_schema = aggregate.input.schema();
+        let arrow_input = input.schema();
+        let group_exprs = aggregate
+            .group_expr
+            .iter()
+            .map(|g| {
+                Ok((
+                    create_physical_expr(g, input_schema)?,
+                    g.schema_name().to_string(),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut aggregates = Vec::new();
+        let mut filters = Vec::new();
+        for expr in &aggregate.aggr_expr {
+            let (function, filter) = self.create_aggregate(expr, input_schema, &arrow_input)?;
+            aggregates.push(function);
+            filters.push(filter);
+        }
+        let n_groups = group_exprs.len();
+        let partial = HashAggregateExec::try_new(
+            AggregateMode::Partial,
+            group_exprs,
+            aggregates,
+            filters,
+            input,
+        )?;
+        let partial_schema = partial.schema();
+        let partitioning = if n_groups == 0 {
+            Partitioning::Single
+        } else {
+            let keys: Vec<PhysicalExprRef> = (0..n_groups)
+                .map(|i| {
+                    Arc::new(PhysicalColumn::new(partial_schema.field(i).name(), i))
+                        as PhysicalExprRef
+                })
+                .collect();
+            Partitioning::Hash(keys, self.shuffle_partitions)
+        };
+        let partial = Arc::new(partial);
+        let exchange = Arc::new(ExchangeExec::new(partial.clone(), partitioning));
+        Ok(Arc::new(HashAggregateExec::final_for(&partial, exchange)?))
+    }
+
+    fn create_aggregate(
+        &self,
+        expr: &Expr,
+        input_schema: &DFSchema,
+        arrow_input: &SchemaRef,
+    ) -> Result<(Arc<AggregateFunctionExpr>, Option<PhysicalExprRef>)> {
+        let name = expr.schema_name().to_string();
+        let Expr::AggregateFunction(function) = unalias(expr) else {
+            return Err(EmberError::internal(format!(
+                "{expr} is not an aggregate function"
+            )));
+        };
+        let params = &function.params;
+        if !params.order_by.is_empty() {
+            return Err(EmberError::NotSupported(format!(
+                "ordered aggregates such as {expr}"
+            )));
+        }
+        let args = params
+            .args
+            .iter()
+            .map(|a| create_physical_expr(a, input_schema))
+            .collect::<Result<Vec<_>>>()?;
+        let built = AggregateExprBuilder::new(Arc::clone(&function.func), args)
+            .schema(Arc::clone(arrow_input))
+            .alias(name)
+            .with_distinct(params.distinct)
+            .build()?;
+        let filter = params
+            .filter
+            .as_ref()
+            .map(|f| create_physical_expr(f, input_schema))
+            .transpose()?;
+        Ok((Arc::new(built), filter))
+    }
+
+    fn plan_join(&self, join: &Join) -> Result<Arc<dyn ExecutionPlan>> {
+        if join.on.is_empty() {
+            return Err(EmberError::NotSupported(
+                "joins without an equality condition (a cartesian product or nested-loop join); add an equality between the two sides".into(),
+            ));
+        }
+        let left = self.create_physical_plan(&join.left)?;
+        let right = self.create_physical_plan(&join.right)?;
+        let mut on = Vec::new();
+        for (l, r) in &join.on {
+            on.push((
+                create_physical_expr(l, join.left.schema())?,
+                create_physical_expr(r, join.right.schema())?,
+            ));
+        }
+        let filter = match &join.filter {
+            Some(f) => {
+                let joined = join.left.schema().join(join.right.schema())?;
+                Some(create_physical_expr(f, &joined)?)
+            }
+            None => None,
+        };
+        let n = self.shuffle_partitions;
+        let left_keys = on.iter().map(|(l, _)| Arc::clone(l)).collect();
+        let right_keys = on.iter().map(|(_, r)| Arc::clone(r)).collect();
+        let left = Arc::new(ExchangeExec::new(left, Partitioning::Hash(left_keys, n)));
+        let right = Arc::new(ExchangeExec::new(right, Partitioning::Hash(right_keys, n)));
+        let build_side = match join.join_type {
+            JoinType::Right | JoinType::RightSemi | JoinType::RightAnti => BuildSide::Left,
+            _ => BuildSide::Right,
+        };
+        Ok(Arc::new(HashJoinExec::try_new(
+            left,
+            right,
+            on,
+            filter,
+            join.join_type,
+            build_side,
+            JoinMode::Partitioned,
+        )?))
+    }
+
+    fn sort_keys(&self, sort: &Sort) -> Result<Vec<SortKey>> {
+        sort.expr
+            .iter()
+            .map(|s| {
+                Ok(SortKey {
+                    expr: create_physical_expr(&s.expr, sort.input.schema())?,
+                    ascending: s.asc,
+                    nulls_first: s.nulls_first,
+                })
+            })
+            .collect()
+    }
+
+    /// A global sort: everything meets in one partition. With `fetch`, each partition first
+    /// keeps only its own top rows.
+    fn plan_sort(&self, sort: &Sort, fetch: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = self.create_physical_plan(&sort.input)?;
+        let keys = self.sort_keys(sort)?;
+        let fetch = match (fetch, sort.fetch) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let input = if input.output_partitioning().partition_count() > 1 {
+            let local: Arc<dyn ExecutionPlan> = match fetch {
+                Some(k) => Arc::new(SortExec::new(keys.clone(), Some(k), input)),
+                None => input,
+            };
+            Arc::new(ExchangeExec::new(local, Partitioning::Single)) as Arc<dyn ExecutionPlan>
+        } else {
+            input
+        };
+        Ok(Arc::new(SortExec::new(keys, fetch, input)))
+    }
+
+    fn plan_limit(&self, limit: &Limit) -> Result<Arc<dyn ExecutionPlan>> {
+        let skip = match limit.get_skip_type()? {
+            datafusion_expr::logical_plan::SkipType::Literal(n) => n,
+            _ => return Err(EmberError::NotSupported("a non-constant OFFSET".into())),
+        };
+        let fetch = match limit.get_fetch_type()? {
+            datafusion_expr::logical_plan::FetchType::Literal(n) => n,
+            _ => return Err(EmberError::NotSupported("a non-constant LIMIT".into())),
+        };
+        if let (LogicalPlan::Sort(sort), Some(f)) = (limit.input.as_ref(), fetch) {
+            let sorted = self.plan_sort(sort, Some(f + skip))?;
+            return Ok(Arc::new(LimitExec::new(skip, Some(f), sorted)));
+        }
+        let input = self.create_physical_plan(&limit.input)?;
+        let input = if input.output_partitioning().partition_count() > 1 {
+            let local = Arc::new(LimitExec::new(0, fetch.map(|f| f + skip), input));
+            Arc::new(ExchangeExec::new(local, Partitioning::Single)) as Arc<dyn ExecutionPlan>
+        } else {
+            input
+        };
+        Ok(Arc::new(LimitExec::new(skip, fetch, input)))
+    }
+}
+
+fn unalias(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Alias(a) => unalias(&a.expr),
+        other => other,
+    }
+}
+
+fn arrow_schema(schema: &DFSchema) -> SchemaRef {
+    Arc::new(schema.as_arrow().clone())
+}
+
+/// Evaluates an expression without column references (a VALUES cell) to a scalar.
+fn evaluate_constant(expr: &Expr, schema: &DFSchema) -> Result<ScalarValue> {
+    let physical = create_physical_expr(expr, schema)?;
+    let options = RecordBatchOptions::new().with_row_count(Some(1));
+    let batch = RecordBatch::try_new_with_options(
+        Arc::new(arrow::datatypes::Schema::empty()),
+        vec![],
+        &options,
+    )?;
+    let array = crate::expressions::evaluate(&physical, &batch)?;
+    Ok(ScalarValue::try_from_array(&array, 0)?)
+}

@@ -1,0 +1,169 @@
+//! Lowering a physical plan onto the RDD core: the plan is cut at every `ExchangeExec`; each
+//! piece becomes a `PlanRdd` whose partitions run that fragment, and each exchange becomes a
+//! `ShuffleDependency` read back by a `ShuffleReadExec`.
+//!
+//! ```text
+//!   HashAggregateExec(Final)                 stage 1: PlanRdd [HashAggregateExec(Final)
+//!     ExchangeExec hash(k)        ==>                          <- ShuffleReadExec shuffle 0]
+//!       HashAggregateExec(Partial)           stage 0: PlanRdd [HashAggregateExec(Partial)
+//!         ScanExec                                              <- ScanExec], writes shuffle 0
+//! ```
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use ember_common::{RddId, Result, ShuffleId};
+use ember_core::EmberContext;
+use ember_core::{BatchIter, Dependency, Rdd, ShuffleDependency, TaskContext};
+
+use crate::operators::exchange::{ExchangeExec, ShuffleReadExec};
+use crate::plan::ExecutionPlan;
+
+/// An RDD whose partition i is partition i of a plan fragment (a stage's operators).
+#[derive(Debug)]
+pub struct PlanRdd {
+    id: RddId,
+    fragment: Arc<dyn ExecutionPlan>,
+    dependencies: Vec<Dependency>,
+}
+
+impl PlanRdd {
+    pub fn fragment(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.fragment
+    }
+}
+
+impl Rdd for PlanRdd {
+    fn id(&self) -> RddId {
+        self.id
+    }
+
+    fn name(&self) -> String {
+        format!("PlanRdd[{}] {}", self.id.0, self.fragment.name())
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.fragment.schema()
+    }
+
+    fn num_partitions(&self) -> usize {
+        self.fragment.output_partitioning().partition_count()
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.dependencies.clone()
+    }
+
+    fn compute(&self, partition: usize, cx: &TaskContext) -> Result<BatchIter> {
+        self.fragment.execute(partition, cx)
+    }
+}
+
+/// Builds the RDD lineage of a physical plan; returns the final RDD and the shuffles it uses.
+pub fn lower_to_rdd(
+    plan: Arc<dyn ExecutionPlan>,
+    ctx: &EmberContext,
+) -> Result<(Arc<dyn Rdd>, Vec<ShuffleId>)> {
+    let mut shuffles = Vec::new();
+    let (fragment, dependencies) = cut(plan, ctx, &mut shuffles)?;
+    let rdd: Arc<dyn Rdd> = Arc::new(PlanRdd {
+        id: ctx.new_rdd_id(),
+        fragment,
+        dependencies,
+    });
+    Ok((rdd, shuffles))
+}
+
+/// Replaces every exchange below `plan` (not below another exchange) with a shuffle read.
+fn cut(
+    plan: Arc<dyn ExecutionPlan>,
+    ctx: &EmberContext,
+    shuffles: &mut Vec<ShuffleId>,
+) -> Result<(Arc<dyn ExecutionPlan>, Vec<Dependency>)> {
+    let children = plan.children();
+    if children.is_empty() {
+        return Ok((plan, vec![]));
+    }
+    let mut new_children = Vec::with_capacity(children.len());
+    let mut dependencies = Vec::new();
+    for child in children {
+        if let Some(exchange) = as_exchange(&child) {
+            let (map_fragment, map_dependencies) =
+                cut(Arc::clone(exchange.input()), ctx, shuffles)?;
+            let map_rdd: Arc<dyn Rdd> = Arc::new(PlanRdd {
+                id: ctx.new_rdd_id(),
+                fragment: map_fragment,
+                dependencies: map_dependencies,
+            });
+            let shuffle_id = ctx.new_shuffle_id();
+            shuffles.push(shuffle_id);
+            dependencies.push(Dependency::Shuffle(Arc::new(ShuffleDependency {
+                shuffle_id,
+                rdd: map_rdd,
+                partitioner: exchange.partitioner(),
+            })));
+            new_children.push(Arc::new(ShuffleReadExec::new(
+                shuffle_id,
+                child.schema(),
+                child.output_partitioning(),
+            )) as Arc<dyn ExecutionPlan>);
+        } else {
+            let (c, deps) = cut(child, ctx, shuffles)?;
+            dependencies.extend(deps);
+            new_children.push(c);
+        }
+    }
+    Ok((plan.with_new_children(new_children)?, dependencies))
+}
+
+fn as_exchange(plan: &Arc<dyn ExecutionPlan>) -> Option<&ExchangeExec> {
+    // `name()` identifies the operator; the downcast below is then safe by construction.
+    if plan.name() != "ExchangeExec" {
+        return None;
+    }
+    let any: &dyn std::any::Any = plan.as_ref().as_any_ref();
+    any.downcast_ref::<ExchangeExec>()
+}
+
+/// The physical plan with its stages, as EXPLAIN prints it: each stage's operators, and where
+/// a stage reads the shuffle another stage writes.
+pub fn explain_stages(plan: &Arc<dyn ExecutionPlan>) -> String {
+    let mut stages: Vec<String> = Vec::new();
+    let root = describe_stage(plan, &mut stages);
+    let mut out = String::new();
+    for (i, s) in stages.iter().enumerate() {
+        out.push_str(&format!("Stage {i} (ShuffleMapStage)\n{s}"));
+    }
+    out.push_str(&format!("Stage {} (ResultStage)\n{root}", stages.len()));
+    out
+}
+
+fn describe_stage(plan: &Arc<dyn ExecutionPlan>, stages: &mut Vec<String>) -> String {
+    let mut out = String::new();
+    fn walk(
+        plan: &Arc<dyn ExecutionPlan>,
+        depth: usize,
+        out: &mut String,
+        stages: &mut Vec<String>,
+    ) {
+        out.push_str(&"  ".repeat(depth + 1));
+        if let Some(exchange) = as_exchange(plan) {
+            let child = describe_stage(exchange.input(), stages);
+            stages.push(child);
+            out.push_str(&format!(
+                "ShuffleReadExec: {} <- Stage {} ({} tasks)\n",
+                exchange.partitioner().describe(),
+                stages.len() - 1,
+                exchange.input().output_partitioning().partition_count()
+            ));
+            return;
+        }
+        out.push_str(&plan.describe());
+        out.push('\n');
+        for child in plan.children() {
+            walk(&child, depth + 1, out, stages);
+        }
+    }
+    walk(plan, 0, &mut out, stages);
+    out
+}

@@ -1,0 +1,393 @@
+//! The driver-side session (Spark's SparkSession): SQL text in, result batches out, through
+//! the binder, the optimizer, the physical planner and the RDD scheduler.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{ArrayRef, BooleanArray, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion_expr::LogicalPlan;
+use ember_common::{EmberConf, EmberError, Result};
+use ember_core::EmberContext;
+use ember_datasource::{FileFormat, FileTable};
+use ember_optimizer::{default_optimizer, OptimizerContext};
+use ember_physical::stages::{explain_stages, lower_to_rdd};
+use ember_physical::{ExecutionPlan, PhysicalPlanner};
+use ember_sql::parser::{EmberStatement, ParsedStatement};
+use ember_sql::types::{spark_type_name, sql_to_arrow};
+use ember_sql::{Binder, SessionCatalog};
+use parking_lot::RwLock;
+
+pub use ember_sql::error::render_with_source;
+
+/// The result of one statement: a schema and its rows.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    fn empty() -> Self {
+        QueryResult {
+            schema: Arc::new(Schema::empty()),
+            batches: vec![],
+        }
+    }
+
+    fn strings(columns: &[&str], rows: Vec<Vec<String>>) -> Result<Self> {
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| Field::new(*c, DataType::Utf8, false))
+                .collect::<Vec<_>>(),
+        ));
+        let arrays: Vec<ArrayRef> = (0..columns.len())
+            .map(|i| {
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>(),
+                )) as ArrayRef
+            })
+            .collect();
+        let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
+        Ok(QueryResult {
+            schema,
+            batches: vec![batch],
+        })
+    }
+}
+
+/// One user's session: its own configuration and temporary views over a shared context.
+pub struct EmberSession {
+    context: Arc<EmberContext>,
+    catalog: SessionCatalog,
+    conf: RwLock<EmberConf>,
+}
+
+impl EmberSession {
+    /// Starts a local session: `ember.master` says how many executor cores.
+    pub fn new(conf: EmberConf) -> Result<Self> {
+        let mut conf = conf;
+        // As in Spark, local mode does not retry failed tasks: a failure there is the query's own.
+        if conf.explicit().all(|(k, _)| k != "ember.task.maxFailures") {
+            conf.set("ember.task.maxFailures", "1")?;
+        }
+        let context = EmberContext::new(conf.clone())?;
+        Ok(EmberSession {
+            context,
+            catalog: SessionCatalog::new(),
+            conf: RwLock::new(conf),
+        })
+    }
+
+    /// A new session sharing this one's context and tables, with its own views and settings.
+    pub fn new_session(&self) -> Self {
+        EmberSession {
+            context: Arc::clone(&self.context),
+            catalog: self.catalog.new_session(),
+            conf: RwLock::new(self.conf.read().clone()),
+        }
+    }
+
+    pub fn context(&self) -> &Arc<EmberContext> {
+        &self.context
+    }
+
+    pub fn conf(&self) -> EmberConf {
+        self.conf.read().clone()
+    }
+
+    /// Runs every statement of a script; returns the result of the last one.
+    pub fn sql(&self, sql: &str) -> Result<QueryResult> {
+        let statements = ember_sql::parse_statements(sql)?;
+        let mut last = QueryResult::empty();
+        for statement in statements {
+            last = self.execute(&statement)?;
+        }
+        Ok(last)
+    }
+
+    /// Parses a script into statements, so callers can run and time them one by one.
+    pub fn parse(&self, sql: &str) -> Result<Vec<ParsedStatement>> {
+        ember_sql::parse_statements(sql)
+    }
+
+    pub fn execute(&self, statement: &ParsedStatement) -> Result<QueryResult> {
+        self.execute_statement(&statement.statement)
+    }
+
+    fn execute_statement(&self, statement: &EmberStatement) -> Result<QueryResult> {
+        match statement {
+            EmberStatement::Query(query) => {
+                let plan = self.bind(query)?;
+                self.run_plan(&plan)
+            }
+            EmberStatement::Explain {
+                extended,
+                statement,
+            } => self.explain(statement, *extended),
+            EmberStatement::CreateTable {
+                name,
+                if_not_exists,
+                or_replace,
+                columns,
+                format,
+                options,
+                location,
+                as_query,
+            } => {
+                if as_query.is_some() {
+                    return Err(EmberError::NotSupported(
+                        "CREATE TABLE ... AS SELECT (table writers come later)".into(),
+                    ));
+                }
+                let table_name = name.to_string();
+                if self.catalog.table_exists(&table_name) && *if_not_exists {
+                    return Ok(QueryResult::empty());
+                }
+                let mut options: BTreeMap<String, String> = options.clone();
+                let path_option = options
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("path"))
+                    .map(|(_, v)| v.clone());
+                let location = location.clone().or(path_option).ok_or_else(|| {
+                    EmberError::analysis(format!("CREATE TABLE {table_name} needs a location: add LOCATION '/path' or OPTIONS (path '/path')"))
+                })?;
+                options.retain(|k, _| !k.eq_ignore_ascii_case("path"));
+                let format = FileFormat::from_name(format)?;
+                let schema = if columns.is_empty() {
+                    None
+                } else {
+                    let fields = columns
+                        .iter()
+                        .map(|c| {
+                            Ok(Field::new(
+                                c.name.value.clone(),
+                                sql_to_arrow(&c.data_type)?,
+                                true,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Some(Arc::new(Schema::new(fields)))
+                };
+                let max_split = self
+                    .conf
+                    .read()
+                    .get_usize("ember.sql.files.maxPartitionBytes")
+                    .max(1);
+                let table = FileTable::try_new(&location, format, &options, schema, max_split)?;
+                self.catalog
+                    .register_table(&table_name, Arc::new(table), *or_replace)?;
+                Ok(QueryResult::empty())
+            }
+            EmberStatement::CreateView {
+                name,
+                or_replace,
+                if_not_exists,
+                temporary,
+                query,
+            } => {
+                let view_name = name.to_string();
+                if *if_not_exists && self.catalog.lookup(&view_name).is_some() {
+                    return Ok(QueryResult::empty());
+                }
+                let plan = self.bind(query)?;
+                self.catalog
+                    .register_view(&view_name, plan, *temporary, *or_replace)?;
+                Ok(QueryResult::empty())
+            }
+            EmberStatement::Drop {
+                name,
+                if_exists,
+                view,
+            } => {
+                let existed = self.catalog.drop(&name.to_string(), *view)?;
+                if !existed && !*if_exists {
+                    let kind = if *view { "View" } else { "Table" };
+                    return Err(EmberError::analysis(format!(
+                        "{kind} {name} does not exist; use DROP {} IF EXISTS {name} to ignore this",
+                        kind.to_uppercase()
+                    )));
+                }
+                Ok(QueryResult::empty())
+            }
+            EmberStatement::ShowTables => {
+                let entries = self.catalog.list();
+                let schema = Arc::new(Schema::new(vec![
+                    Field::new("namespace", DataType::Utf8, false),
+                    Field::new("tableName", DataType::Utf8, false),
+                    Field::new("isTemporary", DataType::Boolean, false),
+                ]));
+                let batch = RecordBatch::try_new(
+                    Arc::clone(&schema),
+                    vec![
+                        Arc::new(StringArray::from(
+                            entries
+                                .iter()
+                                .map(|(_, t, _)| if *t { "" } else { "default" })
+                                .collect::<Vec<_>>(),
+                        )),
+                        Arc::new(StringArray::from(
+                            entries
+                                .iter()
+                                .map(|(n, _, _)| n.as_str())
+                                .collect::<Vec<_>>(),
+                        )),
+                        Arc::new(BooleanArray::from(
+                            entries.iter().map(|(_, t, _)| *t).collect::<Vec<_>>(),
+                        )),
+                    ],
+                )?;
+                Ok(QueryResult {
+                    schema,
+                    batches: vec![batch],
+                })
+            }
+            EmberStatement::Describe { name } => {
+                let sql = format!("SELECT * FROM {name}");
+                let statements = ember_sql::parse_statements(&sql)?;
+                let Some(EmberStatement::Query(query)) =
+                    statements.into_iter().next().map(|s| s.statement)
+                else {
+                    return Err(EmberError::internal("DESCRIBE target did not parse"));
+                };
+                let plan = self.bind(&query)?;
+                let rows = plan
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.name().clone(),
+                            spark_type_name(f.data_type()),
+                            String::new(),
+                        ]
+                    })
+                    .collect();
+                QueryResult::strings(&["col_name", "data_type", "comment"], rows)
+            }
+            EmberStatement::Set { key, value } => match (key, value) {
+                (Some(k), Some(v)) => {
+                    self.conf.write().set(k, v)?;
+                    QueryResult::strings(&["key", "value"], vec![vec![k.clone(), v.clone()]])
+                }
+                (Some(k), None) => {
+                    let v = self
+                        .conf
+                        .read()
+                        .get(k)
+                        .unwrap_or_else(|| "<undefined>".to_string());
+                    QueryResult::strings(&["key", "value"], vec![vec![k.clone(), v]])
+                }
+                _ => {
+                    let rows = self
+                        .conf
+                        .read()
+                        .all()
+                        .into_iter()
+                        .map(|(k, v)| vec![k, v])
+                        .collect();
+                    QueryResult::strings(&["key", "value"], rows)
+                }
+            },
+            EmberStatement::Reset { key } => {
+                let mut conf = self.conf.write();
+                match key {
+                    Some(k) => conf.unset(k),
+                    None => *conf = EmberConf::new(),
+                }
+                Ok(QueryResult::empty())
+            }
+        }
+    }
+
+    fn bind(&self, query: &sqlparser_query::Query) -> Result<LogicalPlan> {
+        let conf = self.conf.read().clone();
+        let mut binder = Binder::new(&self.catalog, &conf);
+        binder.bind_query_statement(query)
+    }
+
+    fn shuffle_partitions(&self) -> usize {
+        match self.conf.read().get_usize("ember.sql.shuffle.partitions") {
+            0 => 2 * self.context.default_parallelism(),
+            n => n,
+        }
+    }
+
+    fn optimize(
+        &self,
+        plan: LogicalPlan,
+    ) -> Result<(LogicalPlan, Vec<ember_optimizer::RuleApplication>)> {
+        let cx = OptimizerContext::new(self.conf());
+        default_optimizer().optimize(plan, &cx)
+    }
+
+    fn physical(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        PhysicalPlanner::new(self.shuffle_partitions()).create_physical_plan(plan)
+    }
+
+    /// Optimizes, plans and runs a bound query, collecting its result.
+    pub fn run_plan(&self, plan: &LogicalPlan) -> Result<QueryResult> {
+        let started = Instant::now();
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let (optimized, _) = self.optimize(plan.clone())?;
+        let physical = self.physical(&optimized)?;
+        let (rdd, shuffles) = lower_to_rdd(physical, &self.context)?;
+        let conf = self.conf.read().clone();
+        let result = self.context.collect(rdd, &conf);
+        for shuffle in shuffles {
+            self.context.remove_shuffle(shuffle);
+        }
+        let batches = result.map_err(EmberError::into_root)?;
+        // Output names are the binder's (Spark's); the operators may name columns differently.
+        let batches = batches
+            .into_iter()
+            .map(|b| {
+                Ok(RecordBatch::try_new(
+                    Arc::clone(&schema),
+                    b.columns().to_vec(),
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        log::debug!("query finished in {:?}", started.elapsed());
+        Ok(QueryResult { schema, batches })
+    }
+
+    fn explain(&self, statement: &EmberStatement, extended: bool) -> Result<QueryResult> {
+        let EmberStatement::Query(query) = statement else {
+            return Err(EmberError::NotSupported(
+                "EXPLAIN of statements other than queries".into(),
+            ));
+        };
+        let plan = self.bind(query)?;
+        let (optimized, applications) = self.optimize(plan.clone())?;
+        let physical = self.physical(&optimized)?;
+        let mut text = String::new();
+        if extended {
+            text.push_str("== Analyzed Logical Plan ==\n");
+            text.push_str(&format!("{}\n\n", plan.display_indent()));
+            if !applications.is_empty() {
+                text.push_str("== Optimizer Rules Applied ==\n");
+                for a in &applications {
+                    text.push_str(&format!("{} / {}\n", a.batch, a.rule));
+                }
+                text.push('\n');
+            }
+            text.push_str("== Optimized Logical Plan ==\n");
+            text.push_str(&format!("{}\n\n", optimized.display_indent()));
+        }
+        text.push_str("== Physical Plan ==\n");
+        text.push_str(&explain_stages(&physical));
+        QueryResult::strings(&["plan"], vec![vec![text]])
+    }
+}
+
+mod sqlparser_query {
+    pub use ember_sql::parser::Query;
+}

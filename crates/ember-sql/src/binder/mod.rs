@@ -1,0 +1,51 @@
+//! The binder (Spark's analyzer): resolves names against the catalog and scopes, applies
+//! Spark's type coercion, and builds a `datafusion_expr::LogicalPlan`.
+//!
+//! One type, spread over files named after SQL constructs: `query.rs` (WITH, set operations,
+//! ORDER BY, LIMIT), `select.rs` (projection, GROUP BY, HAVING), `relation.rs` (FROM and
+//! joins), `expr.rs` (expressions), `function.rs` (function calls), `naming.rs` (Spark's
+//! result column names).
+
+mod expr;
+mod function;
+mod naming;
+mod query;
+mod relation;
+mod select;
+
+use std::collections::BTreeMap;
+
+use datafusion_expr::LogicalPlan;
+use ember_common::{EmberConf, Result};
+use sqlparser::ast;
+
+use crate::catalog::SessionCatalog;
+
+pub use function::FunctionRegistry;
+
+/// Binds SQL ASTs to logical plans for one session.
+pub struct Binder<'a> {
+    catalog: &'a SessionCatalog,
+    conf: &'a EmberConf,
+    /// Common table expressions in scope, innermost last.
+    ctes: Vec<BTreeMap<String, LogicalPlan>>,
+}
+
+impl<'a> Binder<'a> {
+    pub fn new(catalog: &'a SessionCatalog, conf: &'a EmberConf) -> Self {
+        Binder {
+            catalog,
+            conf,
+            ctes: Vec::new(),
+        }
+    }
+
+    /// Binds a query (SELECT, WITH, VALUES, set operations) to a logical plan.
+    pub fn bind_query_statement(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
+        self.bind_query(query)
+    }
+
+    fn case_sensitive(&self) -> bool {
+        self.conf.get_bool("ember.sql.caseSensitive")
+    }
+}

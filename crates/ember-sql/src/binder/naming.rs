@@ -1,0 +1,210 @@
+//! Spark's names for unaliased result columns: `sum(l_quantity)`, `(a + b)`, `count(1)`.
+
+use sqlparser::ast;
+
+/// The column name Spark gives an unaliased SELECT item.
+pub(crate) fn spark_name(expr: &ast::Expr) -> String {
+    use ast::Expr as E;
+    match expr {
+        E::Identifier(i) => i.value.clone(),
+        E::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()).unwrap_or_default(),
+        E::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            ast::Value::Null => "NULL".into(),
+            ast::Value::Boolean(b) => b.to_string(),
+            other => other.to_string(),
+        },
+        E::TypedString(t) => format!(
+            "{} '{}'",
+            t.data_type.to_string().to_uppercase(),
+            unquoted(&t.value.value)
+        ),
+        E::Nested(inner) => spark_name(inner),
+        E::BinaryOp { left, op, right } => {
+            format!("({} {} {})", spark_name(left), op, spark_name(right))
+        }
+        E::UnaryOp { op, expr } => match op {
+            ast::UnaryOperator::Not | ast::UnaryOperator::BangNot => {
+                format!("(NOT {})", spark_name(expr))
+            }
+            ast::UnaryOperator::Minus => match expr.as_ref() {
+                E::Value(_) => format!("-{}", spark_name(expr)),
+                _ => format!("(- {})", spark_name(expr)),
+            },
+            other => format!("({other} {})", spark_name(expr)),
+        },
+        E::IsNull(e) => format!("({} IS NULL)", spark_name(e)),
+        E::IsNotNull(e) => format!("({} IS NOT NULL)", spark_name(e)),
+        E::Between {
+            expr,
+            negated,
+            low,
+            high,
+        } => {
+            let inner = format!(
+                "(({} >= {}) AND ({} <= {}))",
+                spark_name(expr),
+                spark_name(low),
+                spark_name(expr),
+                spark_name(high)
+            );
+            if *negated {
+                format!("(NOT {inner})")
+            } else {
+                inner
+            }
+        }
+        E::InList {
+            expr,
+            list,
+            negated,
+        } => format!(
+            "({}{} IN ({}))",
+            if *negated { "NOT " } else { "" },
+            spark_name(expr),
+            list.iter().map(spark_name).collect::<Vec<_>>().join(", ")
+        ),
+        E::Like {
+            negated,
+            expr,
+            pattern,
+            ..
+        } => format!(
+            "{}{} LIKE {}",
+            if *negated { "NOT " } else { "" },
+            spark_name(expr),
+            spark_name(pattern)
+        ),
+        E::Cast {
+            kind,
+            expr,
+            data_type,
+            ..
+        } => {
+            let keyword = match kind {
+                ast::CastKind::TryCast | ast::CastKind::SafeCast => "TRY_CAST",
+                _ => "CAST",
+            };
+            format!(
+                "{keyword}({} AS {})",
+                spark_name(expr),
+                data_type.to_string().to_uppercase()
+            )
+        }
+        E::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            let mut s = String::from("CASE");
+            if let Some(o) = operand {
+                s.push_str(&format!(" {}", spark_name(o)));
+            }
+            for c in conditions {
+                s.push_str(&format!(
+                    " WHEN {} THEN {}",
+                    spark_name(&c.condition),
+                    spark_name(&c.result)
+                ));
+            }
+            if let Some(e) = else_result {
+                s.push_str(&format!(" ELSE {}", spark_name(e)));
+            }
+            s.push_str(" END");
+            s
+        }
+        E::Extract { field, expr, .. } => format!(
+            "extract({} FROM {})",
+            field.to_string().to_lowercase(),
+            spark_name(expr)
+        ),
+        E::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            let mut args = vec![spark_name(expr)];
+            args.push(
+                substring_from
+                    .as_ref()
+                    .map(|e| spark_name(e))
+                    .unwrap_or_else(|| "1".into()),
+            );
+            if let Some(f) = substring_for {
+                args.push(spark_name(f));
+            }
+            format!("substring({})", args.join(", "))
+        }
+        E::Function(f) => {
+            let name = f.name.to_string().to_lowercase();
+            let (args, distinct) = match &f.args {
+                ast::FunctionArguments::List(list) => (
+                    list.args
+                        .iter()
+                        .map(|a| match a {
+                            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                                spark_name(e)
+                            }
+                            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)
+                                if name == "count" =>
+                            {
+                                "1".into()
+                            }
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>(),
+                    matches!(
+                        list.duplicate_treatment,
+                        Some(ast::DuplicateTreatment::Distinct)
+                    ),
+                ),
+                _ => (vec![], false),
+            };
+            let name = if name == "count" && args.is_empty() {
+                "count".to_string()
+            } else {
+                name
+            };
+            format!(
+                "{name}({}{})",
+                if distinct { "DISTINCT " } else { "" },
+                args.join(", ")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+fn unquoted(v: &ast::Value) -> String {
+    match v {
+        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::dialect::SparkSqlDialect;
+    use sqlparser::parser::Parser;
+
+    fn name_of(sql: &str) -> String {
+        let expr = Parser::new(&SparkSqlDialect {})
+            .try_with_sql(sql)
+            .unwrap()
+            .parse_expr()
+            .unwrap();
+        spark_name(&expr)
+    }
+
+    #[test]
+    fn names_follow_spark() {
+        assert_eq!(name_of("sum(t.l_quantity)"), "sum(l_quantity)");
+        assert_eq!(name_of("a + b * 2"), "(a + (b * 2))");
+        assert_eq!(name_of("count(*)"), "count(1)");
+        assert_eq!(name_of("count(DISTINCT x)"), "count(DISTINCT x)");
+        assert_eq!(name_of("CAST(x AS int)"), "CAST(x AS INT)");
+    }
+}

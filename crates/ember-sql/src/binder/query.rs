@@ -1,0 +1,306 @@
+//! Binding a query: WITH, the body (SELECT, VALUES, set operations), ORDER BY, LIMIT and OFFSET.
+
+use std::collections::BTreeMap;
+
+use datafusion_expr::{Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr};
+use ember_common::{EmberError, Result};
+use sqlparser::ast;
+
+use super::expr::{cast_to, common_type};
+use super::Binder;
+use crate::error::error_at;
+
+impl Binder<'_> {
+    pub(crate) fn bind_query(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
+        let pushed_scope = match &query.with {
+            Some(with) => {
+                if with.recursive {
+                    return Err(EmberError::NotSupported("WITH RECURSIVE".into()));
+                }
+                self.ctes.push(BTreeMap::new());
+                for cte in &with.cte_tables {
+                    let name = cte.alias.name.value.clone();
+                    let mut plan = match self.bind_query(&cte.query) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            self.ctes.pop();
+                            return Err(e);
+                        }
+                    };
+                    if !cte.alias.columns.is_empty() {
+                        let columns = plan.schema().columns();
+                        if columns.len() != cte.alias.columns.len() {
+                            self.ctes.pop();
+                            return Err(crate::error::error_at_ident(
+                                &cte.alias.name,
+                                format!(
+                                    "WITH {name}(...) names {} columns but its query has {}",
+                                    cte.alias.columns.len(),
+                                    columns.len()
+                                ),
+                            ));
+                        }
+                        let exprs: Vec<Expr> = columns
+                            .into_iter()
+                            .zip(&cte.alias.columns)
+                            .map(|(c, a)| Expr::Column(c).alias(a.name.value.as_str()))
+                            .collect();
+                        plan = LogicalPlanBuilder::from(plan).project(exprs)?.build()?;
+                    }
+                    if let Some(scope) = self.ctes.last_mut() {
+                        scope.insert(name.to_lowercase(), plan);
+                    }
+                }
+                true
+            }
+            None => false,
+        };
+        let result = self.bind_query_body(query);
+        if pushed_scope {
+            self.ctes.pop();
+        }
+        result
+    }
+
+    fn bind_query_body(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
+        if query.fetch.is_some() {
+            return Err(EmberError::NotSupported("FETCH FIRST; use LIMIT".into()));
+        }
+        let mut plan = match query.body.as_ref() {
+            ast::SetExpr::Select(select) => self.bind_select(select, query.order_by.as_ref())?,
+            other => {
+                let plan = self.bind_set_expr(other)?;
+                match &query.order_by {
+                    Some(order_by) => self.bind_order_by_output(plan, order_by)?,
+                    None => plan,
+                }
+            }
+        };
+        if let Some(limit_clause) = &query.limit_clause {
+            let (limit, offset) = match limit_clause {
+                ast::LimitClause::LimitOffset {
+                    limit,
+                    offset,
+                    limit_by,
+                } => {
+                    if !limit_by.is_empty() {
+                        return Err(EmberError::NotSupported("LIMIT BY".into()));
+                    }
+                    (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+                }
+                ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+            };
+            let fetch = limit.map(|l| constant_count(l, "LIMIT")).transpose()?;
+            let skip = offset
+                .map(|o| constant_count(o, "OFFSET"))
+                .transpose()?
+                .unwrap_or(0);
+            plan = LogicalPlanBuilder::from(plan).limit(skip, fetch)?.build()?;
+        }
+        Ok(plan)
+    }
+
+    fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<LogicalPlan> {
+        match body {
+            ast::SetExpr::Select(select) => self.bind_select(select, None),
+            ast::SetExpr::Query(query) => self.bind_query(query),
+            ast::SetExpr::Values(values) => self.bind_values(values),
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let left_plan = self.bind_set_expr(left)?;
+                let right_plan = self.bind_set_expr(right)?;
+                match op {
+                    ast::SetOperator::Union => {
+                        let (left_plan, right_plan) = align_for_union(left_plan, right_plan)?;
+                        let builder = LogicalPlanBuilder::from(left_plan);
+                        Ok(match set_quantifier {
+                            ast::SetQuantifier::All => builder.union(right_plan)?.build()?,
+                            _ => {
+                                let unioned = builder.union(right_plan)?.build()?;
+                                let columns: Vec<Expr> = unioned
+                                    .schema()
+                                    .columns()
+                                    .into_iter()
+                                    .map(Expr::Column)
+                                    .collect();
+                                LogicalPlanBuilder::from(unioned)
+                                    .aggregate(columns, Vec::<Expr>::new())?
+                                    .build()?
+                            }
+                        })
+                    }
+                    other => Err(EmberError::NotSupported(format!(
+                        "{other} (set operations other than UNION)"
+                    ))),
+                }
+            }
+            ast::SetExpr::Table(table) => {
+                let name = table.table_name.clone().unwrap_or_default();
+                let select = format!("SELECT * FROM {name}");
+                let statements = crate::parser::parse_statements(&select)?;
+                match statements.into_iter().next().map(|s| s.statement) {
+                    Some(crate::parser::EmberStatement::Query(q)) => self.bind_query(&q),
+                    _ => Err(EmberError::internal("TABLE t did not parse as a query")),
+                }
+            }
+            other => Err(EmberError::NotSupported(format!("'{other}' as a query"))),
+        }
+    }
+
+    /// `VALUES (1, 'a'), (2, 'b')`: columns named col1, col2, ... as in Spark.
+    fn bind_values(&mut self, values: &ast::Values) -> Result<LogicalPlan> {
+        let empty = datafusion_common::DFSchema::empty();
+        let mut rows = Vec::new();
+        for row in &values.rows {
+            let bound = row
+                .iter()
+                .map(|e| self.bind_expr(e, &empty))
+                .collect::<Result<Vec<_>>>()?;
+            if let Some(first) = rows.first() {
+                let first: &Vec<Expr> = first;
+                if first.len() != bound.len() {
+                    return Err(EmberError::analysis(format!(
+                        "VALUES rows must all have the same number of columns: {} and {}",
+                        first.len(),
+                        bound.len()
+                    )));
+                }
+            }
+            rows.push(bound);
+        }
+        let width = rows.first().map(Vec::len).unwrap_or(0);
+        let mut types = Vec::new();
+        for column in 0..width {
+            let column_types = rows
+                .iter()
+                .map(|r| r[column].get_type(&empty))
+                .collect::<datafusion_common::Result<Vec<_>>>()?;
+            let common = common_type(&column_types).ok_or_else(|| {
+                EmberError::analysis(format!("VALUES column {} has no common type", column + 1))
+            })?;
+            types.push(common);
+        }
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .zip(&types)
+                    .map(|(e, t)| {
+                        if t.is_null() {
+                            Ok(e)
+                        } else {
+                            cast_to(e, t, &empty)
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let plan = LogicalPlanBuilder::values(rows)?.build()?;
+        let renamed: Vec<Expr> = plan
+            .schema()
+            .columns()
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| Expr::Column(c).alias(format!("col{}", i + 1)))
+            .collect();
+        Ok(LogicalPlanBuilder::from(plan).project(renamed)?.build()?)
+    }
+
+    /// ORDER BY over a set operation or VALUES: only output columns and ordinals.
+    fn bind_order_by_output(
+        &mut self,
+        plan: LogicalPlan,
+        order_by: &ast::OrderBy,
+    ) -> Result<LogicalPlan> {
+        let ast::OrderByKind::Expressions(items) = &order_by.kind else {
+            return Err(EmberError::NotSupported("ORDER BY ALL".into()));
+        };
+        let schema = plan.schema().clone();
+        let mut sorts = Vec::new();
+        for item in items {
+            let expr = match &item.expr {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    let n: usize = item.expr.to_string().parse().unwrap_or(0);
+                    let columns = schema.columns();
+                    Expr::Column(columns.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
+                        error_at(
+                            &item.expr,
+                            format!(
+                                "ORDER BY position {n} is not in the select list (1 to {})",
+                                columns.len()
+                            ),
+                        )
+                    })?)
+                }
+                e => self.bind_expr(e, &schema)?,
+            };
+            let asc = item.options.asc.unwrap_or(true);
+            sorts.push(SortExpr::new(
+                expr,
+                asc,
+                item.options.nulls_first.unwrap_or(asc),
+            ));
+        }
+        Ok(LogicalPlanBuilder::from(plan).sort(sorts)?.build()?)
+    }
+}
+
+/// UNION matches columns by position and widens each pair to a common type.
+fn align_for_union(left: LogicalPlan, right: LogicalPlan) -> Result<(LogicalPlan, LogicalPlan)> {
+    let (ls, rs) = (left.schema().clone(), right.schema().clone());
+    if ls.fields().len() != rs.fields().len() {
+        return Err(EmberError::analysis(format!(
+            "UNION needs the same number of columns on both sides: {} and {}",
+            ls.fields().len(),
+            rs.fields().len()
+        )));
+    }
+    let mut left_exprs = Vec::new();
+    let mut right_exprs = Vec::new();
+    for (i, (lc, rc)) in ls.columns().into_iter().zip(rs.columns()).enumerate() {
+        let lt = ls.field(i).data_type().clone();
+        let rt = rs.field(i).data_type().clone();
+        let common = common_type(&[lt.clone(), rt.clone()]).ok_or_else(|| {
+            EmberError::analysis(format!(
+                "UNION column {} has incompatible types {lt} and {rt}",
+                i + 1
+            ))
+        })?;
+        let name = lc.name.clone();
+        left_exprs.push(cast_to(Expr::Column(lc), &common, &ls)?.alias(name.as_str()));
+        right_exprs.push(cast_to(Expr::Column(rc), &common, &rs)?.alias(name.as_str()));
+    }
+    Ok((
+        LogicalPlanBuilder::from(left)
+            .project(left_exprs)?
+            .build()?,
+        LogicalPlanBuilder::from(right)
+            .project(right_exprs)?
+            .build()?,
+    ))
+}
+
+fn constant_count(expr: &ast::Expr, clause: &str) -> Result<usize> {
+    match expr {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => n.parse::<usize>().map_err(|_| {
+                error_at(
+                    expr,
+                    format!("{clause} must be a non-negative integer, got {n}"),
+                )
+            }),
+            _ => Err(error_at(
+                expr,
+                format!("{clause} must be a non-negative integer, got {expr}"),
+            )),
+        },
+        _ => Err(error_at(
+            expr,
+            format!("{clause} must be a constant non-negative integer, got {expr}"),
+        )),
+    }
+}

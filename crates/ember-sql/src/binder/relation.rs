@@ -1,0 +1,266 @@
+//! Binding the FROM clause: tables, views, CTEs, files queried directly, subqueries and joins.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use datafusion_common::{Column, DFSchema, TableReference};
+use datafusion_expr::utils::split_conjunction_owned;
+use datafusion_expr::{BinaryExpr, Expr, JoinType, LogicalPlan, LogicalPlanBuilder, Operator};
+use ember_common::{EmberError, Result};
+use ember_datasource::{FileFormat, FileTable};
+use sqlparser::ast;
+
+use super::Binder;
+use crate::catalog::{closest_names, CatalogEntry};
+use crate::error::error_at;
+use ember_datasource::FileTableSource;
+
+impl Binder<'_> {
+    /// `FROM a, b, c` is a chain of cross joins; the optimizer turns WHERE conjuncts into keys.
+    pub(crate) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<LogicalPlan> {
+        let mut plan: Option<LogicalPlan> = None;
+        for table in from {
+            let right = self.bind_table_with_joins(table)?;
+            plan = Some(match plan {
+                None => right,
+                Some(left) => LogicalPlanBuilder::from(left).cross_join(right)?.build()?,
+            });
+        }
+        match plan {
+            Some(p) => Ok(p),
+            None => Ok(LogicalPlanBuilder::empty(true).build()?),
+        }
+    }
+
+    fn bind_table_with_joins(&mut self, table: &ast::TableWithJoins) -> Result<LogicalPlan> {
+        let mut left = self.bind_table_factor(&table.relation)?;
+        for join in &table.joins {
+            let right = self.bind_table_factor(&join.relation)?;
+            left = self.bind_join(left, right, &join.join_operator)?;
+        }
+        Ok(left)
+    }
+
+    fn bind_table_factor(&mut self, factor: &ast::TableFactor) -> Result<LogicalPlan> {
+        match factor {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => {
+                let plan = self.bind_table_name(name)?;
+                apply_alias(plan, alias.as_ref(), None)
+            }
+            ast::TableFactor::Derived {
+                subquery,
+                alias,
+                lateral: false,
+                ..
+            } => {
+                let plan = self.bind_query(subquery)?;
+                apply_alias(plan, alias.as_ref(), Some("__subquery"))
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
+                let plan = self.bind_table_with_joins(table_with_joins)?;
+                apply_alias(plan, alias.as_ref(), None)
+            }
+            other => Err(EmberError::NotSupported(format!("the FROM item '{other}'"))),
+        }
+    }
+
+    fn bind_table_name(&mut self, name: &ast::ObjectName) -> Result<LogicalPlan> {
+        let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
+        // parquet.`/path/to/files` and csv.`/path` query files directly, as in Spark.
+        if let [format, path] = parts.as_slice() {
+            if path.quote_style == Some('`') {
+                if let Ok(format) = FileFormat::from_name(&format.value) {
+                    let table = FileTable::try_new(
+                        &path.value,
+                        format,
+                        &BTreeMap::new(),
+                        None,
+                        self.max_split_bytes(),
+                    )?;
+                    return scan(
+                        &format!("{}.`{}`", format_name(format), path.value),
+                        Arc::new(table),
+                    );
+                }
+            }
+        }
+        let Some(last) = parts.last() else {
+            return Err(error_at(name, "empty table name"));
+        };
+        let table_name = last.value.clone();
+        if parts.len() == 1 {
+            for scope in self.ctes.iter().rev() {
+                if let Some(plan) = scope.get(&table_name.to_lowercase()) {
+                    return Ok(LogicalPlanBuilder::from(plan.clone())
+                        .alias(table_name.as_str())?
+                        .build()?);
+                }
+            }
+        }
+        match self.catalog.lookup(&table_name) {
+            Some(CatalogEntry::Table(table)) => scan(&table_name, table),
+            Some(CatalogEntry::View(plan)) => Ok(LogicalPlanBuilder::from((*plan).clone())
+                .alias(table_name.as_str())?
+                .build()?),
+            None => {
+                let mut names = self.catalog.names();
+                for scope in &self.ctes {
+                    names.extend(scope.keys().cloned());
+                }
+                let suggestions = closest_names(&table_name, names.iter().map(String::as_str));
+                let hint = if suggestions.is_empty() {
+                    " Create it with CREATE TABLE ... USING parquet LOCATION '...', or query a file directly with parquet.`/path`.".to_string()
+                } else {
+                    format!(" Did you mean {}?", suggestions.join(", "))
+                };
+                Err(error_at(
+                    name,
+                    format!("Table or view '{name}' cannot be found.{hint}"),
+                ))
+            }
+        }
+    }
+
+    fn max_split_bytes(&self) -> usize {
+        self.conf
+            .get_usize("ember.sql.files.maxPartitionBytes")
+            .max(1)
+    }
+
+    fn bind_join(
+        &mut self,
+        left: LogicalPlan,
+        right: LogicalPlan,
+        operator: &ast::JoinOperator,
+    ) -> Result<LogicalPlan> {
+        use ast::JoinOperator as J;
+        let (join_type, constraint) = match operator {
+            J::Join(c) | J::Inner(c) => (JoinType::Inner, c),
+            J::CrossJoin(c) => (JoinType::Inner, c),
+            J::Left(c) | J::LeftOuter(c) => (JoinType::Left, c),
+            J::Right(c) | J::RightOuter(c) => (JoinType::Right, c),
+            J::FullOuter(c) => (JoinType::Full, c),
+            J::Semi(c) | J::LeftSemi(c) => (JoinType::LeftSemi, c),
+            J::Anti(c) | J::LeftAnti(c) => (JoinType::LeftAnti, c),
+            other => return Err(EmberError::NotSupported(format!("the join '{other:?}'"))),
+        };
+        match constraint {
+            ast::JoinConstraint::None => {
+                if join_type != JoinType::Inner {
+                    return Err(EmberError::analysis(format!(
+                        "{join_type} JOIN needs an ON condition"
+                    )));
+                }
+                Ok(LogicalPlanBuilder::from(left).cross_join(right)?.build()?)
+            }
+            ast::JoinConstraint::On(condition) => {
+                let combined = left.schema().join(right.schema())?;
+                let bound = self.bind_expr(condition, &combined)?;
+                let bound =
+                    super::expr::cast_to(bound, &arrow::datatypes::DataType::Boolean, &combined)?;
+                let (keys, filter) = split_join_condition(bound, left.schema(), right.schema());
+                let (left_keys, right_keys): (Vec<Expr>, Vec<Expr>) = keys.into_iter().unzip();
+                Ok(LogicalPlanBuilder::from(left)
+                    .join_with_expr_keys(right, join_type, (left_keys, right_keys), filter)?
+                    .build()?)
+            }
+            ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural => {
+                Err(EmberError::NotSupported(
+                    "JOIN ... USING and NATURAL JOIN; write the condition with JOIN ... ON".into(),
+                ))
+            }
+        }
+    }
+}
+
+fn format_name(format: FileFormat) -> &'static str {
+    match format {
+        FileFormat::Parquet => "parquet",
+        FileFormat::Csv => "csv",
+    }
+}
+
+fn scan(name: &str, table: Arc<FileTable>) -> Result<LogicalPlan> {
+    let source = Arc::new(FileTableSource { table });
+    Ok(LogicalPlanBuilder::scan(TableReference::bare(name), source, None)?.build()?)
+}
+
+/// `FROM x AS t` requalifies every column with `t`; `AS t(a, b)` also renames them.
+fn apply_alias(
+    plan: LogicalPlan,
+    alias: Option<&ast::TableAlias>,
+    default_name: Option<&str>,
+) -> Result<LogicalPlan> {
+    let Some(alias) = alias else {
+        return match default_name {
+            Some(name) => Ok(LogicalPlanBuilder::from(plan).alias(name)?.build()?),
+            None => Ok(plan),
+        };
+    };
+    let mut plan = plan;
+    if !alias.columns.is_empty() {
+        let fields = plan.schema().columns();
+        if alias.columns.len() != fields.len() {
+            return Err(crate::error::error_at_ident(
+                &alias.name,
+                format!(
+                    "alias {} names {} columns but the relation has {}",
+                    alias.name,
+                    alias.columns.len(),
+                    fields.len()
+                ),
+            ));
+        }
+        let exprs: Vec<Expr> = fields
+            .into_iter()
+            .zip(&alias.columns)
+            .map(|(c, a)| Expr::Column(c).alias(a.name.value.as_str()))
+            .collect();
+        plan = LogicalPlanBuilder::from(plan).project(exprs)?.build()?;
+    }
+    Ok(LogicalPlanBuilder::from(plan)
+        .alias(alias.name.value.as_str())?
+        .build()?)
+}
+
+/// Splits a join condition into equi-join key pairs (left expr, right expr) and a residual filter.
+pub(crate) fn split_join_condition(
+    condition: Expr,
+    left: &DFSchema,
+    right: &DFSchema,
+) -> (Vec<(Expr, Expr)>, Option<Expr>) {
+    let mut keys = Vec::new();
+    let mut rest = Vec::new();
+    for conjunct in split_conjunction_owned(condition) {
+        if let Expr::BinaryExpr(BinaryExpr {
+            left: l,
+            op: Operator::Eq,
+            right: r,
+        }) = &conjunct
+        {
+            if only_uses(l, left) && only_uses(r, right) {
+                keys.push(((**l).clone(), (**r).clone()));
+                continue;
+            }
+            if only_uses(l, right) && only_uses(r, left) {
+                keys.push(((**r).clone(), (**l).clone()));
+                continue;
+            }
+        }
+        rest.push(conjunct);
+    }
+    (keys, datafusion_expr::utils::conjunction(rest))
+}
+
+fn only_uses(expr: &Expr, schema: &DFSchema) -> bool {
+    let columns: HashSet<&Column> = expr.column_refs();
+    !columns.is_empty() && columns.iter().all(|c| schema.has_column(c))
+}

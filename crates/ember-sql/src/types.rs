@@ -1,0 +1,114 @@
+//! Spark SQL type names and their Arrow types, both ways.
+
+use arrow::datatypes::{DataType, TimeUnit};
+use ember_common::{EmberError, Result};
+use sqlparser::ast::{self, ExactNumberInfo};
+
+/// The Arrow type for a SQL type written by the user (`INT`, `DECIMAL(15,2)`, `STRING`, ...).
+pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
+    use ast::DataType as S;
+    Ok(match data_type {
+        S::TinyInt(_) => DataType::Int8,
+        S::SmallInt(_) => DataType::Int16,
+        S::Int(_) | S::Integer(_) | S::Int32 => DataType::Int32,
+        S::BigInt(_) | S::Int64 => DataType::Int64,
+        S::Float(_) | S::Real | S::Float32 => DataType::Float32,
+        S::Double(_) | S::DoublePrecision | S::Float64 => DataType::Float64,
+        S::Boolean | S::Bool => DataType::Boolean,
+        S::Date => DataType::Date32,
+        S::Timestamp(_, _) | S::Datetime(_) => DataType::Timestamp(TimeUnit::Microsecond, None),
+        S::String(_) | S::Text | S::Varchar(_) | S::Char(_) | S::CharVarying(_) | S::Character(_) => {
+            DataType::Utf8
+        }
+        S::Binary(_) | S::Varbinary(_) | S::Bytea | S::Blob(_) => DataType::Binary,
+        S::Decimal(info) | S::Dec(info) | S::Numeric(info) => {
+            let (precision, scale) = match info {
+                ExactNumberInfo::None => (10, 0),
+                ExactNumberInfo::Precision(p) => (*p, 0),
+                ExactNumberInfo::PrecisionAndScale(p, s) => (*p, *s),
+            };
+            if precision == 0 || precision > 38 {
+                return Err(EmberError::analysis(format!(
+                    "DECIMAL precision {precision} is out of range: use 1 to 38"
+                )));
+            }
+            if scale < 0 || scale as u64 > precision {
+                return Err(EmberError::analysis(format!(
+                    "DECIMAL scale {scale} must be between 0 and the precision {precision}"
+                )));
+            }
+            DataType::Decimal128(precision as u8, scale as i8)
+        }
+        S::Custom(name, args) if args.is_empty() => match name.to_string().to_lowercase().as_str() {
+            "long" => DataType::Int64,
+            "short" => DataType::Int16,
+            "byte" => DataType::Int8,
+            other => {
+                return Err(EmberError::analysis(format!(
+                    "Unknown data type '{other}'; Spark types are tinyint, smallint, int, bigint, float, double, decimal(p,s), string, boolean, date, timestamp, binary"
+                )))
+            }
+        },
+        other => {
+            return Err(EmberError::NotSupported(format!(
+                "data type {other}; use tinyint, smallint, int, bigint, float, double, decimal(p,s), string, boolean, date, timestamp or binary"
+            )))
+        }
+    })
+}
+
+/// Spark's name of an Arrow type, as `DESCRIBE` and result schemas print it.
+pub fn spark_type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Null => "void".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+            format!("{data_type}").to_lowercase()
+        }
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
+        DataType::Interval(_) => "interval".into(),
+        DataType::List(f) | DataType::LargeList(f) => {
+            format!("array<{}>", spark_type_name(f.data_type()))
+        }
+        DataType::Struct(fields) => format!(
+            "struct<{}>",
+            fields
+                .iter()
+                .map(|f| format!("{}:{}", f.name(), spark_type_name(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => format!("{other}").to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_bounds_are_checked() {
+        let d = ast::DataType::Decimal(ExactNumberInfo::PrecisionAndScale(15, 2));
+        assert_eq!(sql_to_arrow(&d).unwrap(), DataType::Decimal128(15, 2));
+        let bad = ast::DataType::Decimal(ExactNumberInfo::PrecisionAndScale(40, 2));
+        assert!(sql_to_arrow(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("1 to 38"));
+        assert_eq!(
+            spark_type_name(&DataType::Decimal128(15, 2)),
+            "decimal(15,2)"
+        );
+    }
+}

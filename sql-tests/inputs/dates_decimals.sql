@@ -1,0 +1,25 @@
+-- Dates, intervals, extract, and decimal arithmetic with Spark's result types.
+SELECT DATE '2024-02-28', TIMESTAMP '2024-02-28 13:45:00';
+SELECT DATE '2024-02-28' + INTERVAL '1' DAY, DATE '2024-03-01' - INTERVAL '1' DAY;
+SELECT DATE '1998-12-01' - INTERVAL '90' DAY;
+SELECT DATE '2024-01-31' + INTERVAL '1' MONTH, DATE '2024-02-29' + INTERVAL '1' YEAR;
+SELECT extract(year FROM DATE '2024-07-15'), extract(month FROM DATE '2024-07-15'), extract(day FROM DATE '2024-07-15');
+SELECT year(DATE '1995-03-15'), month(DATE '1995-03-15'), dayofmonth(DATE '1995-03-15'), quarter(DATE '1995-03-15');
+SELECT DATE '2024-01-01' < DATE '2024-01-02', DATE '2024-01-01' = '2024-01-01';
+SELECT CAST('2024-05-06' AS DATE) BETWEEN DATE '2024-01-01' AND DATE '2024-12-31';
+SELECT DATE '2024-13-01';
+SELECT INTERVAL '3' FORTNIGHT;
+SELECT 0.06 - 0.01, 0.06 + 0.01;
+SELECT 1.10 * 2.5, 100.00 * (1 - 0.04);
+SELECT CAST(24710.35 AS DECIMAL(15,2)) * (1 - CAST(0.04 AS DECIMAL(15,2)));
+SELECT 1.0 / 3, 10 / 4, 10.0 / 4.0;
+SELECT CAST(1 AS DECIMAL(15,2)) + 1, CAST(1.5 AS DECIMAL(3,1)) - 2;
+SELECT 123.456 > 123.45, 0.1 + 0.2 = 0.3;
+SELECT sum(x), avg(x) FROM VALUES (1.25), (2.50), (3.75) AS t(x);
+SELECT CAST(12.345 AS DECIMAL(4,2));
+CREATE TABLE orders (order_id INT, person_id INT, amount DECIMAL(10, 2), order_date DATE, status STRING) USING csv OPTIONS (header 'true', sep '|') LOCATION '$DATA_DIR/orders.csv';
+SELECT order_id, order_date + INTERVAL '30' DAY AS due FROM orders WHERE order_date >= DATE '2024-03-01' ORDER BY order_id;
+SELECT order_id FROM orders WHERE order_date < DATE '2024-02-11' ORDER BY order_id;
+SELECT order_id FROM orders WHERE order_date BETWEEN '2024-02-01' AND '2024-03-01' ORDER BY order_id;
+SELECT sum(amount * 2), sum(amount) * 2 FROM orders;
+SELECT order_id, amount * 1.5 AS more FROM orders WHERE amount IS NOT NULL ORDER BY order_id;

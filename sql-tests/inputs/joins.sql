@@ -1,0 +1,26 @@
+-- Joins: explicit JOIN ... ON, comma joins with the condition in WHERE, several keys, residual conditions.
+CREATE TABLE people USING csv OPTIONS (header 'true', inferSchema 'true') LOCATION '$DATA_DIR/people.csv';
+CREATE TABLE orders (order_id INT, person_id INT, amount DECIMAL(10, 2), order_date DATE, status STRING) USING csv OPTIONS (header 'true', sep '|') LOCATION '$DATA_DIR/orders.csv';
+SELECT p.name, o.order_id FROM people p JOIN orders o ON p.id = o.person_id ORDER BY o.order_id;
+SELECT name, order_id FROM people INNER JOIN orders ON id = person_id ORDER BY order_id;
+SELECT name, order_id FROM people, orders WHERE id = person_id ORDER BY order_id;
+SELECT name, order_id, amount FROM people, orders WHERE id = person_id AND amount > 10 ORDER BY order_id;
+SELECT p.name, o.amount FROM people p JOIN orders o ON p.id = o.person_id AND o.status = 'shipped' ORDER BY o.amount;
+SELECT p.name, o.amount FROM people p JOIN orders o ON p.id = o.person_id AND o.amount > p.age ORDER BY o.amount;
+SELECT p.name, count(*) AS orders, sum(o.amount) AS total FROM people p JOIN orders o ON p.id = o.person_id GROUP BY p.name ORDER BY p.name;
+SELECT a.name, b.name FROM people a JOIN people b ON a.age = b.age AND a.id < b.id;
+SELECT a.name, b.name FROM people a JOIN people b ON a.city = b.city AND a.age = b.age AND a.id <> b.id ORDER BY a.name;
+SELECT p.name, o.order_id, q.name FROM people p JOIN orders o ON p.id = o.person_id JOIN people q ON q.city = p.city AND q.id <> p.id ORDER BY o.order_id, q.name;
+SELECT p.name, o.order_id FROM people p, orders o, people q WHERE p.id = o.person_id AND q.id = p.id AND q.age > 30 ORDER BY o.order_id;
+SELECT count(*) FROM people p JOIN orders o ON p.id = o.person_id WHERE p.city = 'Nowhere';
+SELECT p.name, o.order_id FROM people p LEFT JOIN orders o ON p.id = o.person_id ORDER BY p.id, o.order_id;
+SELECT p.name, o.order_id FROM people p RIGHT JOIN orders o ON p.id = o.person_id ORDER BY o.order_id;
+SELECT p.name, o.order_id FROM people p FULL OUTER JOIN orders o ON p.id = o.person_id ORDER BY p.id NULLS LAST, o.order_id;
+SELECT p.name FROM people p LEFT SEMI JOIN orders o ON p.id = o.person_id ORDER BY p.name;
+SELECT p.name FROM people p LEFT ANTI JOIN orders o ON p.id = o.person_id ORDER BY p.name;
+SELECT name, order_id FROM people JOIN orders ON id = person_id WHERE name = 'Alice' ORDER BY 2;
+SELECT id, order_id FROM people JOIN orders ON id = order_id;
+SELECT name FROM people JOIN orders ON id = person_id AND nosuch = 1;
+SELECT id FROM people a JOIN people b ON a.id = b.id;
+SELECT name, order_id FROM people, orders;
+SELECT p.name, o.order_id FROM people p JOIN orders o ON p.id > o.person_id;

@@ -1,0 +1,27 @@
+-- ORDER BY (Spark's NULL ordering), LIMIT and OFFSET across partitions.
+CREATE TABLE people USING csv OPTIONS (header 'true', inferSchema 'true') LOCATION '$DATA_DIR/people.csv';
+SELECT name, age FROM people ORDER BY age;
+SELECT name, age FROM people ORDER BY age DESC;
+SELECT name, age FROM people ORDER BY age ASC NULLS LAST;
+SELECT name, age FROM people ORDER BY age DESC NULLS FIRST;
+SELECT name, city FROM people ORDER BY city, name;
+SELECT name, city FROM people ORDER BY city DESC, name DESC;
+SELECT name, age FROM people ORDER BY 2 DESC, 1;
+SELECT name AS who, age FROM people ORDER BY who;
+SELECT name FROM people ORDER BY age DESC NULLS LAST;
+SELECT name FROM people ORDER BY length(name) DESC, name;
+SELECT name, salary FROM people ORDER BY salary DESC NULLS LAST LIMIT 2;
+SELECT name FROM people ORDER BY id LIMIT 3;
+SELECT name FROM people ORDER BY id LIMIT 3 OFFSET 2;
+SELECT name FROM people ORDER BY id LIMIT 0;
+SELECT count(*) FROM (SELECT name FROM people LIMIT 4) t;
+SELECT name FROM people ORDER BY id LIMIT 100;
+SELECT name FROM people ORDER BY id OFFSET 4;
+SELECT name FROM people ORDER BY 3;
+SELECT name FROM people ORDER BY nosuch;
+SELECT name FROM people LIMIT -1;
+SELECT name FROM people LIMIT age;
+SELECT city FROM people GROUP BY city ORDER BY count(*) DESC, city NULLS LAST;
+SELECT city, count(*) AS n FROM people GROUP BY city ORDER BY n DESC, city LIMIT 2;
+SELECT DISTINCT city FROM people ORDER BY city NULLS LAST;
+SELECT DISTINCT city FROM people ORDER BY age;

@@ -1,0 +1,24 @@
+-- WHERE clauses: comparisons, NULL semantics, boolean logic, LIKE, IN and BETWEEN on real columns.
+CREATE TABLE people USING csv OPTIONS (header 'true', inferSchema 'true') LOCATION '$DATA_DIR/people.csv';
+SELECT name FROM people WHERE age > 30;
+SELECT name FROM people WHERE age >= 28 AND age <= 34;
+SELECT name FROM people WHERE age = 28 OR city = 'Madrid';
+SELECT name FROM people WHERE age IS NULL;
+SELECT name FROM people WHERE city IS NOT NULL AND salary IS NOT NULL;
+SELECT name FROM people WHERE NOT (age > 30);
+SELECT name FROM people WHERE age BETWEEN 30 AND 50;
+SELECT name FROM people WHERE city IN ('Paris', 'Madrid');
+SELECT name FROM people WHERE city NOT IN ('Paris', 'Madrid');
+SELECT name FROM people WHERE name LIKE '%a%';
+SELECT name FROM people WHERE name LIKE 'E_e';
+SELECT name FROM people WHERE salary > 5000.00;
+SELECT name FROM people WHERE salary * 2 > 10000;
+SELECT name, age + 1 AS next FROM people WHERE age + 1 > 40;
+SELECT name FROM people WHERE 1 = 0;
+SELECT name FROM people WHERE true;
+SELECT name FROM people WHERE NULL;
+SELECT count(*) FROM people WHERE age > 100;
+SELECT name FROM people WHERE upper(city) = 'BERLIN';
+SELECT name FROM people WHERE id % 2 = 0;
+SELECT name FROM people WHERE age;
+SELECT name FROM people WHERE sum(age) > 3;
