@@ -1,14 +1,14 @@
 -- ORDER BY (Spark's NULL ordering), LIMIT and OFFSET across partitions.
 CREATE TABLE people USING csv OPTIONS (header 'true', inferSchema 'true') LOCATION '$DATA_DIR/people.csv';
-SELECT name, age FROM people ORDER BY age;
-SELECT name, age FROM people ORDER BY age DESC;
-SELECT name, age FROM people ORDER BY age ASC NULLS LAST;
-SELECT name, age FROM people ORDER BY age DESC NULLS FIRST;
+SELECT name, age FROM people ORDER BY age, name;
+SELECT name, age FROM people ORDER BY age DESC, name;
+SELECT name, age FROM people ORDER BY age ASC NULLS LAST, name DESC;
+SELECT name, age FROM people ORDER BY age DESC NULLS FIRST, name;
 SELECT name, city FROM people ORDER BY city, name;
 SELECT name, city FROM people ORDER BY city DESC, name DESC;
 SELECT name, age FROM people ORDER BY 2 DESC, 1;
 SELECT name AS who, age FROM people ORDER BY who;
-SELECT name FROM people ORDER BY age DESC NULLS LAST;
+SELECT name FROM people ORDER BY age DESC NULLS LAST, id;
 SELECT name FROM people ORDER BY length(name) DESC, name;
 SELECT name, salary FROM people ORDER BY salary DESC NULLS LAST LIMIT 2;
 SELECT name FROM people ORDER BY id LIMIT 3;

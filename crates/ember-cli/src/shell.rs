@@ -52,6 +52,21 @@ fn print_result(result: &QueryResult, started: Instant) {
         println!("OK ({elapsed:.3} s)");
         return;
     }
+    // EXPLAIN returns one text cell: print the plan itself, not a table around it.
+    if result.schema.fields().len() == 1 && result.schema.field(0).name() == "plan" {
+        for batch in &result.batches {
+            if let Some(plans) = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+            {
+                for plan in plans.iter().flatten() {
+                    println!("{plan}");
+                }
+            }
+        }
+        return;
+    }
     let batches: Vec<_> = result
         .batches
         .iter()

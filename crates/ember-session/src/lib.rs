@@ -335,9 +335,32 @@ impl EmberSession {
     /// Optimizes, plans and runs a bound query, collecting its result.
     pub fn run_plan(&self, plan: &LogicalPlan) -> Result<QueryResult> {
         let started = Instant::now();
-        let schema = Arc::new(plan.schema().as_arrow().clone());
         let (optimized, _) = self.optimize(plan.clone())?;
         let physical = self.physical(&optimized)?;
+        // Output names are the binder's (Spark's); types and nullability are what the operators
+        // produce, so a batch always fits its schema.
+        let physical_schema = physical.schema();
+        let fields: Vec<Field> = plan
+            .schema()
+            .fields()
+            .iter()
+            .zip(physical_schema.fields())
+            .map(|(logical, produced)| {
+                Field::new(
+                    logical.name(),
+                    produced.data_type().clone(),
+                    produced.is_nullable() || logical.is_nullable(),
+                )
+            })
+            .collect();
+        if fields.len() != physical_schema.fields().len() {
+            return Err(EmberError::internal(format!(
+                "the physical plan produces {} columns but the query has {}",
+                physical_schema.fields().len(),
+                fields.len()
+            )));
+        }
+        let schema = Arc::new(Schema::new(fields));
         let (rdd, shuffles) = lower_to_rdd(physical, &self.context)?;
         let conf = self.conf.read().clone();
         let result = self.context.collect(rdd, &conf);
@@ -345,7 +368,6 @@ impl EmberSession {
             self.context.remove_shuffle(shuffle);
         }
         let batches = result.map_err(EmberError::into_root)?;
-        // Output names are the binder's (Spark's); the operators may name columns differently.
         let batches = batches
             .into_iter()
             .map(|b| {

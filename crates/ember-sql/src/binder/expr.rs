@@ -492,11 +492,50 @@ impl Binder<'_> {
             && decimal(&rt)
             && (matches!(lt, DataType::Decimal128(..)) || matches!(rt, DataType::Decimal128(..)))
         {
-            return self.coerce_binary(l, Operator::Divide, r, schema, node);
+            return self.bind_decimal_divide(l, &lt, r, &rt, schema);
         }
         let l = cast_to(l, &DataType::Float64, schema).map_err(|_| type_error(node, &lt, &rt))?;
         let r = cast_to(r, &DataType::Float64, schema).map_err(|_| type_error(node, &lt, &rt))?;
         self.coerce_binary(l, Operator::Divide, r, schema, node)
+    }
+
+    /// Decimal division with Spark's result type: scale `max(6, s1 + p2 + 1)`, precision
+    /// `p1 - s1 + s2 + scale`, reduced to 38 digits keeping at least 6 of scale.
+    fn bind_decimal_divide(
+        &mut self,
+        l: Expr,
+        lt: &DataType,
+        r: Expr,
+        rt: &DataType,
+        schema: &DFSchema,
+    ) -> Result<Expr> {
+        let (p1, s1) = spark_decimal_of(lt);
+        let (p2, s2) = spark_decimal_of(rt);
+        let scale = 6.max(s1 + p2 + 1);
+        let precision = p1 - s1 + s2 + scale;
+        let (precision, scale) = if precision > 38 {
+            let int_digits = precision - scale;
+            (38, (38 - int_digits).max(scale.min(6)))
+        } else {
+            (precision, scale)
+        };
+        // Arrow's decimal division yields the dividend's scale + 4: widen the dividend so the
+        // quotient carries at least the scale Spark keeps, then round to Spark's type.
+        let left_scale = s1.max(scale - 4).min(s1 + (38 - p1));
+        let left_precision = (p1 + left_scale - s1).min(38);
+        let l = cast_to(
+            l,
+            &DataType::Decimal128(left_precision as u8, left_scale as i8),
+            schema,
+        )?;
+        let r = cast_to(r, &DataType::Decimal128(p2 as u8, s2 as i8), schema)?;
+        let quotient =
+            Expr::BinaryExpr(BinaryExpr::new(Box::new(l), Operator::Divide, Box::new(r)));
+        cast_to(
+            quotient,
+            &DataType::Decimal128(precision as u8, scale as i8),
+            schema,
+        )
     }
 
     pub(crate) fn coerce_binary(
@@ -599,6 +638,17 @@ impl Binder<'_> {
             node,
         )?;
         cast_to(call, &DataType::Int32, schema)
+    }
+}
+
+/// Spark's decimal view of a numeric type: int is decimal(10,0), bigint decimal(20,0).
+fn spark_decimal_of(t: &DataType) -> (i32, i32) {
+    match t {
+        DataType::Decimal128(p, s) => (*p as i32, *s as i32),
+        DataType::Int8 => (3, 0),
+        DataType::Int16 => (5, 0),
+        DataType::Int32 => (10, 0),
+        _ => (20, 0),
     }
 }
 

@@ -1,0 +1,98 @@
+//! The `ember` shell as a user drives it: statements over several lines, errors that point at
+//! the offending token, and a shell that keeps going after an error.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn ember() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ember"));
+    // Keep the test's history away from the user's.
+    command.env("HOME", std::env::temp_dir());
+    command
+}
+
+#[test]
+fn the_shell_runs_multi_line_statements_and_survives_errors() {
+    let mut child = ember()
+        .args(["--master", "local[2]"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ember starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"SELECT 1 AS one;\nSELECT nosuch\n  FROM (VALUES (1)) t(x);\nSELECT\n  40 + 2 AS answer;\nexit;\n")
+        .expect("input written");
+    let output = child.wait_with_output().expect("ember exits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("| one |") && stdout.contains("1 row in"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| answer |") && stdout.contains("| 42 "),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("Column 'nosuch' cannot be resolved"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 1, column 8") && stderr.contains("       ^"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn execute_fails_with_a_caret_under_the_syntax_error() {
+    let output = ember()
+        .args(["-e", "SELECT 1,\n  FROM x"])
+        .output()
+        .expect("ember runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Syntax error at line 2"), "{stderr}");
+    assert!(stderr.contains("  FROM x\n"), "{stderr}");
+}
+
+#[test]
+fn file_scripts_run_every_statement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "a,b\n1,x\n2,y\n3,x\n").expect("csv written");
+    let script = dir.path().join("s.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "CREATE TABLE t USING csv OPTIONS (header 'true', inferSchema 'true') LOCATION '{}';\nSELECT b, sum(a) AS s FROM t GROUP BY b ORDER BY b;\n",
+            csv.display()
+        ),
+    )
+    .expect("script written");
+    let output = ember().arg("-f").arg(&script).output().expect("ember runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("| x | 4 |") && stdout.contains("| y | 2 |"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_missing_path_is_named() {
+    let output = ember()
+        .args(["-e", "SELECT * FROM parquet.`/no/such/place.parquet`"])
+        .output()
+        .expect("ember runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/place.parquet"));
+}
