@@ -1,18 +1,17 @@
-//! TPC-H at SF 0.01 through the real `ember` binary: generate, run, check the answers.
+//! TPC-H through the real `ember` binary: generate, run all 22 queries, check the answers.
 
 use std::process::Command;
 
-/// The queries issue 2 asks to be right; the rest are checked as the engine grows.
-const CHECKED_QUERIES: &str = "1,3,5,6,7,10,12,13,14";
+const ALL_QUERIES: &str = "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22";
 
 fn ember() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ember"))
 }
 
-fn generate(format: &str) -> tempfile::TempDir {
+fn generate(sf: &str, format: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let status = ember()
-        .args(["tpch", "gen", "--sf", "0.01", "--format", format, "--out"])
+        .args(["tpch", "gen", "--sf", sf, "--format", format, "--out"])
         .arg(dir.path())
         .status()
         .expect("ember runs");
@@ -20,17 +19,18 @@ fn generate(format: &str) -> tempfile::TempDir {
     dir
 }
 
-fn run_checked(data: &std::path::Path, format: &str, master: &str) -> String {
+/// Runs all 22 queries with `--check` and asserts that each one is reported OK.
+fn run_checked(data: &std::path::Path, sf: &str, format: &str, master: &str) {
     let output = ember()
         .args([
             "tpch",
             "run",
             "--sf",
-            "0.01",
+            sf,
             "--format",
             format,
             "--queries",
-            CHECKED_QUERIES,
+            ALL_QUERIES,
             "--check",
             "--master",
             master,
@@ -42,45 +42,42 @@ fn run_checked(data: &std::path::Path, format: &str, master: &str) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     assert!(
         output.status.success(),
-        "TPC-H check failed:\n{stdout}\n{}",
+        "TPC-H SF {sf} ({format}) check failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    stdout
-}
-
-#[test]
-fn tpch_sf001_parquet_matches_reference_answers() {
-    let data = generate("parquet");
-    let stdout = run_checked(data.path(), "parquet", "local[2]");
-    for q in CHECKED_QUERIES.split(',') {
+    for q in ALL_QUERIES.split(',') {
         let line = format!("Q{:02}", q.parse::<usize>().unwrap());
         assert!(
             stdout
                 .lines()
                 .any(|l| l.starts_with(&line) && l.trim_end().ends_with("OK")),
-            "{line} not checked OK:\n{stdout}"
+            "{line} not checked OK at SF {sf} ({format}):\n{stdout}"
         );
     }
 }
 
 #[test]
+fn tpch_sf001_parquet_matches_reference_answers() {
+    let data = generate("0.01", "parquet");
+    run_checked(data.path(), "0.01", "parquet", "local[2]");
+}
+
+#[test]
 fn tpch_sf001_csv_matches_reference_answers() {
-    let data = generate("csv");
-    let stdout = run_checked(data.path(), "csv", "local[1]");
-    assert_eq!(
-        stdout
-            .lines()
-            .filter(|l| l.trim_end().ends_with("OK"))
-            .count(),
-        CHECKED_QUERIES.split(',').count(),
-        "{stdout}"
-    );
+    let data = generate("0.01", "csv");
+    run_checked(data.path(), "0.01", "csv", "local[1]");
+}
+
+#[test]
+fn tpch_sf01_parquet_matches_reference_answers() {
+    let data = generate("0.1", "parquet");
+    run_checked(data.path(), "0.1", "parquet", "local[2]");
 }
 
 #[test]
 fn a_wrong_answer_is_reported_and_fails() {
     // Q1 at SF 0.01 checked against the SF 0.1 answers must fail with a non-zero exit.
-    let data = generate("parquet");
+    let data = generate("0.01", "parquet");
     let output = ember()
         .args([
             "tpch",

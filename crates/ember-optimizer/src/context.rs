@@ -7,18 +7,35 @@ use datafusion_common::config::ConfigOptions;
 use datafusion_common::DFSchemaRef;
 use datafusion_expr::execution_props::ExecutionProps;
 use datafusion_expr::simplify::SimplifyContext;
+use datafusion_expr::TableSource;
 use ember_common::EmberConf;
+
+/// Estimates how many rows a table holds, from whatever the data source knows (Parquet footers,
+/// CSV sizes); `None` when it does not know.
+pub type TableStatistics = Arc<dyn Fn(&dyn TableSource) -> Option<u64> + Send + Sync>;
 
 /// The configuration key holding the session time zone (`spark.sql.session.timeZone`).
 pub const SESSION_TIME_ZONE_KEY: &str = "ember.sql.session.timeZone";
 
 /// Per-query facts shared by every rule: the query's start time (so `current_date` and
-/// `now()` fold to the same value everywhere in one query) and the session configuration.
-#[derive(Debug, Clone)]
+/// `now()` fold to the same value everywhere in one query), the session configuration and,
+/// when the session provides it, a table row-count estimator for join ordering.
+#[derive(Clone)]
 pub struct OptimizerContext {
     query_start: DateTime<Utc>,
     conf: EmberConf,
     config_options: Arc<ConfigOptions>,
+    table_statistics: Option<TableStatistics>,
+}
+
+impl std::fmt::Debug for OptimizerContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OptimizerContext")
+            .field("query_start", &self.query_start)
+            .field("conf", &self.conf)
+            .field("table_statistics", &self.table_statistics.is_some())
+            .finish()
+    }
 }
 
 impl OptimizerContext {
@@ -32,7 +49,22 @@ impl OptimizerContext {
             query_start: Utc::now(),
             conf,
             config_options: Arc::new(config_options),
+            table_statistics: None,
         }
+    }
+
+    /// The same context estimating table row counts with `statistics` (used to order joins
+    /// and to choose hash join build sides).
+    pub fn with_table_statistics(mut self, statistics: TableStatistics) -> Self {
+        self.table_statistics = Some(statistics);
+        self
+    }
+
+    /// The estimated row count of the table behind `source`, when the estimator knows it.
+    pub fn table_rows(&self, source: &dyn TableSource) -> Option<u64> {
+        self.table_statistics
+            .as_ref()
+            .and_then(|statistics| statistics(source))
     }
 
     /// The same context with a fixed query start time (tests, replays).

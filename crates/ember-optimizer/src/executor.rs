@@ -7,9 +7,11 @@ use datafusion_expr::LogicalPlan;
 use ember_common::{EmberError, Result};
 
 use crate::rules::{
-    ColumnPruning, ConstantFolding, EliminateLimit, EliminateProjection, EliminateSorts,
-    PushDownFilter, PushDownLimit, SimplifyExpressions,
+    ColumnPruning, ConstantFolding, DecorrelatePredicateSubquery, EliminateLimit,
+    EliminateProjection, EliminateSorts, PushDownFilter, PushDownLimit, ScalarSubqueryToJoin,
+    SimplifyExpressions,
 };
+use crate::rules::{ExtractCommonOrPredicates, ReorderJoins};
 use crate::{OptimizerContext, Rule};
 
 /// How often a batch runs its rules.
@@ -175,6 +177,8 @@ fn check_schema_kept(
 /// |---|---|---|
 /// | Simplification | Once | constant_folding, simplify_expressions |
 /// | Operator Optimization | FixedPoint(100) | push_down_filter, push_down_limit, eliminate_limit, eliminate_sorts, constant_folding, simplify_expressions |
+/// | Join Reorder | Once | extract_common_or_predicates, reorder_joins |
+/// | Join Predicate Pushdown | FixedPoint(100) | push_down_filter |
 /// | Column Pruning | Once | column_pruning, eliminate_projection |
 pub fn default_optimizer() -> RuleExecutor {
     RuleExecutor::new(vec![
@@ -182,6 +186,14 @@ pub fn default_optimizer() -> RuleExecutor {
             "Simplification",
             Strategy::Once,
             vec![Arc::new(ConstantFolding), Arc::new(SimplifyExpressions)],
+        ),
+        Batch::new(
+            "Subquery Rewrite",
+            Strategy::FixedPoint(100),
+            vec![
+                Arc::new(DecorrelatePredicateSubquery),
+                Arc::new(ScalarSubqueryToJoin),
+            ],
         ),
         Batch::new(
             "Operator Optimization",
@@ -194,6 +206,16 @@ pub fn default_optimizer() -> RuleExecutor {
                 Arc::new(ConstantFolding),
                 Arc::new(SimplifyExpressions),
             ],
+        ),
+        Batch::new(
+            "Join Reorder",
+            Strategy::Once,
+            vec![Arc::new(ExtractCommonOrPredicates), Arc::new(ReorderJoins)],
+        ),
+        Batch::new(
+            "Join Predicate Pushdown",
+            Strategy::FixedPoint(100),
+            vec![Arc::new(PushDownFilter)],
         ),
         Batch::new(
             "Column Pruning",
@@ -389,12 +411,12 @@ mod tests {
             .unwrap();
         insta::assert_snapshot!(plan.display_indent().to_string(), @r"
         Projection: a.w, c.u
-          Inner Join: b.y = c.y
-            Inner Join: a.x = b.x
+          Inner Join: c.y = b.y
+            TableScan: c
+            Inner Join: b.x = a.x
+              TableScan: b projection=[x, y]
               Filter: a.z > Int32(5)
                 TableScan: a, full_filters=[a.z > Int32(5)]
-              TableScan: b projection=[x, y]
-            TableScan: c
         ");
         let rules: Vec<String> = applications
             .iter()
@@ -405,7 +427,9 @@ mod tests {
             vec![
                 "Simplification/constant_folding",
                 "Operator Optimization/push_down_filter",
+                "Join Reorder/reorder_joins",
                 "Column Pruning/column_pruning",
+                "Column Pruning/eliminate_projection",
             ]
         );
     }

@@ -11,6 +11,7 @@
 //! Every rule takes the plan by value and returns `Transformed`; the executor uses the flag
 //! to detect a fixed point. See [`default_optimizer`] for the batches Ember runs.
 
+pub mod cardinality;
 mod context;
 mod executor;
 mod expr_util;
@@ -19,10 +20,12 @@ pub mod rules;
 #[cfg(test)]
 mod test_util;
 
-pub use context::OptimizerContext;
+pub use context::{OptimizerContext, TableStatistics};
 pub use executor::{default_optimizer, Batch, RuleApplication, RuleExecutor, Strategy};
 pub use rule::Rule;
 pub use rules::{
-    ColumnPruning, ConstantFolding, EliminateLimit, EliminateProjection, EliminateSorts,
-    PushDownFilter, PushDownLimit, SimplifyExpressions,
+    ColumnPruning, ConstantFolding, DecorrelatePredicateSubquery, EliminateLimit,
+    EliminateProjection, EliminateSorts, PushDownFilter, PushDownLimit, ScalarSubqueryToJoin,
+    SimplifyExpressions,
 };
+pub use rules::{ExtractCommonOrPredicates, ReorderJoins};

@@ -28,6 +28,18 @@ pub(crate) fn abc(name: &str) -> LogicalPlanBuilder {
     )
 }
 
+/// A context whose table statistics give `rows` for a scan whose first column is named
+/// `column` (test scans are `LogicalTableSource`s, which have no name), the default otherwise.
+pub(crate) fn context_with_rows(rows: &'static [(&'static str, u64)]) -> OptimizerContext {
+    OptimizerContext::default().with_table_statistics(std::sync::Arc::new(move |source| {
+        let schema = source.schema();
+        let first = schema.fields().first()?.name().clone();
+        rows.iter()
+            .find(|(column, _)| *column == first)
+            .map(|(_, rows)| *rows)
+    }))
+}
+
 /// Runs one rule once and returns its result.
 pub(crate) fn run(rule: &dyn Rule, plan: LogicalPlan) -> Transformed<LogicalPlan> {
     rule.apply(plan, &OptimizerContext::default()).unwrap()

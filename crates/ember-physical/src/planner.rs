@@ -27,11 +27,13 @@ use crate::operators::filter::FilterExec;
 use crate::operators::hash_aggregate::{AggregateMode, HashAggregateExec};
 use crate::operators::hash_join::{BuildSide, HashJoinExec, JoinMode};
 use crate::operators::limit::LimitExec;
+use crate::operators::nested_loop_join::NestedLoopJoinExec;
 use crate::operators::projection::ProjectExec;
 use crate::operators::scan::ScanExec;
 use crate::operators::sort::{SortExec, SortKey};
 use crate::operators::union::UnionExec;
 use crate::operators::values::ValuesExec;
+use crate::operators::window::{WindowExec, WindowFunctionCall};
 use crate::plan::{ExecutionPlan, Partitioning};
 
 /// Turns optimized logical plans into physical plans.
@@ -72,6 +74,7 @@ impl PhysicalPlanner {
             LogicalPlan::Join(j) => self.plan_join(j),
             LogicalPlan::Sort(s) => self.plan_sort(s, None),
             LogicalPlan::Limit(l) => self.plan_limit(l),
+            LogicalPlan::Window(w) => self.plan_window(w),
             LogicalPlan::Union(u) => {
                 let inputs = u
                     .inputs
@@ -238,9 +241,7 @@ impl PhysicalPlanner {
 
     fn plan_join(&self, join: &Join) -> Result<Arc<dyn ExecutionPlan>> {
         if join.on.is_empty() {
-            return Err(EmberError::NotSupported(
-                "joins without an equality condition (a cartesian product or nested-loop join); add an equality between the two sides".into(),
-            ));
+            return self.plan_nested_loop_join(join);
         }
         let left = self.create_physical_plan(&join.left)?;
         let right = self.create_physical_plan(&join.right)?;
@@ -275,6 +276,31 @@ impl PhysicalPlanner {
             join.join_type,
             build_side,
             JoinMode::Partitioned,
+        )?))
+    }
+
+    /// A join without equality keys: the right side is gathered into one partition and
+    /// paired with every row of each left partition.
+    fn plan_nested_loop_join(&self, join: &Join) -> Result<Arc<dyn ExecutionPlan>> {
+        let left = self.create_physical_plan(&join.left)?;
+        let right = self.create_physical_plan(&join.right)?;
+        let filter = match &join.filter {
+            Some(f) => {
+                let joined = join.left.schema().join(join.right.schema())?;
+                Some(create_physical_expr(f, &joined)?)
+            }
+            None => None,
+        };
+        let right: Arc<dyn ExecutionPlan> = if right.output_partitioning().partition_count() > 1 {
+            Arc::new(ExchangeExec::new(right, Partitioning::Single))
+        } else {
+            right
+        };
+        Ok(Arc::new(NestedLoopJoinExec::try_new(
+            left,
+            right,
+            filter,
+            join.join_type,
         )?))
     }
 
@@ -333,6 +359,166 @@ impl PhysicalPlanner {
             input
         };
         Ok(Arc::new(LimitExec::new(skip, fetch, input)))
+    }
+}
+
+/// One PARTITION BY / ORDER BY specification of a Window node and the window expressions
+/// (by position in the node) that use it.
+struct WindowSpecGroup<'a> {
+    partition_by: &'a [Expr],
+    order_by: &'a [datafusion_expr::SortExpr],
+    members: Vec<usize>,
+}
+
+impl PhysicalPlanner {
+    /// `Window` => `WindowExec` <- `SortExec` (partition keys, order keys) <- Exchange
+    /// hash(partition keys) (single without keys), one such chain per distinct PARTITION BY /
+    /// ORDER BY specification, with a `ProjectExec` restoring the logical column order when
+    /// the chain appended the columns in another order.
+    fn plan_window(
+        &self,
+        window: &datafusion_expr::logical_plan::Window,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let mut plan = self.create_physical_plan(&window.input)?;
+        let input_schema = window.input.schema();
+        let input_columns = input_schema.fields().len();
+        let mut groups: Vec<WindowSpecGroup> = Vec::new();
+        for (index, expr) in window.window_expr.iter().enumerate() {
+            let Expr::WindowFunction(function) = unalias(expr) else {
+                return Err(EmberError::internal(format!(
+                    "{expr} in a Window node is not a window function"
+                )));
+            };
+            let params = &function.params;
+            match groups.iter_mut().find(|g| {
+                g.partition_by == params.partition_by.as_slice()
+                    && g.order_by == params.order_by.as_slice()
+            }) {
+                Some(group) => group.members.push(index),
+                None => groups.push(WindowSpecGroup {
+                    partition_by: &params.partition_by,
+                    order_by: &params.order_by,
+                    members: vec![index],
+                }),
+            }
+        }
+        // Position in the chained output of each window expression.
+        let mut produced_at = vec![0; window.window_expr.len()];
+        let mut next_column = input_columns;
+        for group in &groups {
+            let partition_by = group
+                .partition_by
+                .iter()
+                .map(|e| create_physical_expr(e, input_schema))
+                .collect::<Result<Vec<_>>>()?;
+            let order_by = group
+                .order_by
+                .iter()
+                .map(|s| {
+                    Ok(SortKey {
+                        expr: create_physical_expr(&s.expr, input_schema)?,
+                        ascending: s.asc,
+                        nulls_first: s.nulls_first,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut calls = Vec::with_capacity(group.members.len());
+            for &index in &group.members {
+                let expr = &window.window_expr[index];
+                let Expr::WindowFunction(function) = unalias(expr) else {
+                    return Err(EmberError::internal(format!(
+                        "{expr} in a Window node is not a window function"
+                    )));
+                };
+                let params = &function.params;
+                let args = params
+                    .args
+                    .iter()
+                    .map(|a| create_physical_expr(a, input_schema))
+                    .collect::<Result<Vec<_>>>()?;
+                let filter = params
+                    .filter
+                    .as_ref()
+                    .map(|f| create_physical_expr(f, input_schema))
+                    .transpose()?;
+                calls.push(WindowFunctionCall {
+                    function: function.fun.clone(),
+                    args,
+                    name: window.schema.field(input_columns + index).name().clone(),
+                    frame: params.window_frame.clone(),
+                    ignore_nulls: matches!(
+                        params.null_treatment,
+                        Some(datafusion_expr::expr::NullTreatment::IgnoreNulls)
+                    ),
+                    distinct: params.distinct,
+                    filter,
+                });
+                produced_at[index] = next_column;
+                next_column += 1;
+            }
+            plan = self.distribute_for_window(plan, &partition_by)?;
+            let mut sort_keys: Vec<SortKey> = partition_by
+                .iter()
+                .map(|k| SortKey {
+                    expr: Arc::clone(k),
+                    ascending: true,
+                    nulls_first: true,
+                })
+                .collect();
+            sort_keys.extend(order_by.iter().cloned());
+            if !sort_keys.is_empty() {
+                plan = Arc::new(SortExec::new(sort_keys, None, plan));
+            }
+            plan = Arc::new(WindowExec::try_new(partition_by, order_by, calls, plan)?);
+        }
+        let in_order = produced_at
+            .iter()
+            .enumerate()
+            .all(|(index, &at)| at == input_columns + index);
+        if in_order {
+            return Ok(plan);
+        }
+        let chained = plan.schema();
+        let exprs = (0..input_columns)
+            .chain(produced_at.iter().copied())
+            .zip(window.schema.fields())
+            .map(|(at, field)| {
+                (
+                    Arc::new(PhysicalColumn::new(chained.field(at).name(), at)) as PhysicalExprRef,
+                    field.name().clone(),
+                )
+            })
+            .collect();
+        Ok(Arc::new(ProjectExec::try_new(exprs, plan)?))
+    }
+
+    /// Brings equal PARTITION BY values into one partition, unless `plan` already does.
+    fn distribute_for_window(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        partition_by: &[PhysicalExprRef],
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if partition_by.is_empty() {
+            if plan.output_partitioning().partition_count() == 1 {
+                return Ok(plan);
+            }
+            return Ok(Arc::new(ExchangeExec::new(plan, Partitioning::Single)));
+        }
+        if let Partitioning::Hash(exprs, count) = plan.output_partitioning() {
+            let same = count == self.shuffle_partitions
+                && exprs.len() == partition_by.len()
+                && exprs
+                    .iter()
+                    .zip(partition_by)
+                    .all(|(a, b)| a.to_string() == b.to_string());
+            if same {
+                return Ok(plan);
+            }
+        }
+        Ok(Arc::new(ExchangeExec::new(
+            plan,
+            Partitioning::Hash(partition_by.to_vec(), self.shuffle_partitions),
+        )))
     }
 }
 

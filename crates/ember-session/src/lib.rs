@@ -188,6 +188,7 @@ impl EmberSession {
             }
             EmberStatement::CreateView {
                 name,
+                columns,
                 or_replace,
                 if_not_exists,
                 temporary,
@@ -197,7 +198,25 @@ impl EmberSession {
                 if *if_not_exists && self.catalog.lookup(&view_name).is_some() {
                     return Ok(QueryResult::empty());
                 }
-                let plan = self.bind(query)?;
+                let mut plan = self.bind(query)?;
+                if !columns.is_empty() {
+                    let fields = plan.schema().columns();
+                    if fields.len() != columns.len() {
+                        return Err(EmberError::analysis(format!(
+                            "view {view_name} names {} columns but its query returns {}",
+                            columns.len(),
+                            fields.len()
+                        )));
+                    }
+                    let renamed: Vec<datafusion_expr::Expr> = fields
+                        .into_iter()
+                        .zip(columns)
+                        .map(|(c, n)| datafusion_expr::Expr::Column(c).alias(n.value.as_str()))
+                        .collect();
+                    plan = datafusion_expr::LogicalPlanBuilder::from(plan)
+                        .project(renamed)?
+                        .build()?;
+                }
                 self.catalog
                     .register_view(&view_name, plan, *temporary, *or_replace)?;
                 Ok(QueryResult::empty())
@@ -324,7 +343,11 @@ impl EmberSession {
         &self,
         plan: LogicalPlan,
     ) -> Result<(LogicalPlan, Vec<ember_optimizer::RuleApplication>)> {
-        let cx = OptimizerContext::new(self.conf());
+        let cx = OptimizerContext::new(self.conf()).with_table_statistics(Arc::new(|source| {
+            source
+                .downcast_ref::<ember_datasource::FileTableSource>()
+                .and_then(|file| file.table.estimated_rows())
+        }));
         default_optimizer().optimize(plan, &cx)
     }
 

@@ -32,6 +32,8 @@ pub enum EmberStatement {
     /// `CREATE [OR REPLACE] [TEMPORARY] VIEW v AS query`
     CreateView {
         name: ObjectName,
+        /// `CREATE VIEW v (a, b) AS ...` renames the query's columns.
+        columns: Vec<ast::Ident>,
         or_replace: bool,
         if_not_exists: bool,
         temporary: bool,
@@ -173,10 +175,24 @@ fn parse_statement(
             let if_not_exists =
                 parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
             let name = p(parser.parse_object_name(false))?;
+            let mut columns = Vec::new();
+            if parser.consume_token(&Token::LParen) {
+                loop {
+                    columns.push(p(parser.parse_identifier())?);
+                    if parser.parse_keyword(Keyword::COMMENT) {
+                        p(parser.parse_literal_string())?;
+                    }
+                    if parser.consume_token(&Token::RParen) {
+                        break;
+                    }
+                    p(parser.expect_token(&Token::Comma))?;
+                }
+            }
             p(parser.expect_keyword(Keyword::AS))?;
             let query = p(parser.parse_query())?;
             return Ok(EmberStatement::CreateView {
                 name,
+                columns,
                 or_replace,
                 if_not_exists,
                 temporary,

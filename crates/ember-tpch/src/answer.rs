@@ -21,7 +21,7 @@ impl Answer {
         let mut lines = text
             .lines()
             .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty());
+            .skip_while(|(_, line)| line.trim().is_empty());
         let Some((_, header)) = lines.next() else {
             return Err(EmberError::DataSource(format!(
                 "answer file {source} is empty: expected a header line of '|'-separated column names"
@@ -30,6 +30,14 @@ impl Answer {
         let columns = split_fields(header);
         let mut rows = Vec::new();
         for (index, line) in lines {
+            if line.trim().is_empty() {
+                // With one column an empty line is a row holding NULL (TPC-H Q17 at SF 0.01
+                // averages over no rows); with more columns it is only a blank line.
+                if columns.len() == 1 {
+                    rows.push(vec![String::new()]);
+                }
+                continue;
+            }
             let row = split_fields(line);
             if row.len() != columns.len() {
                 return Err(EmberError::DataSource(format!(
@@ -71,6 +79,15 @@ pub fn load_answer(answers_dir: &Path, sf_name: &str, query: usize) -> Result<An
 mod tests {
     use super::*;
     use crate::queries::answers_dir;
+
+    #[test]
+    fn empty_line_in_a_one_column_answer_is_a_null_row() {
+        let answer = load_answer(&answers_dir(), "sf0.01", 17).unwrap();
+        assert_eq!(answer.columns, vec!["avg_yearly".to_string()]);
+        assert_eq!(answer.rows, vec![vec![String::new()]]);
+        let answer = Answer::parse("a|b\n1|2\n\n3|4\n", "test").unwrap();
+        assert_eq!(answer.rows.len(), 2);
+    }
 
     #[test]
     fn loads_q01_at_sf001() {

@@ -35,7 +35,8 @@ use crate::{OptimizerContext, Rule};
 /// becomes the join filter. Conjuncts in a join's own filter over one side move down too.
 /// At a TableScan the conjuncts are added to `TableScan.filters` and the Filter stays above:
 /// the scan uses them to skip data (files, row groups, rows) but exactness is not assumed.
-/// It never moves a filter past a Limit, a Sort with fetch, or into an outer join, and never
+/// It never moves a filter past a Limit, a Sort with fetch, or into an outer join (except
+/// conjuncts over a left join's preserved left side), and never
 /// moves volatile or subquery predicates. Needs no rule before it.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PushDownFilter;
@@ -83,6 +84,9 @@ fn push_filter(filter: Filter) -> DFResult<Transformed<LogicalPlan>> {
                 Some((new_join, kept)) => Some(with_filter(kept, new_join)?),
                 None => None,
             }
+        }
+        LogicalPlan::Join(join) if join.join_type == JoinType::Left => {
+            into_preserved_side(conjuncts, join)?
         }
         LogicalPlan::TableScan(scan) => match into_scan(&conjuncts, scan)? {
             Some(scan) => Some(LogicalPlan::Filter(Filter::try_new(
@@ -442,6 +446,24 @@ fn push_into_inner_join(
     Ok(Some((new_join, kept_above)))
 }
 
+/// Conjuncts over the left side of a left outer join alone filter its preserved rows: they
+/// may go below it (Spark's `PushPredicateThroughJoin`). The others stay above.
+fn into_preserved_side(conjuncts: Vec<Expr>, join: &Join) -> DFResult<Option<LogicalPlan>> {
+    let (left_schema, right_schema) = (join.left.schema(), join.right.schema());
+    let (pushed, kept): (Vec<Expr>, Vec<Expr>) = conjuncts.into_iter().partition(|conjunct| {
+        is_movable_predicate(conjunct)
+            && matches!(side_of(conjunct, left_schema, right_schema), Side::Left)
+    });
+    if pushed.is_empty() {
+        return Ok(None);
+    }
+    let new_join = LogicalPlan::Join(Join {
+        left: Arc::new(with_filter(pushed, join.left.as_ref().clone())?),
+        ..join.clone()
+    });
+    Ok(Some(with_filter(kept, new_join)?))
+}
+
 /// Adds the movable conjuncts the scan does not have yet to its filters; `None` when the scan
 /// already has them all.
 fn into_scan(conjuncts: &[Expr], scan: &TableScan) -> DFResult<Option<LogicalPlan>> {
@@ -653,6 +675,27 @@ mod tests {
             .build()
             .unwrap();
         assert_unchanged(&PushDownFilter, outer);
+
+        // Over the preserved (left) side alone, a conjunct goes below the left join.
+        let preserved = abc("l")
+            .join(
+                abc("r").build().unwrap(),
+                JoinType::Left,
+                (vec!["a"], vec!["a"]),
+                None,
+            )
+            .unwrap()
+            .filter(col("l.b").gt(lit(1i32)).and(col("r.b").is_null()))
+            .unwrap()
+            .build()
+            .unwrap();
+        insta::assert_snapshot!(optimized(&PushDownFilter, preserved), @r"
+        Filter: r.b IS NULL
+          Left Join: l.a = r.a
+            Filter: l.b > Int32(1)
+              TableScan: l, full_filters=[l.b > Int32(1)]
+            TableScan: r
+        ");
     }
 
     #[test]

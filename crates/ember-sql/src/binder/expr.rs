@@ -1,13 +1,16 @@
 //! Binding expressions: column resolution, literals, operators and Spark's type coercion.
 
-use arrow::datatypes::{DataType, IntervalMonthDayNano};
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, FieldRef, IntervalMonthDayNano};
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion_common::{Column, DFSchema, ScalarValue};
-use datafusion_expr::expr::{Between, Case, Cast, InList, Like, TryCast};
+use datafusion_expr::expr::{Between, Case, Cast, Exists, InList, InSubquery, Like, TryCast};
 use datafusion_expr::type_coercion::binary::{
     comparison_coercion, type_union_resolution, BinaryTypeCoercer,
 };
 use datafusion_expr::{BinaryExpr, Expr, ExprSchemable, Operator};
+use datafusion_expr::{LogicalPlan, LogicalPlanBuilder, Subquery};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
@@ -263,11 +266,16 @@ impl Binder<'_> {
                 self.call_scalar("floor", vec![v], schema, expr)
             }
             E::Function(function) => self.bind_function(function, schema, expr),
-            E::Subquery(_) | E::Exists { .. } | E::InSubquery { .. } => {
-                Err(EmberError::NotSupported(format!(
-                    "subqueries such as '{expr}' are not supported yet; rewrite them as a JOIN"
-                )))
+            E::Subquery(query) => self.bind_scalar_subquery(query, schema, expr),
+            E::Exists { subquery, negated } => {
+                let plan = self.bind_subquery_plan(subquery, schema)?;
+                Ok(Expr::Exists(Exists::new(subquery_of(plan), *negated)))
             }
+            E::InSubquery {
+                expr: value,
+                subquery,
+                negated,
+            } => self.bind_in_subquery(value, subquery, *negated, schema, expr),
             E::Wildcard(_) | E::QualifiedWildcard(..) => Err(error_at(
                 expr,
                 "'*' is only allowed in a SELECT list or in count(*)",
@@ -308,17 +316,43 @@ impl Binder<'_> {
                 a.eq_ignore_ascii_case(b)
             }
         };
-        let matches: Vec<Column> = schema
-            .iter()
-            .filter(|(q, field)| {
-                same(field.name(), name)
-                    && match qualifier {
-                        Some(wanted) => q.map(|q| same(q.table(), wanted)).unwrap_or(false),
-                        None => true,
+        let find = |schema: &DFSchema| -> Vec<(Column, FieldRef)> {
+            schema
+                .iter()
+                .filter(|(q, field)| {
+                    same(field.name(), name)
+                        && match qualifier {
+                            Some(wanted) => q.map(|q| same(q.table(), wanted)).unwrap_or(false),
+                            None => true,
+                        }
+                })
+                .map(|(q, field)| (Column::new(q.cloned(), field.name()), Arc::clone(field)))
+                .collect()
+        };
+        let matches: Vec<Column> = find(schema).into_iter().map(|(c, _)| c).collect();
+        if matches.is_empty() {
+            // A correlated reference: the innermost enclosing query that has the column.
+            for outer in self.outer_schemas.iter().rev() {
+                let found = find(outer);
+                match found.len() {
+                    0 => continue,
+                    1 => {
+                        let (column, field) = found.into_iter().next().unwrap_or_else(|| unreachable!());
+                        return Ok(Expr::OuterReferenceColumn(field, column));
                     }
-            })
-            .map(|(q, field)| Column::new(q.cloned(), field.name()))
-            .collect();
+                    _ => {
+                        return Err(error_at(
+                            node,
+                            format!(
+                                "Outer reference '{}' is ambiguous, could be: {}. Qualify it with the table name or alias.",
+                                idents.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join("."),
+                                found.iter().map(|(c, _)| c.flat_name()).collect::<Vec<_>>().join(", ")
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
         match matches.len() {
             1 => Ok(Expr::Column(matches.into_iter().next().unwrap_or_else(|| unreachable!()))),
             0 => {
@@ -351,6 +385,84 @@ impl Binder<'_> {
                 ),
             )),
         }
+    }
+
+    /// Binds the query of a subquery with `schema` as its innermost outer scope.
+    fn bind_subquery_plan(&mut self, query: &ast::Query, schema: &DFSchema) -> Result<LogicalPlan> {
+        self.outer_schemas.push(schema.clone());
+        let result = self.bind_query(query);
+        self.outer_schemas.pop();
+        result
+    }
+
+    /// `(SELECT ...)` used as a value: one column, at most one row (checked at run time).
+    fn bind_scalar_subquery(
+        &mut self,
+        query: &ast::Query,
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<Expr> {
+        let plan = self.bind_subquery_plan(query, schema)?;
+        let columns = plan.schema().fields().len();
+        if columns != 1 {
+            return Err(error_at(
+                node,
+                format!(
+                    "Scalar subquery must return only one column, but got {columns}; select a single expression in '{node}'"
+                ),
+            ));
+        }
+        Ok(Expr::ScalarSubquery(subquery_of(plan)))
+    }
+
+    /// `x [NOT] IN (SELECT y ...)`: one column, both sides coerced to a common type.
+    fn bind_in_subquery(
+        &mut self,
+        value: &ast::Expr,
+        query: &ast::Query,
+        negated: bool,
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<Expr> {
+        let v = self.bind_expr(value, schema)?;
+        let plan = self.bind_subquery_plan(query, schema)?;
+        let fields = plan.schema().fields().len();
+        if fields != 1 {
+            return Err(error_at(
+                node,
+                format!(
+                    "The IN subquery must return one column to compare with '{value}', but it returns {fields}"
+                ),
+            ));
+        }
+        let vt = v.get_type(schema)?;
+        let (qualifier, field) = plan.schema().qualified_field(0);
+        let st = field.data_type().clone();
+        let common = comparison_coercion(&vt, &st).ok_or_else(|| {
+            error_at(
+                node,
+                format!(
+                    "Cannot compare {} with the {} the IN subquery returns in '{node}'",
+                    spark_type_name(&vt),
+                    spark_type_name(&st)
+                ),
+            )
+        })?;
+        let plan = if st == common {
+            plan
+        } else {
+            let name = field.name().clone();
+            let column = Expr::Column(Column::new(qualifier.cloned(), &name));
+            let sub_schema = plan.schema().clone();
+            LogicalPlanBuilder::from(plan)
+                .project(vec![cast_to(column, &common, &sub_schema)?.alias(name)])?
+                .build()?
+        };
+        Ok(Expr::InSubquery(InSubquery::new(
+            Box::new(cast_to(v, &common, schema)?),
+            subquery_of(plan),
+            negated,
+        )))
     }
 
     fn bind_unary(
@@ -641,6 +753,16 @@ impl Binder<'_> {
     }
 }
 
+/// A subquery expression's payload, with the outer references its plan makes.
+fn subquery_of(plan: LogicalPlan) -> Subquery {
+    let plan = Arc::new(plan);
+    Subquery {
+        outer_ref_columns: plan.all_out_ref_exprs(),
+        subquery: plan,
+        spans: Default::default(),
+    }
+}
+
 /// Spark's decimal view of a numeric type: int is decimal(10,0), bigint decimal(20,0).
 fn spark_decimal_of(t: &DataType) -> (i32, i32) {
     match t {
@@ -898,6 +1020,70 @@ pub(crate) fn datetime_field_name(field: &ast::DateTimeField) -> Option<&'static
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::SessionCatalog;
+    use ember_common::EmberConf;
+
+    /// Binds `sql` over views `t(a, b)` and `s(x, y)` (ints) and returns the plan text or error.
+    fn bind(sql: &str) -> std::result::Result<String, String> {
+        let catalog = SessionCatalog::new();
+        for (name, cols) in [("t", ["a", "b"]), ("s", ["x", "y"])] {
+            let one = || Expr::Literal(ScalarValue::Int32(Some(1)), None);
+            let plan = LogicalPlanBuilder::values(vec![vec![one(), one()]])
+                .and_then(|b| {
+                    b.project(vec![
+                        Expr::Column(Column::from_name("column1")).alias(cols[0]),
+                        Expr::Column(Column::from_name("column2")).alias(cols[1]),
+                    ])
+                })
+                .and_then(|b| b.build())
+                .map_err(|e| e.to_string())?;
+            catalog
+                .register_view(name, plan, true, false)
+                .map_err(|e| e.to_string())?;
+        }
+        let conf = EmberConf::default();
+        let statements = crate::parser::parse_statements(sql).map_err(|e| e.to_string())?;
+        let crate::parser::EmberStatement::Query(query) = &statements[0].statement else {
+            return Err("not a query".into());
+        };
+        Binder::new(&catalog, &conf)
+            .bind_query_statement(query)
+            .map(|p| p.display_indent().to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn correlated_columns_bind_as_outer_references() {
+        let plan = bind("SELECT a FROM t WHERE EXISTS (SELECT 1 FROM s WHERE s.x = t.a AND y > b)")
+            .unwrap();
+        assert!(plan.contains("s.x = outer_ref(t.a)"), "{plan}");
+        assert!(plan.contains("s.y > outer_ref(t.b)"), "{plan}");
+    }
+
+    #[test]
+    fn inner_columns_shadow_outer_ones() {
+        let plan = bind("SELECT a FROM t WHERE a IN (SELECT a FROM t WHERE b > 0)").unwrap();
+        assert!(!plan.contains("outer_ref"), "{plan}");
+    }
+
+    #[test]
+    fn scalar_subquery_must_return_one_column() {
+        let err = bind("SELECT (SELECT x, y FROM s) FROM t").unwrap_err();
+        assert!(
+            err.contains("Scalar subquery must return only one column, but got 2"),
+            "{err}"
+        );
+        assert!(err.contains("line 1, column 9"), "{err}");
+    }
+
+    #[test]
+    fn in_subquery_coerces_both_sides() {
+        let plan = bind("SELECT a FROM t WHERE a IN (SELECT CAST(x AS BIGINT) FROM s)").unwrap();
+        assert!(
+            plan.contains("CAST(t.a AS Int64) IN (<subquery>)"),
+            "{plan}"
+        );
+    }
 
     #[test]
     fn spark_number_literals() {

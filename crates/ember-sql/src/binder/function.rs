@@ -15,6 +15,7 @@ use super::expr::{cast_to, common_type};
 use super::Binder;
 use crate::catalog::closest_names;
 use crate::error::error_at;
+use crate::functions::aggregate::{Pick, PickAggregate};
 use crate::types::spark_type_name;
 
 /// Every function Ember knows, by Spark name.
@@ -35,17 +36,123 @@ const SCALAR_ALIASES: &[(&str, &str)] = &[
     ("lcase", "lower"),
     ("trim", "btrim"),
     ("instr", "strpos"),
-    ("log", "ln"),
+    ("rlike", "regexp_like"),
+    ("regexp", "regexp_like"),
+    ("sign", "signum"),
 ];
 
 const AGGREGATE_ALIASES: &[(&str, &str)] = &[
     ("mean", "avg"),
     ("std", "stddev"),
     ("stddev_samp", "stddev"),
+    ("variance", "var_samp"),
     ("var_samp", "var_sample"),
 ];
 
+/// Argument counts of Spark functions, checked before binding: (name, min, max).
+const ARITY: &[(&str, usize, usize)] = &[
+    ("upper", 1, 1),
+    ("lower", 1, 1),
+    ("ucase", 1, 1),
+    ("lcase", 1, 1),
+    ("length", 1, 1),
+    ("len", 1, 1),
+    ("char_length", 1, 1),
+    ("character_length", 1, 1),
+    ("trim", 1, 2),
+    ("ltrim", 1, 2),
+    ("rtrim", 1, 2),
+    ("substring", 2, 3),
+    ("substr", 2, 3),
+    ("concat_ws", 1, usize::MAX),
+    ("replace", 2, 3),
+    ("split", 2, 3),
+    ("regexp_replace", 3, 4),
+    ("regexp_extract", 2, 3),
+    ("rlike", 2, 2),
+    ("regexp", 2, 2),
+    ("regexp_like", 2, 2),
+    ("lpad", 2, 3),
+    ("rpad", 2, 3),
+    ("instr", 2, 2),
+    ("locate", 2, 3),
+    ("to_date", 1, 2),
+    ("to_timestamp", 1, 2),
+    ("date_format", 2, 2),
+    ("date_add", 2, 2),
+    ("date_sub", 2, 2),
+    ("add_months", 2, 2),
+    ("datediff", 2, 2),
+    ("months_between", 2, 3),
+    ("last_day", 1, 1),
+    ("trunc", 2, 2),
+    ("date_trunc", 2, 2),
+    ("current_date", 0, 0),
+    ("abs", 1, 1),
+    ("round", 1, 2),
+    ("ceil", 1, 1),
+    ("ceiling", 1, 1),
+    ("floor", 1, 1),
+    ("power", 2, 2),
+    ("pow", 2, 2),
+    ("sqrt", 1, 1),
+    ("ln", 1, 1),
+    ("log10", 1, 1),
+    ("log2", 1, 1),
+    ("log", 1, 2),
+    ("exp", 1, 1),
+    ("coalesce", 1, usize::MAX),
+    ("nvl", 2, 2),
+    ("ifnull", 2, 2),
+    ("nvl2", 3, 3),
+    ("if", 3, 3),
+    ("iff", 3, 3),
+    ("nullif", 2, 2),
+    ("greatest", 2, usize::MAX),
+    ("least", 2, usize::MAX),
+    ("count_if", 1, 1),
+    ("stddev", 1, 1),
+    ("stddev_samp", 1, 1),
+    ("std", 1, 1),
+    ("variance", 1, 1),
+    ("var_samp", 1, 1),
+    ("collect_list", 1, 1),
+    ("array_agg", 1, 1),
+    ("collect_set", 1, 1),
+    ("approx_count_distinct", 1, 2),
+    ("first", 1, 2),
+    ("last", 1, 2),
+    ("first_value", 1, 2),
+    ("last_value", 1, 2),
+    ("any_value", 1, 2),
+    ("max_by", 2, 2),
+    ("min_by", 2, 2),
+    ("sum", 1, 1),
+    ("avg", 1, 1),
+    ("mean", 1, 1),
+    ("min", 1, 1),
+    ("max", 1, 1),
+];
+
+/// Spark's message for a call with the wrong number of arguments.
+fn check_arity(name: &str, got: usize, node: &ast::Expr) -> Result<()> {
+    let Some((_, min, max)) = ARITY.iter().find(|(n, _, _)| *n == name) else {
+        return Ok(());
+    };
+    if got < *min || got > *max {
+        return Err(error_at(
+            node,
+            format!(
+                "Function {name} takes {}, got {got}",
+                crate::functions::describe_arity(*min, *max)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl FunctionRegistry {
+    /// The registry shared by every session.
     pub fn global() -> &'static FunctionRegistry {
         static REGISTRY: OnceLock<FunctionRegistry> = OnceLock::new();
         REGISTRY.get_or_init(|| {
@@ -54,6 +161,10 @@ impl FunctionRegistry {
                 for alias in f.aliases() {
                     scalars.insert(alias.to_lowercase(), Arc::clone(&f));
                 }
+                scalars.insert(f.name().to_lowercase(), f);
+            }
+            // Ember's own implementations replace the stock ones of the same name.
+            for f in crate::functions::ember_scalar_functions() {
                 scalars.insert(f.name().to_lowercase(), f);
             }
             let mut aggregates = HashMap::new();
@@ -70,6 +181,7 @@ impl FunctionRegistry {
         })
     }
 
+    /// The scalar function called `name` (a Spark name or alias).
     pub fn scalar(&self, name: &str) -> Option<Arc<ScalarUDF>> {
         let name = name.to_lowercase();
         let name = SCALAR_ALIASES
@@ -80,6 +192,7 @@ impl FunctionRegistry {
         self.scalars.get(&name).cloned()
     }
 
+    /// The aggregate function called `name` (a Spark name or alias).
     pub fn aggregate(&self, name: &str) -> Option<Arc<AggregateUDF>> {
         let name = name.to_lowercase();
         let name = AGGREGATE_ALIASES
@@ -107,9 +220,7 @@ impl Binder<'_> {
     ) -> Result<Expr> {
         let name = function.name.to_string().to_lowercase();
         if function.over.is_some() {
-            return Err(EmberError::NotSupported(format!(
-                "window functions such as '{node}'"
-            )));
+            return self.bind_window_function(function, schema, node);
         }
         let (args, distinct) = match &function.args {
             ast::FunctionArguments::None => (Vec::new(), false),
@@ -126,49 +237,9 @@ impl Binder<'_> {
                 ),
             ),
         };
-        let registry = FunctionRegistry::global();
-        if let Some(udaf) = registry.aggregate(&name) {
-            let mut bound = Vec::new();
-            for arg in &args {
-                match arg {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)
-                        if name == "count" =>
-                    {
-                        bound.push(Expr::Literal(ScalarValue::Int32(Some(1)), None))
-                    }
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
-                        let b = self.bind_expr(e, schema)?;
-                        if !datafusion_expr::utils::find_aggregate_exprs(std::iter::once(&b))
-                            .is_empty()
-                        {
-                            return Err(error_at(
-                                node,
-                                format!("aggregate functions cannot be nested in '{node}'"),
-                            ));
-                        }
-                        bound.push(b)
-                    }
-                    other => {
-                        return Err(error_at(
-                            node,
-                            format!("unsupported argument '{other}' to {name}"),
-                        ))
-                    }
-                }
-            }
-            let filter = match &function.filter {
-                Some(f) => Some(Box::new(self.bind_expr(f, schema)?)),
-                None => None,
-            };
-            let bound = coerce_arguments(udaf.as_ref(), bound, schema, &name, node)?;
-            return Ok(Expr::AggregateFunction(AggregateFunction::new_udf(
-                udaf,
-                bound,
-                distinct,
-                filter,
-                vec![],
-                None,
-            )));
+        check_arity(&name, args.len(), node)?;
+        if is_spark_aggregate(&name) {
+            return self.bind_aggregate(&name, function, &args, distinct, schema, node);
         }
         if distinct {
             return Err(error_at(
@@ -201,6 +272,11 @@ impl Binder<'_> {
                     other => other,
                 };
                 let [value] = one_arg(bound, &name, node)?;
+                let value = if value.get_type(schema)?.is_null() {
+                    cast_to(value, &DataType::Date32, schema)?
+                } else {
+                    value
+                };
                 let extracted = self.date_part(part, value, schema, node)?;
                 // Spark's dayofweek counts Sunday as 1; date_part's dow counts it as 0.
                 return Ok(if part == "dow" {
@@ -239,6 +315,66 @@ impl Binder<'_> {
                     Some(Box::new(cast_to(e, &common, schema)?)),
                 )));
             }
+            "to_date" | "to_timestamp" => {
+                let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
+                let Some(udf) = crate::functions::datetime::functions(ansi)
+                    .into_iter()
+                    .find(|f| datafusion_expr::ScalarUDFImpl::name(f) == name)
+                else {
+                    return Err(error_at(node, format!("Undefined function '{name}'")));
+                };
+                return call_udf(udf.into_udf(), bound, schema, &name, node);
+            }
+            "power" | "pow" => {
+                let bound = bound
+                    .into_iter()
+                    .map(|b| cast_to(b, &DataType::Float64, schema))
+                    .collect::<Result<Vec<_>>>()?;
+                return self.call_scalar("power", bound, schema, node);
+            }
+            "round" => {
+                let scale = match bound.get(1) {
+                    Some(Expr::Literal(v, _)) => match v.cast_to(&DataType::Int32) {
+                        Ok(ScalarValue::Int32(Some(d))) => Some(d),
+                        _ => None,
+                    },
+                    Some(_) => {
+                        return Err(error_at(
+                            node,
+                            "the scale of round must be an integer literal, e.g. round(x, 2)",
+                        ))
+                    }
+                    None => Some(0),
+                };
+                let input = bound[0].get_type(schema)?;
+                let call = self.call_scalar("round", bound, schema, node)?;
+                return match (input, scale) {
+                    (DataType::Decimal128(p, s), Some(d)) => cast_to(
+                        call,
+                        &crate::functions::math::round_decimal_type(p, s, d),
+                        schema,
+                    ),
+                    _ => Ok(call),
+                };
+            }
+            "nvl2" => {
+                let mut it = bound.into_iter();
+                let (Some(test), Some(then), Some(otherwise)) = (it.next(), it.next(), it.next())
+                else {
+                    return Err(error_at(node, "Function nvl2 takes 3 arguments"));
+                };
+                let types = [then.get_type(schema)?, otherwise.get_type(schema)?];
+                let common = common_type(&types)
+                    .ok_or_else(|| error_at(node, "nvl2 branches have no common type"))?;
+                return Ok(Expr::Case(datafusion_expr::expr::Case::new(
+                    None,
+                    vec![(
+                        Box::new(test.is_not_null()),
+                        Box::new(cast_to(then, &common, schema)?),
+                    )],
+                    Some(Box::new(cast_to(otherwise, &common, schema)?)),
+                )));
+            }
             "coalesce" | "nvl" | "ifnull" => {
                 let types = bound
                     .iter()
@@ -251,7 +387,7 @@ impl Binder<'_> {
                     .into_iter()
                     .map(|b| cast_to(b, &common, schema))
                     .collect::<Result<Vec<_>>>()?;
-                return self.call_scalar("coalesce", bound, schema, node);
+                return Ok(coalesce_expr(bound));
             }
             _ => {}
         }
@@ -268,6 +404,12 @@ impl Binder<'_> {
     ) -> Result<Expr> {
         let registry = FunctionRegistry::global();
         let Some(udf) = registry.scalar(name) else {
+            if super::window::window_function(name).is_some() {
+                return Err(error_at(
+                    node,
+                    format!("Window function {name}() requires an OVER clause, e.g. {name}() OVER (PARTITION BY ... ORDER BY ...)"),
+                ));
+            }
             let suggestions = closest_names(name, registry.names());
             let hint = if suggestions.is_empty() {
                 String::new()
@@ -279,8 +421,213 @@ impl Binder<'_> {
                 format!("Undefined function '{name}'.{hint}"),
             ));
         };
-        let args = coerce_arguments(udf.as_ref(), args, schema, name, node)?;
-        Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args)))
+        call_udf(udf, args, schema, name, node)
+    }
+}
+
+/// Calls `udf`, coercing the arguments to its signature.
+fn call_udf(
+    udf: Arc<ScalarUDF>,
+    args: Vec<Expr>,
+    schema: &DFSchema,
+    name: &str,
+    node: &ast::Expr,
+) -> Result<Expr> {
+    let args = coerce_arguments(udf.as_ref(), args, schema, name, node)?;
+    Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args)))
+}
+
+/// `coalesce(a, b, ...)` as `CASE WHEN a IS NOT NULL THEN a WHEN ... ELSE last END` (the stock
+/// coalesce only runs after DataFusion's simplifier rewrites it, which Ember does not use).
+fn coalesce_expr(mut args: Vec<Expr>) -> Expr {
+    let Some(last) = args.pop() else {
+        return Expr::Literal(ScalarValue::Null, None);
+    };
+    if args.is_empty() {
+        return last;
+    }
+    let when_then = args
+        .into_iter()
+        .map(|a| (Box::new(a.clone().is_not_null()), Box::new(a)))
+        .collect();
+    Expr::Case(datafusion_expr::expr::Case::new(
+        None,
+        when_then,
+        Some(Box::new(last)),
+    ))
+}
+
+/// Whether `name` is an aggregate function (Ember's own or a stock one).
+fn is_spark_aggregate(name: &str) -> bool {
+    matches!(
+        name,
+        "count_if"
+            | "collect_list"
+            | "collect_set"
+            | "approx_count_distinct"
+            | "first"
+            | "last"
+            | "first_value"
+            | "last_value"
+            | "any_value"
+            | "max_by"
+            | "min_by"
+    ) || FunctionRegistry::global().aggregate(name).is_some()
+}
+
+impl Binder<'_> {
+    /// Binds an aggregate call: Spark's aggregates that are rewrites of stock ones
+    /// (`count_if`, `collect_list`, ...), Ember's own (`first`, `max_by`, ...), then the rest.
+    fn bind_aggregate(
+        &mut self,
+        name: &str,
+        function: &ast::Function,
+        args: &[ast::FunctionArg],
+        distinct: bool,
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<Expr> {
+        let mut bound = Vec::new();
+        for arg in args {
+            match arg {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) if name == "count" => {
+                    bound.push(Expr::Literal(ScalarValue::Int32(Some(1)), None))
+                }
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    let b = self.bind_expr(e, schema)?;
+                    if !datafusion_expr::utils::find_aggregate_exprs(std::iter::once(&b)).is_empty()
+                    {
+                        return Err(error_at(
+                            node,
+                            format!("aggregate functions cannot be nested in '{node}'"),
+                        ));
+                    }
+                    bound.push(b)
+                }
+                other => {
+                    return Err(error_at(
+                        node,
+                        format!("unsupported argument '{other}' to {name}"),
+                    ))
+                }
+            }
+        }
+        let mut filter = match &function.filter {
+            Some(f) => Some(self.bind_expr(f, schema)?),
+            None => None,
+        };
+        let registry = FunctionRegistry::global();
+        let lookup = |n: &str| {
+            registry
+                .aggregate(n)
+                .ok_or_else(|| error_at(node, format!("Undefined function '{n}'")))
+        };
+        let aggregate = |udaf: Arc<AggregateUDF>,
+                         args: Vec<Expr>,
+                         distinct: bool,
+                         filter: Option<Expr>|
+         -> Result<Expr> {
+            let args = coerce_arguments(udaf.as_ref(), args, schema, name, node)?;
+            Ok(Expr::AggregateFunction(AggregateFunction::new_udf(
+                udaf,
+                args,
+                distinct,
+                filter.map(Box::new),
+                vec![],
+                None,
+            )))
+        };
+        match name {
+            "count_if" => {
+                let [value] = one_arg(bound, name, node)?;
+                if !matches!(value.get_type(schema)?, DataType::Boolean | DataType::Null) {
+                    return Err(error_at(
+                        node,
+                        format!("Function count_if takes a boolean argument, not '{node}'"),
+                    ));
+                }
+                let counted = Expr::Case(datafusion_expr::expr::Case::new(
+                    None,
+                    vec![(
+                        Box::new(cast_to(value, &DataType::Boolean, schema)?),
+                        Box::new(Expr::Literal(ScalarValue::Int32(Some(1)), None)),
+                    )],
+                    None,
+                ));
+                aggregate(lookup("count")?, vec![counted], distinct, filter)
+            }
+            "collect_list" | "collect_set" | "array_agg" => {
+                let [value] = one_arg(bound, name, node)?;
+                let element = value.get_type(schema)?;
+                // Spark skips NULLs and returns an empty array for no rows.
+                let not_null = value.clone().is_not_null();
+                filter = Some(match filter {
+                    Some(f) => f.and(not_null),
+                    None => not_null,
+                });
+                let call = aggregate(
+                    lookup("array_agg")?,
+                    vec![value],
+                    distinct || name == "collect_set",
+                    filter,
+                )?;
+                let empty = ScalarValue::new_list_nullable(&[], &element);
+                let empty = Expr::Literal(ScalarValue::List(empty), None);
+                Ok(coalesce_expr(vec![call, empty]))
+            }
+            "approx_count_distinct" => {
+                let value = bound.into_iter().next().ok_or_else(|| {
+                    error_at(
+                        node,
+                        "Function approx_count_distinct takes 1 or 2 arguments, got 0",
+                    )
+                })?;
+                let call = aggregate(lookup("approx_distinct")?, vec![value], false, filter)?;
+                cast_to(call, &DataType::Int64, schema)
+            }
+            "first" | "last" | "first_value" | "last_value" | "any_value" => {
+                let mut it = bound.into_iter();
+                let value = it.next().ok_or_else(|| {
+                    error_at(
+                        node,
+                        format!("Function {name} takes 1 or 2 arguments, got 0"),
+                    )
+                })?;
+                let ignore_nulls = match it.next() {
+                    None => false,
+                    Some(Expr::Literal(ScalarValue::Boolean(Some(b)), _)) => b,
+                    Some(_) => {
+                        return Err(error_at(
+                            node,
+                            format!("the second argument of {name} must be a boolean literal, e.g. {name}(x, true)"),
+                        ))
+                    }
+                };
+                let pick = if name.starts_with("last") {
+                    Pick::Last
+                } else {
+                    Pick::First
+                };
+                aggregate(
+                    PickAggregate::udaf(pick, ignore_nulls),
+                    vec![value],
+                    distinct,
+                    filter,
+                )
+            }
+            "max_by" | "min_by" => {
+                let pick = if name == "max_by" {
+                    Pick::MaxBy
+                } else {
+                    Pick::MinBy
+                };
+                aggregate(PickAggregate::udaf(pick, false), bound, distinct, filter)
+            }
+            _ => {
+                let udaf = lookup(name)?;
+                aggregate(udaf, bound, distinct, filter)
+            }
+        }
     }
 }
 
@@ -321,4 +668,64 @@ fn coerce_arguments<F: datafusion_expr::type_coercion::functions::UDFCoercionExt
         .zip(coerced)
         .map(|(a, f)| cast_to(a, f.data_type(), schema))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node() -> ast::Expr {
+        ast::Expr::Identifier(ast::Ident::new("f"))
+    }
+
+    #[test]
+    fn arity_errors_name_the_function_and_what_it_takes() {
+        let err = check_arity("substring", 1, &node())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Function substring takes 2 or 3 arguments, got 1"),
+            "{err}"
+        );
+        let err = check_arity("greatest", 1, &node()).unwrap_err().to_string();
+        assert!(err.contains("takes at least 2 arguments, got 1"), "{err}");
+        assert!(check_arity("substring", 3, &node()).is_ok());
+        assert!(check_arity("not_in_the_table", 9, &node()).is_ok());
+    }
+
+    #[test]
+    fn coalesce_becomes_a_case_over_its_arguments() {
+        let a = Expr::Column(datafusion_common::Column::from_name("a"));
+        let b = Expr::Literal(ScalarValue::Int32(Some(1)), None);
+        let Expr::Case(case) = coalesce_expr(vec![a.clone(), b.clone()]) else {
+            panic!("coalesce should bind to CASE");
+        };
+        assert_eq!(case.when_then_expr.len(), 1);
+        assert_eq!(*case.when_then_expr[0].0, a.clone().is_not_null());
+        assert_eq!(case.else_expr.as_deref(), Some(&b));
+        assert_eq!(coalesce_expr(vec![a.clone()]), a);
+    }
+
+    #[test]
+    fn spark_names_resolve_to_ember_implementations() {
+        let registry = FunctionRegistry::global();
+        for name in [
+            "substring",
+            "concat",
+            "split",
+            "to_date",
+            "round",
+            "ceil",
+            "ln",
+        ] {
+            let f = registry.scalar(name).unwrap();
+            let any: &dyn std::any::Any = f.inner().as_ref();
+            assert!(
+                any.downcast_ref::<crate::functions::SparkUdf>().is_some(),
+                "{name} should be Ember's own implementation"
+            );
+        }
+        assert!(is_spark_aggregate("max_by") && is_spark_aggregate("variance"));
+        assert!(!is_spark_aggregate("upper"));
+    }
 }

@@ -8,13 +8,16 @@
 
 mod expr;
 mod function;
+mod grouping;
 mod naming;
 mod query;
 mod relation;
 mod select;
+mod window;
 
 use std::collections::BTreeMap;
 
+use datafusion_common::DFSchema;
 use datafusion_expr::LogicalPlan;
 use ember_common::{EmberConf, Result};
 use sqlparser::ast;
@@ -29,6 +32,11 @@ pub struct Binder<'a> {
     conf: &'a EmberConf,
     /// Common table expressions in scope, innermost last.
     ctes: Vec<BTreeMap<String, LogicalPlan>>,
+    /// Schemas of the queries enclosing the subquery being bound, innermost last: where a
+    /// column not found in the current scope resolves as an outer (correlated) reference.
+    outer_schemas: Vec<DFSchema>,
+    /// `WINDOW name AS (...)` definitions of the SELECTs being bound, innermost last.
+    named_windows: Vec<BTreeMap<String, ast::WindowSpec>>,
 }
 
 impl<'a> Binder<'a> {
@@ -37,6 +45,8 @@ impl<'a> Binder<'a> {
             catalog,
             conf,
             ctes: Vec::new(),
+            outer_schemas: Vec::new(),
+            named_windows: Vec::new(),
         }
     }
 

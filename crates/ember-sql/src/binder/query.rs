@@ -115,7 +115,8 @@ impl Binder<'_> {
                 let right_plan = self.bind_set_expr(right)?;
                 match op {
                     ast::SetOperator::Union => {
-                        let (left_plan, right_plan) = align_for_union(left_plan, right_plan)?;
+                        let (left_plan, right_plan) =
+                            align_for_union(left_plan, right_plan, "UNION")?;
                         let builder = LogicalPlanBuilder::from(left_plan);
                         Ok(match set_quantifier {
                             ast::SetQuantifier::All => builder.union(right_plan)?.build()?,
@@ -133,8 +134,22 @@ impl Binder<'_> {
                             }
                         })
                     }
+                    ast::SetOperator::Intersect | ast::SetOperator::Except => {
+                        if matches!(set_quantifier, ast::SetQuantifier::All) {
+                            return Err(EmberError::NotSupported(format!(
+                                "{op} ALL; {op} (DISTINCT) is supported"
+                            )));
+                        }
+                        let (left_plan, right_plan) =
+                            align_for_union(left_plan, right_plan, &op.to_string())?;
+                        intersect_or_except(
+                            left_plan,
+                            right_plan,
+                            *op == ast::SetOperator::Intersect,
+                        )
+                    }
                     other => Err(EmberError::NotSupported(format!(
-                        "{other} (set operations other than UNION)"
+                        "the set operation {other}"
                     ))),
                 }
             }
@@ -249,12 +264,90 @@ impl Binder<'_> {
     }
 }
 
+/// `INTERSECT` and `EXCEPT` (distinct) as an aggregation over the tagged union of both sides,
+/// so NULLs compare equal as set semantics require:
+///
+/// ```text
+/// Project cols
+///   Filter in_left > 0 AND in_right > 0          (EXCEPT: in_right = 0)
+///     Aggregate [cols], [sum(l) AS in_left, sum(r) AS in_right]
+///       Union(Project [cols, 1 AS l, 0 AS r] <- left, Project [cols, 0 AS l, 1 AS r] <- right)
+/// ```
+fn intersect_or_except(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    intersect: bool,
+) -> Result<LogicalPlan> {
+    use datafusion_common::ScalarValue;
+    use datafusion_expr::expr::AggregateFunction;
+    let tag = |plan: LogicalPlan, in_left: i64| -> Result<LogicalPlan> {
+        let mut exprs: Vec<Expr> = plan
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
+            .collect();
+        exprs.push(Expr::Literal(ScalarValue::Int64(Some(in_left)), None).alias("__in_left"));
+        exprs.push(Expr::Literal(ScalarValue::Int64(Some(1 - in_left)), None).alias("__in_right"));
+        Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
+    };
+    let names: Vec<String> = left
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let unioned = LogicalPlanBuilder::from(tag(left, 1)?)
+        .union(tag(right, 0)?)?
+        .build()?;
+    let sum = super::function::FunctionRegistry::global()
+        .aggregate("sum")
+        .ok_or_else(|| EmberError::internal("sum is not registered"))?;
+    let count_of = |column: &str| {
+        Expr::AggregateFunction(AggregateFunction::new_udf(
+            std::sync::Arc::clone(&sum),
+            vec![Expr::Column(datafusion_common::Column::from_name(column))],
+            false,
+            None,
+            vec![],
+            None,
+        ))
+        .alias(column)
+    };
+    let group: Vec<Expr> = names
+        .iter()
+        .map(|n| Expr::Column(datafusion_common::Column::from_name(n.as_str())))
+        .collect();
+    let aggregated = LogicalPlanBuilder::from(unioned)
+        .aggregate(
+            group.clone(),
+            vec![count_of("__in_left"), count_of("__in_right")],
+        )?
+        .build()?;
+    let zero = || Expr::Literal(ScalarValue::Int64(Some(0)), None);
+    let in_left = Expr::Column(datafusion_common::Column::from_name("__in_left"));
+    let in_right = Expr::Column(datafusion_common::Column::from_name("__in_right"));
+    let keep = if intersect {
+        in_left.gt(zero()).and(in_right.gt(zero()))
+    } else {
+        in_left.gt(zero()).and(in_right.eq(zero()))
+    };
+    Ok(LogicalPlanBuilder::from(aggregated)
+        .filter(keep)?
+        .project(group)?
+        .build()?)
+}
+
 /// UNION matches columns by position and widens each pair to a common type.
-fn align_for_union(left: LogicalPlan, right: LogicalPlan) -> Result<(LogicalPlan, LogicalPlan)> {
+fn align_for_union(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    operation: &str,
+) -> Result<(LogicalPlan, LogicalPlan)> {
     let (ls, rs) = (left.schema().clone(), right.schema().clone());
     if ls.fields().len() != rs.fields().len() {
         return Err(EmberError::analysis(format!(
-            "UNION needs the same number of columns on both sides: {} and {}",
+            "{operation} needs the same number of columns on both sides: {} and {}",
             ls.fields().len(),
             rs.fields().len()
         )));
@@ -266,8 +359,10 @@ fn align_for_union(left: LogicalPlan, right: LogicalPlan) -> Result<(LogicalPlan
         let rt = rs.field(i).data_type().clone();
         let common = common_type(&[lt.clone(), rt.clone()]).ok_or_else(|| {
             EmberError::analysis(format!(
-                "UNION column {} has incompatible types {lt} and {rt}",
-                i + 1
+                "{operation} column {} has incompatible types {} and {}",
+                i + 1,
+                crate::types::spark_type_name(&lt),
+                crate::types::spark_type_name(&rt)
             ))
         })?;
         let name = lc.name.clone();

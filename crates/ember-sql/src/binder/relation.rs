@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use datafusion_common::{Column, DFSchema, TableReference};
+use datafusion_common::{Column, DFSchema, ExprSchema, TableReference};
 use datafusion_expr::utils::split_conjunction_owned;
 use datafusion_expr::{BinaryExpr, Expr, JoinType, LogicalPlan, LogicalPlanBuilder, Operator};
 use ember_common::{EmberError, Result};
@@ -172,13 +172,136 @@ impl Binder<'_> {
                     .join_with_expr_keys(right, join_type, (left_keys, right_keys), filter)?
                     .build()?)
             }
-            ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural => {
-                Err(EmberError::NotSupported(
-                    "JOIN ... USING and NATURAL JOIN; write the condition with JOIN ... ON".into(),
-                ))
+            ast::JoinConstraint::Using(names) => {
+                let names: Vec<String> = names
+                    .iter()
+                    .filter_map(|n| {
+                        n.0.last()
+                            .and_then(|p| p.as_ident())
+                            .map(|i| i.value.clone())
+                    })
+                    .collect();
+                join_using(left, right, join_type, &names)
+            }
+            ast::JoinConstraint::Natural => {
+                let right_names: Vec<String> = right
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().to_lowercase())
+                    .collect();
+                let mut common: Vec<String> = Vec::new();
+                for f in left.schema().fields() {
+                    let lower = f.name().to_lowercase();
+                    if right_names.contains(&lower)
+                        && !common.iter().any(|c| c.to_lowercase() == lower)
+                    {
+                        common.push(f.name().clone());
+                    }
+                }
+                if common.is_empty() {
+                    return Ok(LogicalPlanBuilder::from(left).cross_join(right)?.build()?);
+                }
+                join_using(left, right, join_type, &common)
             }
         }
     }
+}
+
+/// `JOIN ... USING (c, ...)`, as Spark outputs it: each USING column once (the left one, the
+/// right one for a RIGHT join, their coalesce for a FULL join), then the other left columns,
+/// then the other right columns.
+fn join_using(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    join_type: JoinType,
+    names: &[String],
+) -> Result<LogicalPlan> {
+    let find = |plan: &LogicalPlan, name: &str, side: &str| -> Result<Column> {
+        let matches: Vec<Column> = plan
+            .schema()
+            .iter()
+            .filter(|(_, f)| f.name().eq_ignore_ascii_case(name))
+            .map(|(q, f)| Column::new(q.cloned(), f.name()))
+            .collect();
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().unwrap_or_else(|| unreachable!())),
+            0 => Err(EmberError::analysis(format!(
+                "USING column '{name}' cannot be resolved on the {side} side of the join"
+            ))),
+            _ => Err(EmberError::analysis(format!(
+                "USING column '{name}' is ambiguous on the {side} side of the join"
+            ))),
+        }
+    };
+    let mut left_keys = Vec::new();
+    let mut right_keys = Vec::new();
+    let mut using = Vec::new();
+    for name in names {
+        let l = find(&left, name, "left")?;
+        let r = find(&right, name, "right")?;
+        let lt = left.schema().field_from_column(&l)?.data_type().clone();
+        let rt = right.schema().field_from_column(&r)?.data_type().clone();
+        let common = datafusion_expr::type_coercion::binary::comparison_coercion(&lt, &rt)
+            .ok_or_else(|| {
+                EmberError::analysis(format!(
+                    "USING column '{name}' has incompatible types {lt} and {rt}"
+                ))
+            })?;
+        left_keys.push(super::expr::cast_to(
+            Expr::Column(l.clone()),
+            &common,
+            left.schema(),
+        )?);
+        right_keys.push(super::expr::cast_to(
+            Expr::Column(r.clone()),
+            &common,
+            right.schema(),
+        )?);
+        using.push((name.clone(), l, r, common));
+    }
+    let left_columns = left.schema().columns();
+    let right_columns = right.schema().columns();
+    let joined = LogicalPlanBuilder::from(left)
+        .join_with_expr_keys(right, join_type, (left_keys, right_keys), None)?
+        .build()?;
+    let mut exprs = Vec::new();
+    for (name, l, r, common) in &using {
+        exprs.push(match join_type {
+            JoinType::Right => Expr::Column(r.clone()),
+            JoinType::Full => {
+                // coalesce(l, r), written as the CASE it means.
+                let l = super::expr::cast_to(Expr::Column(l.clone()), common, joined.schema())?;
+                let r = super::expr::cast_to(Expr::Column(r.clone()), common, joined.schema())?;
+                Expr::Case(datafusion_expr::expr::Case::new(
+                    None,
+                    vec![(Box::new(l.clone().is_not_null()), Box::new(l))],
+                    Some(Box::new(r)),
+                ))
+                .alias(name.as_str())
+            }
+            _ => Expr::Column(l.clone()),
+        });
+    }
+    let is_using =
+        |c: &Column, pick: fn(&(String, Column, Column, arrow::datatypes::DataType)) -> &Column| {
+            using.iter().any(|u| pick(u) == c)
+        };
+    exprs.extend(
+        left_columns
+            .into_iter()
+            .filter(|c| !is_using(c, |u| &u.1))
+            .map(Expr::Column),
+    );
+    if !matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti) {
+        exprs.extend(
+            right_columns
+                .into_iter()
+                .filter(|c| !is_using(c, |u| &u.2))
+                .map(Expr::Column),
+        );
+    }
+    Ok(LogicalPlanBuilder::from(joined).project(exprs)?.build()?)
 }
 
 fn format_name(format: FileFormat) -> &'static str {

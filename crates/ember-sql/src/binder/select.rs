@@ -12,6 +12,7 @@ use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
 use super::expr::cast_to;
+use super::grouping::{grouping_sets_aggregate, is_grouping_call, GroupingSets};
 use super::naming::spark_name;
 use super::Binder;
 use crate::error::error_at;
@@ -29,6 +30,18 @@ impl Binder<'_> {
         select: &ast::Select,
         order_by: Option<&ast::OrderBy>,
     ) -> Result<LogicalPlan> {
+        let windows = self.resolve_named_windows(&select.named_window)?;
+        self.named_windows.push(windows);
+        let plan = self.bind_select_body(select, order_by);
+        self.named_windows.pop();
+        plan
+    }
+
+    fn bind_select_body(
+        &mut self,
+        select: &ast::Select,
+        order_by: Option<&ast::OrderBy>,
+    ) -> Result<LogicalPlan> {
         let mut plan = self.bind_from(&select.from)?;
 
         if let Some(selection) = &select.selection {
@@ -37,6 +50,12 @@ impl Binder<'_> {
                 return Err(error_at(
                     selection,
                     "Aggregate functions are not allowed in WHERE; move the condition to HAVING",
+                ));
+            }
+            if !datafusion_expr::utils::find_window_exprs(std::iter::once(&predicate)).is_empty() {
+                return Err(error_at(
+                    selection,
+                    "Window functions are not allowed in WHERE; compute them in a subquery and filter its result",
                 ));
             }
             let predicate_type = predicate.get_type(plan.schema())?;
@@ -56,7 +75,8 @@ impl Binder<'_> {
         let from_schema = plan.schema().clone();
         let items = self.bind_select_items(&select.projection, &from_schema)?;
 
-        let group_exprs = self.bind_group_by(&select.group_by, &items, &from_schema)?;
+        let (group_exprs, grouping_sets) =
+            self.bind_group_by(&select.group_by, &items, &from_schema)?;
         let mut having = match &select.having {
             Some(h) => Some((self.bind_expr(h, &from_schema)?, h)),
             None => None,
@@ -90,9 +110,17 @@ impl Binder<'_> {
         let mut items = items;
         let mut pre_projection_rebase: Option<(Vec<Expr>, Vec<Expr>)> = None;
         if is_aggregate {
-            plan = LogicalPlanBuilder::from(plan)
-                .aggregate(group_exprs.clone(), aggregates.clone())?
-                .build()?;
+            if grouping_sets.is_none() && aggregates.iter().any(is_grouping_call) {
+                return Err(EmberError::analysis(
+                    "grouping() can only be used with GROUPING SETS, ROLLUP or CUBE",
+                ));
+            }
+            plan = match &grouping_sets {
+                Some(sets) => grouping_sets_aggregate(plan, sets, &aggregates)?,
+                None => LogicalPlanBuilder::from(plan)
+                    .aggregate(group_exprs.clone(), aggregates.clone())?
+                    .build()?,
+            };
             let agg_schema = plan.schema().clone();
             for item in &mut items {
                 let rebased = rebase(item.expr.clone(), &group_exprs, &aggregates)?;
@@ -106,6 +134,17 @@ impl Binder<'_> {
                 plan = LogicalPlanBuilder::from(plan).filter(rebased)?.build()?;
             }
             pre_projection_rebase = Some((group_exprs, aggregates));
+        }
+
+        // Window functions run after grouping and HAVING, before the projection.
+        let window_exprs = datafusion_expr::utils::find_window_exprs(items.iter().map(|i| &i.expr));
+        if !window_exprs.is_empty() {
+            plan = LogicalPlanBuilder::from(plan)
+                .window(window_exprs.clone())?
+                .build()?;
+            for item in &mut items {
+                item.expr = rebase(item.expr.clone(), &[], &window_exprs)?;
+            }
         }
 
         let pre_schema = plan.schema().clone();
@@ -294,12 +333,14 @@ impl Binder<'_> {
         Ok(items)
     }
 
+    /// The grouping expressions, and the grouping sets when the clause has ROLLUP, CUBE or
+    /// GROUPING SETS.
     fn bind_group_by(
         &mut self,
         group_by: &ast::GroupByExpr,
         items: &[SelectItem],
         schema: &DFSchema,
-    ) -> Result<Vec<Expr>> {
+    ) -> Result<(Vec<Expr>, Option<GroupingSets>)> {
         let (exprs, modifiers) = match group_by {
             ast::GroupByExpr::All(modifiers) => {
                 if !modifiers.is_empty() {
@@ -307,52 +348,23 @@ impl Binder<'_> {
                         "GROUP BY ALL with modifiers".into(),
                     ));
                 }
-                return Ok(items
+                let all = items
                     .iter()
                     .filter(|i| find_aggregate_exprs(std::iter::once(&i.expr)).is_empty())
                     .map(|i| i.expr.clone())
-                    .collect());
+                    .collect();
+                return Ok((all, None));
             }
             ast::GroupByExpr::Expressions(exprs, modifiers) => (exprs, modifiers),
         };
-        if !modifiers.is_empty() {
-            return Err(EmberError::NotSupported(
-                "GROUP BY ... WITH ROLLUP/CUBE and GROUPING SETS".into(),
-            ));
+        let mut bind_item =
+            |binder: &mut Self, e: &ast::Expr| binder.bind_group_item(e, items, schema);
+        if let Some(sets) = self.bind_grouping_sets(exprs, modifiers, &mut bind_item)? {
+            return Ok((sets.exprs.clone(), Some(sets)));
         }
         let mut out = Vec::new();
         for e in exprs {
-            let bound = if let Some(n) = is_ordinal(e) {
-                let item = items.get(n.wrapping_sub(1)).ok_or_else(|| {
-                    error_at(
-                        e,
-                        format!(
-                            "GROUP BY position {n} is not in the select list (1 to {})",
-                            items.len()
-                        ),
-                    )
-                })?;
-                item.expr.clone()
-            } else {
-                match self.bind_expr(e, schema) {
-                    Ok(b) => b,
-                    Err(err) => match e {
-                        // Spark lets GROUP BY name a select-list alias.
-                        ast::Expr::Identifier(ident) => items
-                            .iter()
-                            .find(|i| i.name.eq_ignore_ascii_case(&ident.value))
-                            .map(|i| i.expr.clone())
-                            .ok_or(err)?,
-                        _ => return Err(err),
-                    },
-                }
-            };
-            if !find_aggregate_exprs(std::iter::once(&bound)).is_empty() {
-                return Err(error_at(
-                    e,
-                    format!("aggregate functions are not allowed in GROUP BY: '{e}'"),
-                ));
-            }
+            let bound = self.bind_group_item(e, items, schema)?;
             if matches!(bound, Expr::Literal(..)) {
                 continue;
             }
@@ -360,7 +372,47 @@ impl Binder<'_> {
                 out.push(bound);
             }
         }
-        Ok(out)
+        Ok((out, None))
+    }
+
+    /// One GROUP BY item: an ordinal, a select-list alias (as Spark allows) or an expression.
+    fn bind_group_item(
+        &mut self,
+        e: &ast::Expr,
+        items: &[SelectItem],
+        schema: &DFSchema,
+    ) -> Result<Expr> {
+        let bound = if let Some(n) = is_ordinal(e) {
+            let item = items.get(n.wrapping_sub(1)).ok_or_else(|| {
+                error_at(
+                    e,
+                    format!(
+                        "GROUP BY position {n} is not in the select list (1 to {})",
+                        items.len()
+                    ),
+                )
+            })?;
+            item.expr.clone()
+        } else {
+            match self.bind_expr(e, schema) {
+                Ok(b) => b,
+                Err(err) => match e {
+                    ast::Expr::Identifier(ident) => items
+                        .iter()
+                        .find(|i| i.name.eq_ignore_ascii_case(&ident.value))
+                        .map(|i| i.expr.clone())
+                        .ok_or(err)?,
+                    _ => return Err(err),
+                },
+            }
+        };
+        if !find_aggregate_exprs(std::iter::once(&bound)).is_empty() {
+            return Err(error_at(
+                e,
+                format!("aggregate functions are not allowed in GROUP BY: '{e}'"),
+            ));
+        }
+        Ok(bound)
     }
 }
 

@@ -1,0 +1,396 @@
+//! `ScalarSubqueryToJoin`: scalar subqueries in Filters (WHERE, HAVING) and Projections
+//! become left joins with the subquery's one-row (or one-row-per-key) result.
+
+use std::sync::Arc;
+
+use datafusion_common::tree_node::{Transformed, TreeNode};
+use datafusion_common::{Column, JoinType, ScalarValue};
+use datafusion_expr::expr::Case;
+use datafusion_expr::logical_plan::{Filter, Projection};
+use datafusion_expr::utils::{conjunction, split_conjunction_owned};
+use datafusion_expr::{BinaryExpr, Expr, LogicalPlan, Operator, Subquery};
+use ember_common::{EmberError, Result};
+
+use super::subquery_util::{
+    alias_plan, build_join, equality_sides, project_columns, pull_up_correlated, rebase_predicates,
+    single_row_per_key, AliasGenerator,
+};
+use crate::expr_util::map_node_expressions;
+use crate::{OptimizerContext, Rule};
+
+/// Rewrites scalar subqueries of Filter and Projection nodes into left joins.
+///
+/// * Uncorrelated: a left join without keys (a nested-loop join) with the subquery's result,
+///   guarded by a run-time check of at most one row unless the subquery is a global aggregate.
+/// * Correlated by equalities (`inner = outer`): the subquery grouped by its inner correlation
+///   columns, left-joined on them. A global aggregate whose value on no rows is not NULL
+///   (`count(*)`) yields that value for outer rows without matches (the "count bug").
+pub struct ScalarSubqueryToJoin;
+
+impl Rule for ScalarSubqueryToJoin {
+    fn name(&self) -> &str {
+        "scalar_subquery_to_join"
+    }
+
+    fn apply(&self, plan: LogicalPlan, _cx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+        let aliases = AliasGenerator::for_plan(&plan);
+        plan.transform_up_with_subqueries(|node| {
+            rewrite_node(node, &aliases).map_err(datafusion_common::DataFusionError::from)
+        })
+        .map_err(|e| EmberError::from(e).into_root())
+    }
+}
+
+fn scalar_subqueries(exprs: &[Expr]) -> Result<Vec<Subquery>> {
+    let mut found: Vec<Subquery> = Vec::new();
+    for e in exprs {
+        e.apply(|e| {
+            if let Expr::ScalarSubquery(s) = e {
+                if !found.contains(s) {
+                    found.push(s.clone());
+                }
+            }
+            Ok(datafusion_common::tree_node::TreeNodeRecursion::Continue)
+        })?;
+    }
+    Ok(found)
+}
+
+fn rewrite_node(node: LogicalPlan, aliases: &AliasGenerator) -> Result<Transformed<LogicalPlan>> {
+    let subqueries = scalar_subqueries(&node.expressions())?;
+    if subqueries.is_empty() {
+        return Ok(Transformed::no(node));
+    }
+    let (exprs, input, is_filter) = match node {
+        LogicalPlan::Filter(f) => (vec![f.predicate], f.input, true),
+        LogicalPlan::Projection(p) => (p.expr, p.input, false),
+        other => {
+            return Err(EmberError::NotSupported(format!(
+                "a scalar subquery in {}; use it in the SELECT list, WHERE or HAVING",
+                other.display()
+            )))
+        }
+    };
+    let original_columns = input.schema().columns();
+    let mut input = Arc::unwrap_or_clone(input);
+    // Conjuncts without a subquery stay below the joins (the joins to come then see them).
+    let exprs = if is_filter {
+        let (with, without): (Vec<Expr>, Vec<Expr>) = exprs
+            .into_iter()
+            .flat_map(split_conjunction_owned)
+            .partition(|c| {
+                c.exists(|e| Ok(matches!(e, Expr::ScalarSubquery(_))))
+                    .unwrap_or(true)
+            });
+        if let Some(local) = conjunction(without) {
+            input = LogicalPlan::Filter(Filter::try_new(local, Arc::new(input))?);
+        }
+        conjunction(with).into_iter().collect()
+    } else {
+        exprs
+    };
+    let mut replacements = Vec::new();
+    for subquery in subqueries {
+        let (joined, value) = join_scalar(input, subquery.clone(), aliases)?;
+        input = joined;
+        replacements.push((subquery, value));
+    }
+    let rebuilt = if is_filter {
+        let predicate = exprs
+            .into_iter()
+            .next()
+            .ok_or_else(|| EmberError::internal("a Filter without a predicate"))?;
+        LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(input))?)
+    } else {
+        LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?)
+    };
+    let replaced = map_node_expressions(rebuilt, |e| {
+        e.transform_up(|e| match e {
+            Expr::ScalarSubquery(s) => match replacements.iter().find(|(sub, _)| *sub == s) {
+                Some((_, value)) => Ok(Transformed::yes(value.clone())),
+                None => Ok(Transformed::no(Expr::ScalarSubquery(s))),
+            },
+            other => Ok(Transformed::no(other)),
+        })
+    })?
+    .data;
+    let plan = if is_filter {
+        project_columns(replaced, original_columns)?
+    } else {
+        replaced
+    };
+    Ok(Transformed::yes(plan))
+}
+
+/// The subquery's top Projections (outermost first) down to a global Aggregate, if that is
+/// its shape: then it yields exactly one row (one per key once correlated).
+fn global_aggregate_chain(
+    plan: &LogicalPlan,
+) -> Option<(Vec<&Projection>, &datafusion_expr::logical_plan::Aggregate)> {
+    let mut projections = Vec::new();
+    let mut node = plan;
+    loop {
+        match node {
+            LogicalPlan::Projection(p) => {
+                projections.push(p);
+                node = p.input.as_ref();
+            }
+            LogicalPlan::Aggregate(a) if a.group_expr.is_empty() => return Some((projections, a)),
+            _ => return None,
+        }
+    }
+}
+
+/// What the subquery's value is when the aggregate sees no rows: `count` is 0, the other
+/// aggregates NULL. `None` when that is plainly NULL (no count-bug correction needed).
+fn value_on_empty_input(plan: &LogicalPlan) -> Result<Option<Expr>> {
+    let Some((projections, aggregate)) = global_aggregate_chain(plan) else {
+        return Ok(None);
+    };
+    let agg_columns = aggregate.schema.columns();
+    let mut value = Expr::Column(plan.schema().columns()[0].clone());
+    // Inline the projections, outermost first, down to the aggregate's output.
+    for projection in &projections {
+        let columns = projection.schema.columns();
+        let mapping: std::collections::HashMap<Column, Expr> = columns
+            .into_iter()
+            .zip(projection.expr.iter().map(|e| e.clone().unalias()))
+            .collect();
+        value = crate::expr_util::replace_columns(value, &mapping)?;
+    }
+    let mut mapping = std::collections::HashMap::new();
+    for (column, aggr) in agg_columns.into_iter().zip(&aggregate.aggr_expr) {
+        let is_count = matches!(aggr.clone().unalias(), Expr::AggregateFunction(f) if f.func.name().eq_ignore_ascii_case("count"));
+        let field = aggregate
+            .schema
+            .field_with_unqualified_name(&column.name)
+            .ok();
+        let default = if is_count {
+            ScalarValue::Int64(Some(0))
+        } else {
+            match field {
+                Some(f) => ScalarValue::try_from(f.data_type())?,
+                None => ScalarValue::Null,
+            }
+        };
+        mapping.insert(column, Expr::Literal(default, None));
+    }
+    let value = crate::expr_util::replace_columns(value, &mapping)?;
+    Ok((!surely_null(&value)).then_some(value))
+}
+
+/// Whether `expr` is NULL by null propagation alone (a NULL literal under casts and
+/// arithmetic).
+fn surely_null(expr: &Expr) -> bool {
+    match expr {
+        Expr::Literal(v, _) => v.is_null(),
+        Expr::Alias(a) => surely_null(&a.expr),
+        Expr::Cast(c) => surely_null(&c.expr),
+        Expr::TryCast(c) => surely_null(&c.expr),
+        Expr::Negative(e) => surely_null(e),
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            matches!(
+                op,
+                Operator::Plus
+                    | Operator::Minus
+                    | Operator::Multiply
+                    | Operator::Divide
+                    | Operator::Modulo
+                    | Operator::Eq
+                    | Operator::NotEq
+                    | Operator::Lt
+                    | Operator::LtEq
+                    | Operator::Gt
+                    | Operator::GtEq
+            ) && (surely_null(left) || surely_null(right))
+        }
+        _ => false,
+    }
+}
+
+/// Joins `input` with the subquery; returns the widened plan and the expression that now
+/// stands for the subquery's value.
+fn join_scalar(
+    input: LogicalPlan,
+    subquery: Subquery,
+    aliases: &AliasGenerator,
+) -> Result<(LogicalPlan, Expr)> {
+    let original = Arc::unwrap_or_clone(subquery.subquery);
+    let one_row = global_aggregate_chain(&original).is_some();
+    let empty_value = value_on_empty_input(&original)?;
+    let decorrelated = pull_up_correlated(original)?;
+    let mut sub = decorrelated.plan;
+    let predicates = decorrelated.predicates;
+    let mut keys = Vec::new();
+    for p in &predicates {
+        match equality_sides(p) {
+            Some((Expr::Column(inner), _)) => keys.push(inner),
+            _ => {
+                return Err(EmberError::NotSupported(format!(
+                    "the correlated condition '{p}' in a scalar subquery; only equalities between an inner column and an outer expression are supported"
+                )))
+            }
+        }
+    }
+    if !one_row {
+        sub = single_row_per_key(sub, keys.clone())?;
+    }
+    let correlated = !predicates.is_empty();
+    let marker = correlated && empty_value.is_some();
+    if marker {
+        let mut exprs: Vec<Expr> = sub
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
+            .collect();
+        exprs.push(Expr::Literal(ScalarValue::Boolean(Some(true)), None).alias("__matched"));
+        sub = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(sub))?);
+    }
+    let (sub, mapping) = alias_plan(sub, &aliases.next())?;
+    let conditions = rebase_predicates(predicates, &mapping)?;
+    let value_column = sub.schema().columns()[0].clone();
+    let matched_column = sub.schema().columns().last().cloned();
+    let joined = build_join(input, sub, JoinType::Left, conditions)?;
+    let value = Expr::Column(value_column);
+    let value = match (marker, empty_value, matched_column) {
+        (true, Some(empty), Some(matched)) => Expr::Case(Case::new(
+            None,
+            vec![(Box::new(Expr::Column(matched).is_null()), Box::new(empty))],
+            Some(Box::new(value)),
+        )),
+        _ => value,
+    };
+    Ok((joined, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion_common::arrow::datatypes::DataType;
+    use datafusion_expr::{col, lit, out_ref_col, scalar_subquery};
+    use datafusion_functions_aggregate::count::count;
+    use datafusion_functions_aggregate::min_max::max;
+
+    use super::*;
+    use crate::test_util::{abc, optimized, scan};
+
+    #[test]
+    fn uncorrelated_aggregate_becomes_keyless_left_join() {
+        let sub = scan("s", &[("x", DataType::Int32)])
+            .aggregate(Vec::<Expr>::new(), vec![max(col("s.x"))])
+            .unwrap()
+            .build()
+            .unwrap();
+        let plan = abc("t")
+            .filter(col("t.a").gt(scalar_subquery(Arc::new(sub))))
+            .unwrap()
+            .build()
+            .unwrap();
+        insta::assert_snapshot!(optimized(&ScalarSubqueryToJoin, plan), @r"
+        Projection: t.a, t.b, t.c
+          Filter: t.a > __sq_1.max(s.x)
+            Left Join:
+              TableScan: t
+              SubqueryAlias: __sq_1
+                Aggregate: groupBy=[[]], aggr=[[max(s.x)]]
+                  TableScan: s
+        ");
+    }
+
+    #[test]
+    fn uncorrelated_non_aggregate_is_checked_for_one_row() {
+        let sub = scan("s", &[("x", DataType::Int32)]).build().unwrap();
+        let plan = abc("t")
+            .project(vec![col("t.a"), scalar_subquery(Arc::new(sub)).alias("v")])
+            .unwrap()
+            .build()
+            .unwrap();
+        insta::assert_snapshot!(optimized(&ScalarSubqueryToJoin, plan), @r"
+        Projection: t.a, __sq_1.x AS v
+          Left Join:
+            TableScan: t
+            SubqueryAlias: __sq_1
+              Projection: assert_single_row(__rows, __value) AS x
+                Aggregate: groupBy=[[]], aggr=[[count(Int64(1)) AS __rows, max(s.x) AS __value]]
+                  TableScan: s
+        ");
+    }
+
+    #[test]
+    fn correlated_aggregate_groups_by_the_correlation_columns() {
+        let sub = scan("s", &[("k", DataType::Int32), ("x", DataType::Int32)])
+            .filter(col("s.k").eq(out_ref_col(DataType::Int32, "t.a")))
+            .unwrap()
+            .aggregate(Vec::<Expr>::new(), vec![max(col("s.x"))])
+            .unwrap()
+            .project(vec![
+                (lit(2) * Expr::Column(Column::from_name("max(s.x)"))).alias("m")
+            ])
+            .unwrap()
+            .build()
+            .unwrap();
+        let plan = abc("t")
+            .filter(col("t.b").lt(scalar_subquery(Arc::new(sub))))
+            .unwrap()
+            .build()
+            .unwrap();
+        insta::assert_snapshot!(optimized(&ScalarSubqueryToJoin, plan), @r"
+        Projection: t.a, t.b, t.c
+          Filter: t.b < __sq_1.m
+            Left Join: t.a = __sq_1.k
+              TableScan: t
+              SubqueryAlias: __sq_1
+                Projection: Int32(2) * max(s.x) AS m, s.k
+                  Aggregate: groupBy=[[s.k]], aggr=[[max(s.x)]]
+                    TableScan: s
+        ");
+    }
+
+    #[test]
+    fn correlated_count_gives_zero_without_matches() {
+        let sub = scan("s", &[("k", DataType::Int32)])
+            .filter(col("s.k").eq(out_ref_col(DataType::Int32, "t.a")))
+            .unwrap()
+            .aggregate(Vec::<Expr>::new(), vec![count(lit(1i64)).alias("n")])
+            .unwrap()
+            .project(vec![col("n")])
+            .unwrap()
+            .build()
+            .unwrap();
+        let plan = abc("t")
+            .project(vec![col("t.a"), scalar_subquery(Arc::new(sub)).alias("n")])
+            .unwrap()
+            .build()
+            .unwrap();
+        insta::assert_snapshot!(optimized(&ScalarSubqueryToJoin, plan), @r"
+        Projection: t.a, CASE WHEN __sq_1.__matched IS NULL THEN Int64(0) ELSE __sq_1.n END AS n
+          Left Join: t.a = __sq_1.k
+            TableScan: t
+            SubqueryAlias: __sq_1
+              Projection: n, s.k, Boolean(true) AS __matched
+                Projection: n, s.k
+                  Aggregate: groupBy=[[s.k]], aggr=[[count(Int64(1)) AS n]]
+                    TableScan: s
+        ");
+    }
+
+    #[test]
+    fn non_equality_correlation_is_not_supported() {
+        let sub = scan("s", &[("k", DataType::Int32)])
+            .filter(col("s.k").lt(out_ref_col(DataType::Int32, "t.a")))
+            .unwrap()
+            .aggregate(Vec::<Expr>::new(), vec![count(lit(1i64)).alias("n")])
+            .unwrap()
+            .build()
+            .unwrap();
+        let plan = abc("t")
+            .filter(col("t.b").eq(scalar_subquery(Arc::new(sub))))
+            .unwrap()
+            .build()
+            .unwrap();
+        let err = ScalarSubqueryToJoin
+            .apply(plan, &OptimizerContext::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("below an aggregate"), "{err}");
+    }
+}

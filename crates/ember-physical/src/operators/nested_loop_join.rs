@@ -1,0 +1,302 @@
+//! `NestedLoopJoinExec`: joins without equality keys, pairing every probe row with every row
+//! of a small build side collected into one batch and shared by all probe partitions.
+
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, ArrayRef, BooleanArray, UInt32Array};
+use arrow::compute::{concat_batches, filter_record_batch, take};
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion_common::JoinType;
+use ember_common::{EmberError, Result};
+use ember_core::{BatchIter, TaskContext};
+use parking_lot::Mutex;
+
+use crate::expressions::{display_expr, evaluate_predicate, PhysicalExprRef};
+use crate::plan::{ExecutionPlan, Partitioning};
+
+/// How many row pairs one step of the join materializes at most.
+const PAIRS_PER_STEP: usize = 65536;
+
+/// A join of `left` (the probe side, any partitioning) with `right` (the build side, one
+/// partition, collected once) on an optional `filter` over left columns then right columns.
+/// Supports Inner, Left, LeftSemi and LeftAnti joins; the output keeps the left partitioning.
+#[derive(Debug)]
+pub struct NestedLoopJoinExec {
+    left: Arc<dyn ExecutionPlan>,
+    right: Arc<dyn ExecutionPlan>,
+    filter: Option<PhysicalExprRef>,
+    join_type: JoinType,
+    joined_schema: SchemaRef,
+    schema: SchemaRef,
+    build: Arc<Mutex<Option<RecordBatch>>>,
+}
+
+impl NestedLoopJoinExec {
+    /// Fails with `NotSupported` for join types other than Inner, Left, LeftSemi, LeftAnti
+    /// and with an internal error when `right` has more than one partition.
+    pub fn try_new(
+        left: Arc<dyn ExecutionPlan>,
+        right: Arc<dyn ExecutionPlan>,
+        filter: Option<PhysicalExprRef>,
+        join_type: JoinType,
+    ) -> Result<Self> {
+        if !matches!(
+            join_type,
+            JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
+        ) {
+            return Err(EmberError::NotSupported(format!(
+                "a {join_type} join without an equality condition; only inner, left, semi and anti joins may lack one"
+            )));
+        }
+        if right.output_partitioning().partition_count() != 1 {
+            return Err(EmberError::internal(
+                "NestedLoopJoinExec needs a build (right) side with a single partition",
+            ));
+        }
+        let left_schema = left.schema();
+        let right_schema = right.schema();
+        let mut fields: Vec<Arc<Field>> = left_schema.fields().iter().cloned().collect();
+        fields.extend(right_schema.fields().iter().map(|f| match join_type {
+            JoinType::Left if !f.is_nullable() => Arc::new(f.as_ref().clone().with_nullable(true)),
+            _ => f.clone(),
+        }));
+        let joined_schema = Arc::new(Schema::new(fields));
+        let schema = match join_type {
+            JoinType::LeftSemi | JoinType::LeftAnti => left_schema,
+            _ => joined_schema.clone(),
+        };
+        Ok(NestedLoopJoinExec {
+            left,
+            right,
+            filter,
+            join_type,
+            joined_schema,
+            schema,
+            build: Arc::new(Mutex::new(None)),
+        })
+    }
+}
+
+/// Everything one probe partition needs.
+struct Probe {
+    right: Arc<dyn ExecutionPlan>,
+    filter: Option<PhysicalExprRef>,
+    join_type: JoinType,
+    joined_schema: SchemaRef,
+    schema: SchemaRef,
+    build: Arc<Mutex<Option<RecordBatch>>>,
+    cx: TaskContext,
+}
+
+impl Probe {
+    fn build_batch(&self) -> Result<RecordBatch> {
+        if let Some(batch) = self.build.lock().clone() {
+            return Ok(batch);
+        }
+        let schema = self.right.schema();
+        let mut batches = Vec::new();
+        for batch in self.right.execute(0, &self.cx)? {
+            self.cx.check_cancelled()?;
+            batches.push(batch?);
+        }
+        let batch = concat_batches(&schema, &batches)?;
+        *self.build.lock() = Some(batch.clone());
+        Ok(batch)
+    }
+
+    fn join(&self, probe: &RecordBatch) -> Result<RecordBatch> {
+        let build = self.build_batch()?;
+        let build_rows = build.num_rows();
+        let chunk = (PAIRS_PER_STEP / build_rows.max(1)).max(1);
+        let mut outputs = Vec::new();
+        let mut start = 0;
+        while start < probe.num_rows() {
+            self.cx.check_cancelled()?;
+            let len = chunk.min(probe.num_rows() - start);
+            outputs.push(self.join_chunk(&probe.slice(start, len), &build)?);
+            start += len;
+        }
+        Ok(concat_batches(&self.schema, &outputs)?)
+    }
+
+    fn join_chunk(&self, probe: &RecordBatch, build: &RecordBatch) -> Result<RecordBatch> {
+        let (n, m) = (probe.num_rows(), build.num_rows());
+        let left_idx =
+            UInt32Array::from_iter_values((0..n as u32).flat_map(|i| std::iter::repeat_n(i, m)));
+        let right_idx = UInt32Array::from_iter_values((0..n).flat_map(|_| 0..m as u32));
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for c in probe.columns() {
+            columns.push(take(c.as_ref(), &left_idx, None)?);
+        }
+        for c in build.columns() {
+            columns.push(take(c.as_ref(), &right_idx, None)?);
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(n * m));
+        let pairs =
+            RecordBatch::try_new_with_options(self.joined_schema.clone(), columns, &options)?;
+        let mask = match &self.filter {
+            Some(f) => evaluate_predicate(f, &pairs)?,
+            None => BooleanArray::from(vec![true; n * m]),
+        };
+        let matched: BooleanArray = (0..n)
+            .map(|i| Some((i * m..(i + 1) * m).any(|p| mask.value(p))))
+            .collect();
+        match self.join_type {
+            JoinType::LeftSemi => Ok(filter_record_batch(probe, &matched)?),
+            JoinType::LeftAnti => {
+                let unmatched = arrow::compute::not(&matched)?;
+                Ok(filter_record_batch(probe, &unmatched)?)
+            }
+            JoinType::Inner => Ok(filter_record_batch(&pairs, &mask)?),
+            _ => {
+                let hits = filter_record_batch(&pairs, &mask)?;
+                let unmatched = arrow::compute::not(&matched)?;
+                let lonely = filter_record_batch(probe, &unmatched)?;
+                let rows = lonely.num_rows();
+                let mut columns: Vec<ArrayRef> = lonely.columns().to_vec();
+                for f in build.schema().fields() {
+                    columns.push(new_null_array(f.data_type(), rows));
+                }
+                let options = RecordBatchOptions::new().with_row_count(Some(rows));
+                let padded = RecordBatch::try_new_with_options(
+                    self.joined_schema.clone(),
+                    columns,
+                    &options,
+                )?;
+                Ok(concat_batches(&self.joined_schema, &[hits, padded])?)
+            }
+        }
+    }
+}
+
+impl ExecutionPlan for NestedLoopJoinExec {
+    fn name(&self) -> &'static str {
+        "NestedLoopJoinExec"
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
+        vec![self.left.clone(), self.right.clone()]
+    }
+
+    fn with_new_children(
+        &self,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [left, right]: [Arc<dyn ExecutionPlan>; 2] =
+            children.try_into().map_err(|c: Vec<_>| {
+                EmberError::internal(format!(
+                    "NestedLoopJoinExec takes 2 children, got {}",
+                    c.len()
+                ))
+            })?;
+        Ok(Arc::new(NestedLoopJoinExec::try_new(
+            left,
+            right,
+            self.filter.clone(),
+            self.join_type,
+        )?))
+    }
+
+    fn output_partitioning(&self) -> Partitioning {
+        Partitioning::Unknown(self.left.output_partitioning().partition_count())
+    }
+
+    fn execute(&self, partition: usize, cx: &TaskContext) -> Result<BatchIter> {
+        let input = self.left.execute(partition, cx)?;
+        let probe = Probe {
+            right: self.right.clone(),
+            filter: self.filter.clone(),
+            join_type: self.join_type,
+            joined_schema: self.joined_schema.clone(),
+            schema: self.schema.clone(),
+            build: self.build.clone(),
+            cx: cx.clone(),
+        };
+        Ok(Box::new(
+            input.map(move |batch| batch.and_then(|b| probe.join(&b))),
+        ))
+    }
+
+    fn describe(&self) -> String {
+        let filter = match &self.filter {
+            Some(filter) => format!(", filter={}", display_expr(filter)),
+            None => String::new(),
+        };
+        format!(
+            "NestedLoopJoinExec: type={}{filter}, build=Right",
+            self.join_type
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{AsArray, Int32Array};
+    use arrow::datatypes::{DataType, Int32Type};
+
+    use super::*;
+    use crate::operators::values::ValuesExec;
+
+    fn batch(name: &str, values: Vec<Option<i32>>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Int32, true)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(values))]).unwrap()
+    }
+
+    fn values(b: RecordBatch) -> Arc<dyn ExecutionPlan> {
+        Arc::new(ValuesExec::new(b.schema(), vec![b]))
+    }
+
+    fn run(join_type: JoinType, filter: bool) -> Vec<Vec<Option<i32>>> {
+        let left = values(batch("a", vec![Some(1), Some(2), None]));
+        let right = values(batch("b", vec![Some(2), Some(3)]));
+        let filter = filter.then(|| {
+            use datafusion_physical_expr::expressions::{BinaryExpr, Column};
+            Arc::new(BinaryExpr::new(
+                Arc::new(Column::new("a", 0)),
+                datafusion_expr::Operator::Lt,
+                Arc::new(Column::new("b", 1)),
+            )) as PhysicalExprRef
+        });
+        let join = NestedLoopJoinExec::try_new(left, right, filter, join_type).unwrap();
+        let cx = TaskContext::for_tests();
+        let out: Vec<RecordBatch> = join
+            .execute(0, &cx)
+            .unwrap()
+            .collect::<Result<Vec<_>>>()
+            .unwrap();
+        let out = concat_batches(&join.schema(), &out).unwrap();
+        out.columns()
+            .iter()
+            .map(|c| c.as_primitive::<Int32Type>().iter().collect())
+            .collect()
+    }
+
+    #[test]
+    fn inner_without_filter_is_a_cartesian_product() {
+        let out = run(JoinType::Inner, false);
+        assert_eq!(out[0], vec![Some(1), Some(1), Some(2), Some(2), None, None]);
+        assert_eq!(
+            out[1],
+            vec![Some(2), Some(3), Some(2), Some(3), Some(2), Some(3)]
+        );
+    }
+
+    #[test]
+    fn left_join_pads_rows_without_a_match() {
+        let out = run(JoinType::Left, true);
+        // 1 < 2, 1 < 3, 2 < 3 match; NULL matches nothing.
+        assert_eq!(out[0], vec![Some(1), Some(1), Some(2), None]);
+        assert_eq!(out[1], vec![Some(2), Some(3), Some(3), None]);
+    }
+
+    #[test]
+    fn semi_and_anti_split_the_probe_rows() {
+        assert_eq!(run(JoinType::LeftSemi, true), vec![vec![Some(1), Some(2)]]);
+        assert_eq!(run(JoinType::LeftAnti, true), vec![vec![None]]);
+    }
+}

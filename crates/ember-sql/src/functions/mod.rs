@@ -1,0 +1,276 @@
+//! Ember's own functions, where Spark's semantics differ from the stock implementations.
+//!
+//! One file per family: `string.rs`, `datetime.rs`, `math.rs`, `aggregate.rs`. Most scalar
+//! functions are a [`SparkUdf`]: a name, an argument coercion, a result type and a kernel
+//! over Arrow arrays.
+
+pub mod aggregate;
+pub mod datetime;
+pub mod math;
+pub mod string;
+
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+
+use arrow::array::{Array, ArrayRef};
+use arrow::compute::kernels::cmp::eq;
+use arrow::datatypes::DataType;
+use datafusion_common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+/// `check_divisor(x)`: returns `x`, or fails with Spark's ANSI DIVIDE_BY_ZERO error when a
+/// value is zero. The binder wraps the divisor of `/`, `%` and `div` in it under ANSI mode,
+/// because floating-point division would otherwise return Infinity.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CheckDivisor {
+    signature: Signature,
+}
+
+impl CheckDivisor {
+    /// The shared instance.
+    pub fn udf() -> Arc<ScalarUDF> {
+        static UDF: OnceLock<Arc<ScalarUDF>> = OnceLock::new();
+        Arc::clone(UDF.get_or_init(|| {
+            Arc::new(ScalarUDF::from(CheckDivisor {
+                signature: Signature::any(1, Volatility::Immutable),
+            }))
+        }))
+    }
+}
+
+const DIVIDE_BY_ZERO: &str = "[DIVIDE_BY_ZERO] Division by zero. Use try_divide to tolerate a divisor of 0 and return NULL instead, or set ember.sql.ansi.enabled to false";
+
+impl ScalarUDFImpl for CheckDivisor {
+    fn name(&self) -> &str {
+        "check_divisor"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types.first().cloned().unwrap_or(DataType::Null))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let Some(value) = args.args.into_iter().next() else {
+            return exec_err!("check_divisor takes one argument");
+        };
+        match &value {
+            ColumnarValue::Scalar(s) => {
+                if !s.is_null() && s == &ScalarValue::new_zero(&s.data_type())? {
+                    return exec_err!("{DIVIDE_BY_ZERO}");
+                }
+            }
+            ColumnarValue::Array(array) => {
+                if has_zero(array)? {
+                    return exec_err!("{DIVIDE_BY_ZERO}");
+                }
+            }
+        }
+        Ok(value)
+    }
+}
+
+fn has_zero(array: &ArrayRef) -> Result<bool> {
+    if array.null_count() == array.len() {
+        return Ok(false);
+    }
+    let zero = ScalarValue::new_zero(array.data_type())?.to_scalar()?;
+    let matches = eq(array, &zero)?;
+    Ok(matches.true_count() > 0)
+}
+
+/// A scalar function's kernel: the arguments (already coerced, as arrays of `rows` rows) to the
+/// result array.
+pub type Kernel = fn(&SparkUdf, &[ArrayRef], usize) -> Result<ArrayRef>;
+
+/// A scalar function with Spark's semantics: coercion, result type and kernel are plain
+/// functions, and `flag` carries a session setting (ANSI mode) into the kernel.
+#[derive(Debug)]
+pub struct SparkUdf {
+    name: &'static str,
+    signature: Signature,
+    /// Accepted argument counts, inclusive.
+    arity: (usize, usize),
+    coerce: fn(&[DataType]) -> Result<Vec<DataType>>,
+    result: fn(&[DataType]) -> Result<DataType>,
+    kernel: Kernel,
+    /// ANSI mode for functions that fail or return NULL on bad input.
+    pub ansi: bool,
+}
+
+impl PartialEq for SparkUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.ansi == other.ansi
+    }
+}
+
+impl Eq for SparkUdf {}
+
+impl Hash for SparkUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.ansi.hash(state);
+    }
+}
+
+impl SparkUdf {
+    /// A function named `name` taking `arity.0..=arity.1` arguments.
+    pub fn new(
+        name: &'static str,
+        arity: (usize, usize),
+        coerce: fn(&[DataType]) -> Result<Vec<DataType>>,
+        result: fn(&[DataType]) -> Result<DataType>,
+        kernel: Kernel,
+    ) -> Self {
+        SparkUdf {
+            name,
+            signature: Signature::user_defined(Volatility::Immutable),
+            arity,
+            coerce,
+            result,
+            kernel,
+            ansi: true,
+        }
+    }
+
+    /// The same function with ANSI mode set to `ansi`.
+    pub fn with_ansi(mut self, ansi: bool) -> Self {
+        self.ansi = ansi;
+        self
+    }
+
+    /// Wraps it as a DataFusion scalar function.
+    pub fn into_udf(self) -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::from(self))
+    }
+}
+
+impl ScalarUDFImpl for SparkUdf {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let (min, max) = self.arity;
+        if arg_types.len() < min || arg_types.len() > max {
+            return plan_err!(
+                "Function {} takes {}, got {}",
+                self.name,
+                describe_arity(min, max),
+                arg_types.len()
+            );
+        }
+        (self.coerce)(arg_types)
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        (self.result)(arg_types)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let all_scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let rows = if all_scalar { 1 } else { args.number_rows };
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let arrays = arrays
+            .into_iter()
+            .map(|a| {
+                if a.len() == rows {
+                    Ok(a)
+                } else {
+                    // values_to_arrays expands scalars to the longest array; with no array
+                    // argument at all they are one row long.
+                    Ok(arrow::compute::kernels::take::take(
+                        &a,
+                        &arrow::array::UInt32Array::from(vec![0u32; rows]),
+                        None,
+                    )?)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let out = (self.kernel)(self, &arrays, rows)?;
+        if all_scalar {
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+        } else {
+            Ok(ColumnarValue::Array(out))
+        }
+    }
+}
+
+/// "1 argument", "2 or 3 arguments", "at least 2 arguments".
+pub fn describe_arity(min: usize, max: usize) -> String {
+    match (min, max) {
+        (1, 1) => "1 argument".to_string(),
+        (a, b) if a == b => format!("{a} arguments"),
+        (a, usize::MAX) => format!("at least {a} argument{}", if a == 1 { "" } else { "s" }),
+        (a, b) if b == a + 1 => format!("{a} or {b} arguments"),
+        (a, b) => format!("{a} to {b} arguments"),
+    }
+}
+
+/// Whether `t` is one of Spark's string types.
+pub(crate) fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Whether `t` is an integer type.
+pub(crate) fn is_integer(t: &DataType) -> bool {
+    t.is_integer() || t.is_null()
+}
+
+/// Every scalar function Ember defines itself, replacing any stock one of the same name.
+pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    let mut all = Vec::new();
+    all.extend(string::functions());
+    all.extend(datetime::functions(true));
+    all.extend(math::functions());
+    all.into_iter().map(SparkUdf::into_udf).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int32Array;
+
+    #[test]
+    fn arity_descriptions_read_like_spark() {
+        assert_eq!(describe_arity(1, 1), "1 argument");
+        assert_eq!(describe_arity(2, 3), "2 or 3 arguments");
+        assert_eq!(describe_arity(2, usize::MAX), "at least 2 arguments");
+        assert_eq!(describe_arity(0, 4), "0 to 4 arguments");
+    }
+
+    #[test]
+    fn check_divisor_rejects_zero_only() {
+        let ok: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None]));
+        assert!(!has_zero(&ok).unwrap());
+        let bad: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), Some(0)]));
+        assert!(has_zero(&bad).unwrap());
+    }
+
+    #[test]
+    fn spark_udf_checks_its_arity_when_coercing() {
+        let udf = string::functions()
+            .into_iter()
+            .find(|f| f.name == "substr")
+            .unwrap();
+        let err = udf.coerce_types(&[DataType::Utf8]).unwrap_err().to_string();
+        assert!(err.contains("takes 2 or 3 arguments, got 1"), "{err}");
+        assert_eq!(
+            udf.coerce_types(&[DataType::Utf8, DataType::Int64])
+                .unwrap(),
+            vec![DataType::Utf8, DataType::Int32]
+        );
+    }
+}

@@ -1,0 +1,22 @@
+-- Join order: comma joins written in awkward orders, three- and four-way joins, OR predicates with a common factor.
+CREATE TABLE people USING csv OPTIONS (header 'true', inferSchema 'true') LOCATION '$DATA_DIR/people.csv';
+CREATE TABLE orders (order_id INT, person_id INT, amount DECIMAL(10, 2), order_date DATE, status STRING) USING csv OPTIONS (header 'true', sep '|') LOCATION '$DATA_DIR/orders.csv';
+CREATE TEMPORARY VIEW cities AS SELECT 'Paris' AS city, 'France' AS country UNION ALL SELECT 'Berlin', 'Germany' UNION ALL SELECT 'Madrid', 'Spain' UNION ALL SELECT 'Tokyo', 'Japan';
+CREATE TEMPORARY VIEW countries AS SELECT 'France' AS country, 'Europe' AS continent UNION ALL SELECT 'Germany', 'Europe' UNION ALL SELECT 'Spain', 'Europe' UNION ALL SELECT 'Japan', 'Asia';
+SELECT o.order_id, c.country FROM orders o, cities c, people p WHERE p.city = c.city AND o.person_id = p.id ORDER BY o.order_id;
+SELECT * FROM cities c, countries k, people p WHERE p.city = c.city AND c.country = k.country ORDER BY p.id;
+SELECT p.name, o.order_id, k.continent FROM countries k, orders o, cities c, people p WHERE o.person_id = p.id AND c.country = k.country AND p.city = c.city ORDER BY o.order_id;
+SELECT p.name, o.order_id, k.continent FROM countries k, orders o, cities c, people p WHERE o.person_id = p.id AND c.country = k.country AND p.city = c.city AND o.amount > 10 ORDER BY o.order_id;
+SELECT count(*), sum(o.amount) FROM cities c, orders o, countries k, people p WHERE k.country = c.country AND p.id = o.person_id AND c.city = p.city;
+SELECT p.name, o.order_id FROM people p, orders o WHERE (p.id = o.person_id AND o.status = 'shipped') OR (p.id = o.person_id AND o.amount > 40) ORDER BY o.order_id;
+SELECT o.order_id FROM orders o, people p WHERE (p.id = o.person_id AND p.city = 'Paris' AND o.amount < 10) OR (p.id = o.person_id AND p.city = 'Berlin' AND o.status = 'pending') ORDER BY 1;
+SELECT p.name, o.order_id FROM people p JOIN orders o ON p.id = o.person_id WHERE (p.age < 30 AND o.status = 'shipped') OR (p.age > 40 AND o.status = 'pending') ORDER BY 2;
+SELECT o.order_id FROM orders o, people p WHERE p.id = o.person_id AND (o.status = 'shipped' OR (o.status = 'shipped' AND p.age > 30)) ORDER BY 1;
+SELECT count(*) FROM people p, orders o, cities c WHERE p.id = o.person_id;
+SELECT p.name, o.order_id FROM orders o, people p, cities c WHERE o.person_id = p.id AND p.city = c.city AND o.amount > p.age ORDER BY 2;
+SELECT a.name, b.name, c.name FROM people a, people b, people c WHERE a.age = b.age AND b.city = c.city AND a.id < b.id AND c.id <> b.id ORDER BY 1, 2, 3;
+SELECT c.country, count(*), sum(o.amount) FROM orders o, people p, cities c WHERE o.person_id = p.id AND p.city = c.city GROUP BY c.country ORDER BY 1;
+SELECT p.name, x.order_id FROM people p LEFT JOIN (SELECT o.order_id, o.person_id FROM orders o, people q WHERE o.person_id = q.id AND q.city = 'Paris') x ON p.id = x.person_id ORDER BY p.id, x.order_id;
+SELECT p.name, c.country, o.order_id FROM people p LEFT JOIN orders o ON p.id = o.person_id, cities c WHERE p.city = c.city ORDER BY p.id, o.order_id;
+SELECT p.name, o.order_id, c.country FROM cities c, people p, orders o WHERE c.country = 'France' AND o.status <> 'returned' AND p.city = c.city AND o.person_id = p.id ORDER BY 2;
+SELECT k.continent, count(*) FROM people p JOIN countries k ON 1 = 1 JOIN cities c ON c.country = k.country AND p.city = c.city GROUP BY k.continent ORDER BY 1;
