@@ -11,7 +11,7 @@ use crate::rules::{
     EliminateProjection, EliminateSorts, PushDownFilter, PushDownLimit, ScalarSubqueryToJoin,
     SimplifyExpressions,
 };
-use crate::rules::{ExtractCommonOrPredicates, ReorderJoins};
+use crate::rules::{ExtractCommonOrPredicates, OptimizeSubqueries, ReorderJoins};
 use crate::{OptimizerContext, Rule};
 
 /// How often a batch runs its rules.
@@ -180,6 +180,7 @@ fn check_schema_kept(
 /// | Join Reorder | Once | extract_common_or_predicates, reorder_joins |
 /// | Join Predicate Pushdown | FixedPoint(100) | push_down_filter |
 /// | Column Pruning | Once | column_pruning, eliminate_projection |
+/// | Subquery Optimization | Once | optimize_subqueries (the batches above, on the plans of uncorrelated scalar subqueries) |
 pub fn default_optimizer() -> RuleExecutor {
     RuleExecutor::new(vec![
         Batch::new(
@@ -221,6 +222,11 @@ pub fn default_optimizer() -> RuleExecutor {
             "Column Pruning",
             Strategy::Once,
             vec![Arc::new(ColumnPruning), Arc::new(EliminateProjection)],
+        ),
+        Batch::new(
+            "Subquery Optimization",
+            Strategy::Once,
+            vec![Arc::new(OptimizeSubqueries)],
         ),
     ])
 }

@@ -359,10 +359,9 @@ impl EmberSession {
     pub fn run_plan(&self, plan: &LogicalPlan) -> Result<QueryResult> {
         let started = Instant::now();
         let (optimized, _) = self.optimize(plan.clone())?;
-        let physical = self.physical(&optimized)?;
+        let (physical_schema, batches) = self.run_optimized(optimized)?;
         // Output names are the binder's (Spark's); types and nullability are what the operators
         // produce, so a batch always fits its schema.
-        let physical_schema = physical.schema();
         let fields: Vec<Field> = plan
             .schema()
             .fields()
@@ -384,13 +383,6 @@ impl EmberSession {
             )));
         }
         let schema = Arc::new(Schema::new(fields));
-        let (rdd, shuffles) = lower_to_rdd(physical, &self.context)?;
-        let conf = self.conf.read().clone();
-        let result = self.context.collect(rdd, &conf);
-        for shuffle in shuffles {
-            self.context.remove_shuffle(shuffle);
-        }
-        let batches = result.map_err(EmberError::into_root)?;
         let batches = batches
             .into_iter()
             .map(|b| {
@@ -404,6 +396,25 @@ impl EmberSession {
         Ok(QueryResult { schema, batches })
     }
 
+    /// Runs an optimized plan: first its uncorrelated scalar subqueries, each as a job of its
+    /// own whose value replaces it, then the plan itself. Returns the physical output schema
+    /// and the batches.
+    fn run_optimized(&self, plan: LogicalPlan) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let plan = subqueries::substitute_scalar_subqueries(plan, &mut |subquery| {
+            self.run_optimized(subquery.clone())
+                .map(|(_, batches)| batches)
+        })?;
+        let physical = self.physical(&plan)?;
+        let schema = physical.schema();
+        let (rdd, shuffles) = lower_to_rdd(physical, &self.context)?;
+        let conf = self.conf.read().clone();
+        let result = self.context.collect(rdd, &conf);
+        for shuffle in shuffles {
+            self.context.remove_shuffle(shuffle);
+        }
+        Ok((schema, result.map_err(EmberError::into_root)?))
+    }
+
     fn explain(&self, statement: &EmberStatement, extended: bool) -> Result<QueryResult> {
         let EmberStatement::Query(query) = statement else {
             return Err(EmberError::NotSupported(
@@ -412,7 +423,8 @@ impl EmberSession {
         };
         let plan = self.bind(query)?;
         let (optimized, applications) = self.optimize(plan.clone())?;
-        let physical = self.physical(&optimized)?;
+        let (main, subqueries) = subqueries::name_scalar_subqueries(optimized.clone())?;
+        let physical = self.physical(&main)?;
         let mut text = String::new();
         if extended {
             text.push_str("== Analyzed Logical Plan ==\n");
@@ -429,9 +441,19 @@ impl EmberSession {
         }
         text.push_str("== Physical Plan ==\n");
         text.push_str(&explain_stages(&physical));
+        for (name, subquery) in subqueries {
+            // Nested subqueries are shown under their own names inside this one.
+            let (subquery, _) = subqueries::name_scalar_subqueries(subquery)?;
+            text.push_str(&format!(
+                "\n== Subquery {name} (run once by the driver before the query) ==\n"
+            ));
+            text.push_str(&explain_stages(&self.physical(&subquery)?));
+        }
         QueryResult::strings(&["plan"], vec![vec![text]])
     }
 }
+
+mod subqueries;
 
 mod sqlparser_query {
     pub use ember_sql::parser::Query;

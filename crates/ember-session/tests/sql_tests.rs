@@ -51,7 +51,12 @@ fn render(sql: &str, result: Result<QueryResult, EmberError>) -> (String, String
                 EmberError::Config(_) => "ConfigException",
                 _ => "ExecutionException",
             };
-            ("error".to_string(), format!("{kind}\n{e}"))
+            // Stage and task numbers depend on how many jobs ran before; hide them.
+            let text = regex::Regex::new(r"task \d+ in stage \d+")
+                .expect("valid regex")
+                .replace_all(&e.to_string(), "task N in stage N")
+                .into_owned();
+            ("error".to_string(), format!("{kind}\n{text}"))
         }
     }
 }

@@ -51,7 +51,7 @@ fn keyless_inner_joins(logical: &str, physical: &str) -> Vec<String> {
     });
     let physical_lines = physical.lines().filter(|line| {
         let line = line.trim_start();
-        line.starts_with("NestedLoopJoinExec: type=Inner") || line.starts_with("CrossJoin")
+        line.starts_with("NestedLoopJoinExec") || line.starts_with("CrossJoin")
     });
     logical_lines
         .chain(physical_lines)

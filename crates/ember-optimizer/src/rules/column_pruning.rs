@@ -54,8 +54,8 @@ fn all_columns(plan: &LogicalPlan) -> Required {
     (0..plan.schema().fields().len()).collect()
 }
 
-/// The input columns read by `exprs`; `None` when that cannot be known (a subquery may read
-/// any column through outer references, or a column did not resolve), meaning "all".
+/// The input columns read by `exprs`; `None` when that cannot be known (a correlated subquery
+/// may read any column through outer references, or a column did not resolve), meaning "all".
 fn columns_read<'a>(
     exprs: impl IntoIterator<Item = &'a Expr>,
     schema: &DFSchema,
@@ -64,13 +64,12 @@ fn columns_read<'a>(
     for expr in exprs {
         let has_subquery = expr
             .exists(|e| {
-                Ok(matches!(
-                    e,
-                    Expr::Exists(_)
-                        | Expr::InSubquery(_)
-                        | Expr::ScalarSubquery(_)
-                        | Expr::SetComparison(_)
-                ))
+                Ok(match e {
+                    Expr::Exists(_) | Expr::InSubquery(_) | Expr::SetComparison(_) => true,
+                    // An uncorrelated one reads none of this plan's columns.
+                    Expr::ScalarSubquery(s) => super::scalar_subquery_to_join::is_correlated(s),
+                    _ => false,
+                })
             })
             .unwrap_or(true);
         if has_subquery {

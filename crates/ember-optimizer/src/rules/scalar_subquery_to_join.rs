@@ -12,16 +12,17 @@ use datafusion_expr::{BinaryExpr, Expr, LogicalPlan, Operator, Subquery};
 use ember_common::{EmberError, Result};
 
 use super::subquery_util::{
-    alias_plan, build_join, equality_sides, project_columns, pull_up_correlated, rebase_predicates,
-    single_row_per_key, AliasGenerator,
+    alias_plan, build_join, equality_sides, plan_has_outer_ref, project_columns,
+    pull_up_correlated, rebase_predicates, single_row_per_key, AliasGenerator,
 };
 use crate::expr_util::map_node_expressions;
 use crate::{OptimizerContext, Rule};
 
-/// Rewrites scalar subqueries of Filter and Projection nodes into left joins.
+/// Rewrites correlated scalar subqueries of Filter and Projection nodes into left joins.
 ///
-/// * Uncorrelated: a left join without keys (a nested-loop join) with the subquery's result,
-///   guarded by a run-time check of at most one row unless the subquery is a global aggregate.
+/// * Uncorrelated subqueries stay as they are: as in Spark, the driver runs each one once as
+///   its own job before the query and substitutes its value (see `OptimizeSubqueries` for
+///   their plans), which is cheaper than any join.
 /// * Correlated by equalities (`inner = outer`): the subquery grouped by its inner correlation
 ///   columns, left-joined on them. A global aggregate whose value on no rows is not NULL
 ///   (`count(*)`) yields that value for outer rows without matches (the "count bug").
@@ -41,12 +42,18 @@ impl Rule for ScalarSubqueryToJoin {
     }
 }
 
+/// Whether the subquery refers to columns of the query around it.
+pub(crate) fn is_correlated(subquery: &Subquery) -> bool {
+    !subquery.outer_ref_columns.is_empty() || plan_has_outer_ref(&subquery.subquery)
+}
+
+/// The correlated scalar subqueries in `exprs`, each once.
 fn scalar_subqueries(exprs: &[Expr]) -> Result<Vec<Subquery>> {
     let mut found: Vec<Subquery> = Vec::new();
     for e in exprs {
         e.apply(|e| {
             if let Expr::ScalarSubquery(s) = e {
-                if !found.contains(s) {
+                if is_correlated(s) && !found.contains(s) {
                     found.push(s.clone());
                 }
             }
@@ -275,7 +282,7 @@ mod tests {
     use crate::test_util::{abc, optimized, scan};
 
     #[test]
-    fn uncorrelated_aggregate_becomes_keyless_left_join() {
+    fn uncorrelated_subqueries_are_left_for_the_driver_to_run_once() {
         let sub = scan("s", &[("x", DataType::Int32)])
             .aggregate(Vec::<Expr>::new(), vec![max(col("s.x"))])
             .unwrap()
@@ -286,34 +293,12 @@ mod tests {
             .unwrap()
             .build()
             .unwrap();
-        insta::assert_snapshot!(optimized(&ScalarSubqueryToJoin, plan), @r"
-        Projection: t.a, t.b, t.c
-          Filter: t.a > __sq_1.max(s.x)
-            Left Join:
-              TableScan: t
-              SubqueryAlias: __sq_1
-                Aggregate: groupBy=[[]], aggr=[[max(s.x)]]
-                  TableScan: s
-        ");
-    }
-
-    #[test]
-    fn uncorrelated_non_aggregate_is_checked_for_one_row() {
-        let sub = scan("s", &[("x", DataType::Int32)]).build().unwrap();
-        let plan = abc("t")
-            .project(vec![col("t.a"), scalar_subquery(Arc::new(sub)).alias("v")])
-            .unwrap()
-            .build()
+        let before = plan.display_indent().to_string();
+        let after = ScalarSubqueryToJoin
+            .apply(plan, &crate::OptimizerContext::default())
             .unwrap();
-        insta::assert_snapshot!(optimized(&ScalarSubqueryToJoin, plan), @r"
-        Projection: t.a, __sq_1.x AS v
-          Left Join:
-            TableScan: t
-            SubqueryAlias: __sq_1
-              Projection: assert_single_row(__rows, __value) AS x
-                Aggregate: groupBy=[[]], aggr=[[count(Int64(1)) AS __rows, max(s.x) AS __value]]
-                  TableScan: s
-        ");
+        assert!(!after.transformed);
+        assert_eq!(after.data.display_indent().to_string(), before);
     }
 
     #[test]

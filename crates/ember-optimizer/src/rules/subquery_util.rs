@@ -32,7 +32,7 @@ pub(crate) fn has_outer_ref(expr: &Expr) -> bool {
 }
 
 /// Whether any node of `plan` (not counting nested subquery plans) refers to an outer column.
-fn plan_has_outer_ref(plan: &LogicalPlan) -> bool {
+pub(crate) fn plan_has_outer_ref(plan: &LogicalPlan) -> bool {
     plan.exists(|node| Ok(node.expressions().iter().any(has_outer_ref)))
         .unwrap_or(true)
 }
