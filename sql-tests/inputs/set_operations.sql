@@ -1,4 +1,4 @@
--- UNION [ALL | DISTINCT], INTERSECT, EXCEPT: by position, widened types, NULLs equal as in sets.
+-- UNION, INTERSECT, EXCEPT / MINUS [ALL | DISTINCT]: by position, widened types, NULLs equal as in sets.
 CREATE TABLE people USING csv OPTIONS (header 'true', inferSchema 'true') LOCATION '$DATA_DIR/people.csv';
 CREATE TABLE orders (order_id INT, person_id INT, amount DECIMAL(10, 2), order_date DATE, status STRING) USING csv OPTIONS (header 'true', sep '|') LOCATION '$DATA_DIR/orders.csv';
 SELECT id FROM people UNION ALL SELECT person_id FROM orders ORDER BY 1;
@@ -27,3 +27,30 @@ SELECT order_date FROM orders UNION ALL SELECT name FROM people;
 CREATE TEMPORARY VIEW ids (n) AS SELECT id FROM people UNION SELECT person_id FROM orders;
 SELECT n FROM ids ORDER BY n DESC LIMIT 3;
 CREATE TEMPORARY VIEW bad (a, b) AS SELECT 1;
+CREATE TEMPORARY VIEW bag_l AS SELECT * FROM VALUES (1, 'a'), (1, 'a'), (1, 'a'), (2, 'b'), (2, 'b'), (NULL, 'n'), (NULL, 'n'), (NULL, NULL), (3, 'c') AS t(k, v);
+CREATE TEMPORARY VIEW bag_r AS SELECT * FROM VALUES (1, 'a'), (1, 'a'), (2, 'b'), (2, 'b'), (2, 'b'), (NULL, 'n'), (NULL, NULL), (NULL, NULL), (4, 'd') AS t(k, v);
+SELECT k, v FROM bag_l INTERSECT ALL SELECT k, v FROM bag_r;
+SELECT k, v FROM bag_l EXCEPT ALL SELECT k, v FROM bag_r;
+SELECT k, v FROM bag_r EXCEPT ALL SELECT k, v FROM bag_l;
+SELECT k FROM bag_l INTERSECT ALL SELECT k FROM bag_r ORDER BY k;
+SELECT k FROM bag_l MINUS ALL SELECT k FROM bag_r ORDER BY k;
+SELECT k FROM bag_l MINUS SELECT k FROM bag_r;
+SELECT k FROM bag_l INTERSECT DISTINCT SELECT k FROM bag_r ORDER BY k;
+SELECT k FROM bag_l EXCEPT ALL SELECT k FROM bag_r WHERE false ORDER BY k;
+SELECT k FROM bag_l INTERSECT ALL SELECT k FROM bag_r WHERE false;
+SELECT k FROM bag_l WHERE false EXCEPT ALL SELECT k FROM bag_r;
+SELECT count(*), count(k) FROM (SELECT k FROM bag_l INTERSECT ALL SELECT k FROM bag_r) t;
+SELECT person_id FROM orders INTERSECT ALL SELECT id FROM people ORDER BY 1;
+SELECT person_id FROM orders EXCEPT ALL SELECT id FROM people ORDER BY 1;
+SELECT age FROM people EXCEPT ALL SELECT age FROM people WHERE city = 'Berlin' ORDER BY 1;
+SELECT k FROM bag_l UNION ALL SELECT k FROM bag_r INTERSECT ALL SELECT * FROM VALUES (2), (2), (2), (2), (2), (2), (5) AS t(k) ORDER BY k;
+(SELECT k FROM bag_l UNION ALL SELECT k FROM bag_r) INTERSECT ALL SELECT * FROM VALUES (2), (2), (2), (2), (2), (2), (5) AS t(k) ORDER BY k;
+SELECT k FROM bag_l EXCEPT ALL SELECT k FROM bag_r INTERSECT ALL SELECT 1 ORDER BY k;
+(SELECT k FROM bag_l EXCEPT ALL SELECT k FROM bag_r) INTERSECT ALL SELECT 1 ORDER BY k;
+SELECT k FROM bag_l EXCEPT ALL SELECT 1 EXCEPT ALL SELECT 1 ORDER BY k;
+SELECT k FROM bag_l EXCEPT ALL (SELECT 1 EXCEPT ALL SELECT 1) ORDER BY k;
+SELECT * FROM VALUES (1), (1), (2) AS t(x) INTERSECT ALL SELECT * FROM VALUES (1.5), (1.0), (1.0), (1.0) AS u(y);
+SELECT k AS key FROM bag_l INTERSECT ALL SELECT CAST(k AS BIGINT) FROM bag_r ORDER BY key;
+SELECT k, v FROM bag_l INTERSECT ALL SELECT k FROM bag_r;
+SELECT k FROM bag_l EXCEPT ALL SELECT k, v, k + 1 FROM bag_r;
+SELECT order_date FROM orders INTERSECT ALL SELECT age FROM people;

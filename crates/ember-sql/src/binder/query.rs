@@ -113,45 +113,7 @@ impl Binder<'_> {
             } => {
                 let left_plan = self.bind_set_expr(left)?;
                 let right_plan = self.bind_set_expr(right)?;
-                match op {
-                    ast::SetOperator::Union => {
-                        let (left_plan, right_plan) =
-                            align_for_union(left_plan, right_plan, "UNION")?;
-                        let builder = LogicalPlanBuilder::from(left_plan);
-                        Ok(match set_quantifier {
-                            ast::SetQuantifier::All => builder.union(right_plan)?.build()?,
-                            _ => {
-                                let unioned = builder.union(right_plan)?.build()?;
-                                let columns: Vec<Expr> = unioned
-                                    .schema()
-                                    .columns()
-                                    .into_iter()
-                                    .map(Expr::Column)
-                                    .collect();
-                                LogicalPlanBuilder::from(unioned)
-                                    .aggregate(columns, Vec::<Expr>::new())?
-                                    .build()?
-                            }
-                        })
-                    }
-                    ast::SetOperator::Intersect | ast::SetOperator::Except => {
-                        if matches!(set_quantifier, ast::SetQuantifier::All) {
-                            return Err(EmberError::NotSupported(format!(
-                                "{op} ALL; {op} (DISTINCT) is supported"
-                            )));
-                        }
-                        let (left_plan, right_plan) =
-                            align_for_union(left_plan, right_plan, &op.to_string())?;
-                        intersect_or_except(
-                            left_plan,
-                            right_plan,
-                            *op == ast::SetOperator::Intersect,
-                        )
-                    }
-                    other => Err(EmberError::NotSupported(format!(
-                        "the set operation {other}"
-                    ))),
-                }
+                bind_set_operation(left_plan, op, set_quantifier, right_plan)
             }
             ast::SetExpr::Table(table) => {
                 let name = table.table_name.clone().unwrap_or_default();
@@ -262,6 +224,132 @@ impl Binder<'_> {
         }
         Ok(LogicalPlanBuilder::from(plan).sort(sorts)?.build()?)
     }
+}
+
+/// One set operation over its two bound sides. Columns match by position, take the left
+/// side's names and the widened type of each pair (see [`align_for_union`]); `MINUS` is
+/// `EXCEPT`, as in Spark.
+fn bind_set_operation(
+    left: LogicalPlan,
+    op: &ast::SetOperator,
+    set_quantifier: &ast::SetQuantifier,
+    right: LogicalPlan,
+) -> Result<LogicalPlan> {
+    let all = match set_quantifier {
+        ast::SetQuantifier::All => true,
+        ast::SetQuantifier::None | ast::SetQuantifier::Distinct => false,
+        by_name => {
+            return Err(EmberError::NotSupported(format!(
+                "{op} {by_name}; columns of set operations match by position"
+            )))
+        }
+    };
+    match op {
+        ast::SetOperator::Union => {
+            let (left, right) = align_for_union(left, right, "UNION")?;
+            let unioned = LogicalPlanBuilder::from(left).union(right)?.build()?;
+            if all {
+                return Ok(unioned);
+            }
+            let columns: Vec<Expr> = unioned
+                .schema()
+                .columns()
+                .into_iter()
+                .map(Expr::Column)
+                .collect();
+            Ok(LogicalPlanBuilder::from(unioned)
+                .aggregate(columns, Vec::<Expr>::new())?
+                .build()?)
+        }
+        ast::SetOperator::Intersect | ast::SetOperator::Except | ast::SetOperator::Minus => {
+            let intersect = *op == ast::SetOperator::Intersect;
+            let operation = if all {
+                format!("{op} ALL")
+            } else {
+                op.to_string()
+            };
+            let (left, right) = align_for_union(left, right, &operation)?;
+            if all {
+                intersect_or_except_all(left, right, intersect)
+            } else {
+                intersect_or_except(left, right, intersect)
+            }
+        }
+    }
+}
+
+/// `INTERSECT ALL` and `EXCEPT ALL` (bag semantics) through the distinct operation: each side
+/// numbers the copies of every distinct row 1, 2, 3, ..., and the distinct operation then runs
+/// over (row, copy number). A left side with `l` copies of row `x` and a right side with `r`
+/// copies hold `(x, 1..=l)` and `(x, 1..=r)`, so the intersection keeps `(x, k)` for
+/// `k <= min(l, r)` and the difference keeps it for `r < k <= l`: min(l, r) copies and
+/// max(l - r, 0) copies of `x` once the copy number is projected away.
+///
+/// ```text
+/// Project cols
+///   INTERSECT / EXCEPT (distinct) over (cols, __copy)
+///     Project [cols, row_number() OVER (PARTITION BY cols) AS __copy]
+///       Window <- left
+///     Project [cols, row_number() OVER (PARTITION BY cols) AS __copy]
+///       Window <- right
+/// ```
+///
+/// Window partitions group NULLs together, as the aggregation of the distinct operation does,
+/// so rows with NULLs are counted like any other row.
+fn intersect_or_except_all(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    intersect: bool,
+) -> Result<LogicalPlan> {
+    let columns: Vec<Expr> = left
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| Expr::Column(datafusion_common::Column::from_name(f.name())))
+        .collect();
+    let matched = intersect_or_except(number_copies(left)?, number_copies(right)?, intersect)?;
+    Ok(LogicalPlanBuilder::from(matched)
+        .project(columns)?
+        .build()?)
+}
+
+/// `plan`'s columns followed by `__copy`: which copy of its row (among the rows equal to it,
+/// NULLs included) each row is, counting from 1 in no particular order.
+fn number_copies(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion_expr::expr::{WindowFunction, WindowFunctionParams};
+    use datafusion_expr::{WindowFrame, WindowFunctionDefinition};
+    let columns: Vec<Expr> = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .map(Expr::Column)
+        .collect();
+    let row_number = super::window::window_function("row_number")
+        .ok_or_else(|| EmberError::internal("row_number is not registered"))?;
+    // All rows of a window partition are equal, so they need no ORDER BY to be numbered.
+    let numbering = Expr::WindowFunction(Box::new(WindowFunction {
+        fun: WindowFunctionDefinition::WindowUDF(row_number),
+        params: WindowFunctionParams {
+            args: vec![],
+            partition_by: columns.clone(),
+            order_by: vec![],
+            window_frame: WindowFrame::new(None),
+            filter: None,
+            null_treatment: None,
+            distinct: false,
+        },
+    }));
+    let windowed = LogicalPlanBuilder::from(plan)
+        .window(vec![numbering])?
+        .build()?;
+    let copy_number = windowed
+        .schema()
+        .columns()
+        .pop()
+        .ok_or_else(|| EmberError::internal("a Window plan without its window column"))?;
+    let mut exprs = columns;
+    exprs.push(Expr::Column(copy_number).alias("__copy"));
+    Ok(LogicalPlanBuilder::from(windowed).project(exprs)?.build()?)
 }
 
 /// `INTERSECT` and `EXCEPT` (distinct) as an aggregation over the tagged union of both sides,
@@ -397,5 +485,151 @@ fn constant_count(expr: &ast::Expr, clause: &str) -> Result<usize> {
             expr,
             format!("{clause} must be a constant non-negative integer, got {expr}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::DataType;
+    use datafusion_common::{Column, ScalarValue};
+    use ember_common::EmberConf;
+
+    use super::*;
+    use crate::catalog::SessionCatalog;
+
+    /// Binds `sql` over views `t(a INT, b INT)` and `s(x INT, y STRING)`.
+    fn bind(sql: &str) -> std::result::Result<LogicalPlan, String> {
+        let catalog = SessionCatalog::new();
+        let views = [
+            ("t", ["a", "b"], ScalarValue::Int32(Some(1))),
+            ("s", ["x", "y"], ScalarValue::Utf8(Some("y".into()))),
+        ];
+        for (name, cols, second) in views {
+            let first = Expr::Literal(ScalarValue::Int32(Some(1)), None);
+            let plan = LogicalPlanBuilder::values(vec![vec![first, Expr::Literal(second, None)]])
+                .and_then(|b| {
+                    b.project(vec![
+                        Expr::Column(Column::from_name("column1")).alias(cols[0]),
+                        Expr::Column(Column::from_name("column2")).alias(cols[1]),
+                    ])
+                })
+                .and_then(|b| b.build())
+                .map_err(|e| e.to_string())?;
+            catalog
+                .register_view(name, plan, true, false)
+                .map_err(|e| e.to_string())?;
+        }
+        let conf = EmberConf::default();
+        let statements = crate::parser::parse_statements(sql).map_err(|e| e.to_string())?;
+        let crate::parser::EmberStatement::Query(query) = &statements[0].statement else {
+            return Err("not a query".into());
+        };
+        Binder::new(&catalog, &conf)
+            .bind_query_statement(query)
+            .map_err(|e| e.to_string())
+    }
+
+    fn output(plan: &LogicalPlan) -> Vec<(String, DataType)> {
+        plan.schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect()
+    }
+
+    #[test]
+    fn intersect_all_numbers_copies_on_both_sides() {
+        let plan = bind("SELECT a, b FROM t INTERSECT ALL SELECT x, x + 1 FROM s").unwrap();
+        let text = plan.display_indent().to_string();
+        assert_eq!(
+            text.matches("WindowAggr: windowExpr=[[row_number() PARTITION BY [a, b]")
+                .count(),
+            2,
+            "{text}"
+        );
+        assert!(
+            text.contains("Aggregate: groupBy=[[a, b, __copy]]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Filter: __in_left > Int64(0) AND __in_right > Int64(0)"),
+            "{text}"
+        );
+        assert_eq!(
+            output(&plan),
+            vec![("a".into(), DataType::Int32), ("b".into(), DataType::Int32)]
+        );
+    }
+
+    #[test]
+    fn except_all_and_minus_all_keep_copies_missing_on_the_right() {
+        for op in ["EXCEPT ALL", "MINUS ALL"] {
+            let plan = bind(&format!("SELECT a FROM t {op} SELECT x FROM s")).unwrap();
+            let text = plan.display_indent().to_string();
+            assert!(text.contains("row_number() PARTITION BY [a]"), "{text}");
+            assert!(
+                text.contains("Filter: __in_left > Int64(0) AND __in_right = Int64(0)"),
+                "{text}"
+            );
+            assert_eq!(output(&plan), vec![("a".into(), DataType::Int32)]);
+        }
+    }
+
+    #[test]
+    fn distinct_intersect_does_not_number_copies() {
+        for op in ["INTERSECT", "INTERSECT DISTINCT", "EXCEPT", "MINUS"] {
+            let plan = bind(&format!("SELECT a FROM t {op} SELECT x FROM s")).unwrap();
+            let text = plan.display_indent().to_string();
+            assert!(!text.contains("row_number"), "{op}: {text}");
+            assert!(text.contains("Aggregate: groupBy=[[a]]"), "{op}: {text}");
+        }
+    }
+
+    #[test]
+    fn all_operations_take_left_names_and_widened_types() {
+        let plan =
+            bind("SELECT a AS left_name FROM t INTERSECT ALL SELECT CAST(x AS BIGINT) AS r FROM s")
+                .unwrap();
+        assert_eq!(output(&plan), vec![("left_name".into(), DataType::Int64)]);
+        let plan = bind("SELECT a FROM t EXCEPT ALL SELECT CAST(x AS DOUBLE) FROM s").unwrap();
+        assert_eq!(output(&plan), vec![("a".into(), DataType::Float64)]);
+    }
+
+    #[test]
+    fn column_count_mismatch_names_the_operation_and_both_counts() {
+        let err = bind("SELECT a, b FROM t INTERSECT ALL SELECT x FROM s").unwrap_err();
+        assert!(
+            err.contains("INTERSECT ALL needs the same number of columns on both sides: 2 and 1"),
+            "{err}"
+        );
+        let err = bind("SELECT a FROM t EXCEPT ALL SELECT x, y FROM s").unwrap_err();
+        assert!(
+            err.contains("EXCEPT ALL needs the same number of columns on both sides: 1 and 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn intersect_binds_tighter_than_union_and_except() {
+        // a UNION ALL (b INTERSECT ALL c): the union is the root, the intersection its right side.
+        let plan = bind("SELECT a FROM t UNION ALL SELECT x FROM s INTERSECT ALL SELECT b FROM t")
+            .unwrap();
+        let LogicalPlan::Union(union) = &plan else {
+            panic!("expected a Union at the root:\n{}", plan.display_indent());
+        };
+        let right = union.inputs[1].display_indent().to_string();
+        assert!(right.contains("row_number"), "{right}");
+        // a EXCEPT ALL b EXCEPT ALL c is (a EXCEPT ALL b) EXCEPT ALL c: two levels of numbering.
+        let text = bind("SELECT a FROM t EXCEPT ALL SELECT x FROM s EXCEPT ALL SELECT b FROM t")
+            .unwrap()
+            .display_indent()
+            .to_string();
+        assert_eq!(text.matches("WindowAggr:").count(), 4, "{text}");
+    }
+
+    #[test]
+    fn by_name_set_operations_are_rejected() {
+        let err = bind("SELECT a FROM t UNION BY NAME SELECT x AS a FROM s").unwrap_err();
+        assert!(err.contains("match by position"), "{err}");
     }
 }
