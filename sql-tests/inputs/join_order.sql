@@ -20,3 +20,17 @@ SELECT p.name, x.order_id FROM people p LEFT JOIN (SELECT o.order_id, o.person_i
 SELECT p.name, c.country, o.order_id FROM people p LEFT JOIN orders o ON p.id = o.person_id, cities c WHERE p.city = c.city ORDER BY p.id, o.order_id;
 SELECT p.name, o.order_id, c.country FROM cities c, people p, orders o WHERE c.country = 'France' AND o.status <> 'returned' AND p.city = c.city AND o.person_id = p.id ORDER BY 2;
 SELECT k.continent, count(*) FROM people p JOIN countries k ON 1 = 1 JOIN cities c ON c.country = k.country AND p.city = c.city GROUP BY k.continent ORDER BY 1;
+-- Filters inferred across join keys: a predicate on one side's key is copied to the other side, only where it cannot change the answer.
+EXPLAIN SELECT p.name, o.order_id FROM people p JOIN orders o ON p.id = o.person_id WHERE p.id = 3;
+SELECT p.name, o.order_id FROM people p JOIN orders o ON p.id = o.person_id WHERE p.id = 3 ORDER BY 2;
+SELECT p.name, o.order_id FROM people p, orders o WHERE o.person_id = p.id AND o.person_id IN (1, 5) AND p.id BETWEEN 1 AND 4 ORDER BY 2;
+SELECT a.name, o.order_id, b.name FROM people a, orders o, people b WHERE a.id = o.person_id AND o.person_id = b.id AND b.id = 2 ORDER BY 2;
+SELECT p.id, p.name, o.order_id FROM people p LEFT JOIN orders o ON p.id = o.person_id WHERE p.id > 4 ORDER BY 1, 3;
+SELECT p.id, p.name, o.order_id FROM people p LEFT JOIN (SELECT * FROM orders WHERE person_id = 3) o ON p.id = o.person_id ORDER BY 1, 3;
+SELECT p.id, o.order_id FROM people p LEFT JOIN orders o ON p.id = o.person_id AND o.person_id = 1 ORDER BY 1, 2;
+SELECT p.id, o.order_id FROM people p LEFT JOIN orders o ON p.id = o.person_id AND p.id = 2 ORDER BY 1, 2;
+SELECT o.order_id, p.name FROM people p RIGHT JOIN (SELECT * FROM orders WHERE person_id >= 5) o ON p.id = o.person_id ORDER BY 1;
+SELECT p.id, o.order_id FROM people p FULL JOIN (SELECT * FROM orders WHERE person_id = 3) o ON p.id = o.person_id ORDER BY 1, 2;
+SELECT p.name FROM people p LEFT ANTI JOIN (SELECT * FROM orders WHERE person_id = 1) o ON p.id = o.person_id ORDER BY 1;
+SELECT p.name FROM people p LEFT SEMI JOIN (SELECT * FROM orders WHERE person_id IN (1, 2, 7)) o ON p.id = o.person_id ORDER BY 1;
+SELECT name FROM people WHERE id IN (SELECT person_id FROM orders WHERE person_id < 3) ORDER BY 1;

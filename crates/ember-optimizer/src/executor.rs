@@ -11,7 +11,9 @@ use crate::rules::{
     EliminateProjection, EliminateSorts, PushDownFilter, PushDownLimit, ScalarSubqueryToJoin,
     SimplifyExpressions,
 };
-use crate::rules::{ExtractCommonOrPredicates, OptimizeSubqueries, ReorderJoins};
+use crate::rules::{
+    ExtractCommonOrPredicates, InferFiltersFromJoinKeys, OptimizeSubqueries, ReorderJoins,
+};
 use crate::{OptimizerContext, Rule};
 
 /// How often a batch runs its rules.
@@ -176,7 +178,9 @@ fn check_schema_kept(
 /// | batch | strategy | rules |
 /// |---|---|---|
 /// | Simplification | Once | constant_folding, simplify_expressions |
+/// | Subquery Rewrite | FixedPoint(100) | decorrelate_predicate_subquery, scalar_subquery_to_join |
 /// | Operator Optimization | FixedPoint(100) | push_down_filter, push_down_limit, eliminate_limit, eliminate_sorts, constant_folding, simplify_expressions |
+/// | Infer Filters | Once | infer_filters_from_join_keys |
 /// | Join Reorder | Once | extract_common_or_predicates, reorder_joins |
 /// | Join Predicate Pushdown | FixedPoint(100) | push_down_filter |
 /// | Column Pruning | Once | column_pruning, eliminate_projection |
@@ -207,6 +211,12 @@ pub fn default_optimizer() -> RuleExecutor {
                 Arc::new(ConstantFolding),
                 Arc::new(SimplifyExpressions),
             ],
+        ),
+        // Once: the copies are pushed below where the rule can see them (see its doc).
+        Batch::new(
+            "Infer Filters",
+            Strategy::Once,
+            vec![Arc::new(InferFiltersFromJoinKeys)],
         ),
         Batch::new(
             "Join Reorder",
@@ -438,6 +448,36 @@ mod tests {
                 "Column Pruning/eliminate_projection",
             ]
         );
+    }
+
+    #[test]
+    fn default_optimizer_copies_key_filters_across_joins_into_both_scans() {
+        let a = scan("a", &[("x", DataType::Int32), ("w", DataType::Utf8)]);
+        let b = scan("b", &[("x", DataType::Int32), ("v", DataType::Utf8)]);
+        // SELECT a.w, b.v FROM a, b WHERE a.x = b.x AND a.x = 3
+        let plan = a
+            .cross_join(b.build().unwrap())
+            .unwrap()
+            .filter(col("a.x").eq(col("b.x")).and(col("a.x").eq(lit(3i32))))
+            .unwrap()
+            .project(vec![col("a.w"), col("b.v")])
+            .unwrap()
+            .build()
+            .unwrap();
+        let (plan, applications) = default_optimizer()
+            .optimize(plan, &OptimizerContext::default())
+            .unwrap();
+        insta::assert_snapshot!(plan.display_indent().to_string(), @r"
+        Projection: a.w, b.v
+          Inner Join: a.x = b.x
+            Filter: a.x = Int32(3)
+              TableScan: a, full_filters=[a.x = Int32(3)]
+            Filter: b.x = Int32(3)
+              TableScan: b, full_filters=[b.x = Int32(3)]
+        ");
+        assert!(applications
+            .iter()
+            .any(|a| a.batch == "Infer Filters" && a.rule == "infer_filters_from_join_keys"));
     }
 
     #[test]

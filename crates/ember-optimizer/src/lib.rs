@@ -28,4 +28,4 @@ pub use rules::{
     EliminateProjection, EliminateSorts, PushDownFilter, PushDownLimit, ScalarSubqueryToJoin,
     SimplifyExpressions,
 };
-pub use rules::{ExtractCommonOrPredicates, ReorderJoins};
+pub use rules::{ExtractCommonOrPredicates, InferFiltersFromJoinKeys, ReorderJoins};
