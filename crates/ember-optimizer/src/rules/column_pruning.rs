@@ -62,17 +62,7 @@ fn columns_read<'a>(
 ) -> Option<Required> {
     let mut required = Required::new();
     for expr in exprs {
-        let has_subquery = expr
-            .exists(|e| {
-                Ok(match e {
-                    Expr::Exists(_) | Expr::InSubquery(_) | Expr::SetComparison(_) => true,
-                    // An uncorrelated one reads none of this plan's columns.
-                    Expr::ScalarSubquery(s) => super::scalar_subquery_to_join::is_correlated(s),
-                    _ => false,
-                })
-            })
-            .unwrap_or(true);
-        if has_subquery {
+        if has_correlated_subquery(expr) {
             return None;
         }
         for column in expr.column_refs() {
@@ -80,6 +70,19 @@ fn columns_read<'a>(
         }
     }
     Some(required)
+}
+
+/// Whether `expr` holds a subquery that may read any column through outer references.
+fn has_correlated_subquery(expr: &Expr) -> bool {
+    expr.exists(|e| {
+        Ok(match e {
+            Expr::Exists(_) | Expr::InSubquery(_) | Expr::SetComparison(_) => true,
+            // An uncorrelated one reads none of this plan's columns.
+            Expr::ScalarSubquery(s) => super::scalar_subquery_to_join::is_correlated(s),
+            _ => false,
+        })
+    })
+    .unwrap_or(true)
 }
 
 /// `required` plus the columns `exprs` read from `input`, or all of `input`'s columns.
@@ -244,7 +247,9 @@ fn join_requirements(join: &Join, required: &Required) -> (Required, Required) {
     from_left.extend(left_keys);
     from_right.extend(right_keys);
     if let Some(filter) = &join.filter {
-        if columns_read([filter], join.schema.as_ref()).is_none() {
+        // (Resolved against each input below: a semi or anti join's own schema lacks the
+        // right side's columns that its filter reads.)
+        if has_correlated_subquery(filter) {
             return (all_columns(left), all_columns(right));
         }
         for column in filter.column_refs() {
@@ -441,6 +446,30 @@ mod tests {
             Inner Join: l.a = r.a Filter: l.b < r.b
               TableScan: l projection=[a, b, c]
               TableScan: r projection=[s, a, b]
+        ");
+    }
+
+    #[test]
+    fn semi_join_filter_on_right_columns_still_prunes() {
+        // The semi join's schema is the left side's only: the filter's right column must be
+        // found in the right input (TPC-H Q21 read every lineitem column without this).
+        let plan = wide("l")
+            .join(
+                wide("r").build().unwrap(),
+                JoinType::LeftSemi,
+                (vec!["a"], vec!["a"]),
+                Some(col("r.b").not_eq(col("l.b"))),
+            )
+            .unwrap()
+            .project(vec![col("l.c")])
+            .unwrap()
+            .build()
+            .unwrap();
+        insta::assert_snapshot!(optimized(&ColumnPruning, plan), @r"
+        Projection: l.c
+          LeftSemi Join: l.a = r.a Filter: r.b != l.b
+            TableScan: l projection=[a, b, c]
+            TableScan: r projection=[a, b]
         ");
     }
 
