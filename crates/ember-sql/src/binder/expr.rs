@@ -5,7 +5,9 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, FieldRef, IntervalMonthDayNano};
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion_common::{Column, DFSchema, ScalarValue};
-use datafusion_expr::expr::{Between, Case, Cast, Exists, InList, InSubquery, Like, TryCast};
+use datafusion_expr::expr::{
+    Between, Case, Cast, Exists, InList, InSubquery, Like, ScalarFunction, TryCast,
+};
 use datafusion_expr::type_coercion::binary::{
     comparison_coercion, type_union_resolution, BinaryTypeCoercer,
 };
@@ -17,6 +19,7 @@ use sqlparser::ast;
 use super::Binder;
 use crate::catalog::closest_names;
 use crate::error::error_at;
+use crate::functions::ansi::{self, Overflow};
 use crate::types::{spark_type_name, sql_to_arrow};
 
 impl Binder<'_> {
@@ -185,9 +188,19 @@ impl Binder<'_> {
             } => {
                 let v = self.bind_expr(value, schema)?;
                 let to = sql_to_arrow(data_type).map_err(|e| error_at(expr, e.to_string()))?;
+                let from = v.get_type(schema)?;
                 Ok(match kind {
                     ast::CastKind::TryCast | ast::CastKind::SafeCast => {
                         Expr::TryCast(TryCast::new(Box::new(v), to))
+                    }
+                    _ if ansi::cast_can_fail(&from, &to) => {
+                        // Spark's cast: ANSI errors name the value, legacy mode returns NULL.
+                        let ansi_mode = self.conf.get_bool("ember.sql.ansi.enabled");
+                        let target = ScalarValue::try_from(&to)?;
+                        Expr::ScalarFunction(ScalarFunction::new_udf(
+                            ansi::spark_cast(ansi_mode).into_udf(),
+                            vec![v, Expr::Literal(target, None)],
+                        ))
                     }
                     _ => Expr::Cast(Cast::new(Box::new(v), to)),
                 })
@@ -491,6 +504,27 @@ impl Binder<'_> {
                         format!("Cannot negate '{operand}' of type {}", spark_type_name(&t)),
                     ));
                 }
+                if t.is_null() {
+                    // Spark reads an untyped NULL operand as a double: -NULL is a NULL double.
+                    return Ok(Expr::Negative(Box::new(cast_to(
+                        v,
+                        &DataType::Float64,
+                        schema,
+                    )?)));
+                }
+                if matches!(
+                    t,
+                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+                ) {
+                    // Spark's negation wraps in legacy mode and fails on the smallest value in ANSI.
+                    let overflow = if self.conf.get_bool("ember.sql.ansi.enabled") {
+                        Overflow::Fail
+                    } else {
+                        Overflow::Wrap
+                    };
+                    let udf = ansi::arithmetic(ansi::ArithOp::Negate, overflow).into_udf();
+                    return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, vec![v])));
+                }
                 Ok(Expr::Negative(Box::new(v)))
             }
             other => Err(EmberError::NotSupported(format!("the operator {other}"))),
@@ -552,6 +586,27 @@ impl Binder<'_> {
             }
         };
         if matches!(op, Operator::And | Operator::Or) {
+            // Spark casts no numbers to boolean implicitly: `1 AND true` is a type error.
+            for side in [&l, &r] {
+                let t = side.get_type(schema)?;
+                let operand = side.human_display();
+                if !matches!(
+                    t,
+                    DataType::Boolean
+                        | DataType::Null
+                        | DataType::Utf8
+                        | DataType::LargeUtf8
+                        | DataType::Utf8View
+                ) {
+                    return Err(error_at(
+                        node,
+                        format!(
+                            "{op} needs boolean operands, but '{operand}' is {} in '{node}'; compare it, e.g. {operand} <> 0",
+                            crate::types::spark_type_name(&t)
+                        ),
+                    ));
+                }
+            }
             let l = cast_to(l, &DataType::Boolean, schema)
                 .map_err(|_| error_at(node, format!("{op} needs boolean operands in '{node}'")))?;
             let r = cast_to(r, &DataType::Boolean, schema)
@@ -562,12 +617,23 @@ impl Binder<'_> {
                 Box::new(r),
             )));
         }
-        self.coerce_binary(l, op, r, schema, node)
+        let bound = self.coerce_binary(l, op, r, schema, node)?;
+        let overflow = if self.conf.get_bool("ember.sql.ansi.enabled") {
+            Overflow::Fail
+        } else {
+            Overflow::Wrap
+        };
+        integer_overflow(bound, overflow, schema)
     }
 
     /// Under ANSI mode a zero divisor is an error (Spark's DIVIDE_BY_ZERO); otherwise NULL.
     fn guard_divisor(&mut self, divisor: Expr, schema: &DFSchema) -> Result<Expr> {
-        if self.conf.get_bool("ember.sql.ansi.enabled") {
+        let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
+        self.guard_divisor_with(divisor, ansi, schema)
+    }
+
+    fn guard_divisor_with(&mut self, divisor: Expr, ansi: bool, schema: &DFSchema) -> Result<Expr> {
+        if ansi {
             return Ok(Expr::ScalarFunction(
                 datafusion_expr::expr::ScalarFunction::new_udf(
                     crate::functions::CheckDivisor::udf(),
@@ -595,7 +661,20 @@ impl Binder<'_> {
         schema: &DFSchema,
         node: &ast::Expr,
     ) -> Result<Expr> {
-        let r = self.guard_divisor(r, schema)?;
+        let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
+        self.bind_divide_with(l, r, ansi, schema, node)
+    }
+
+    /// `/` failing on a zero divisor (`ansi`) or returning NULL (legacy mode, `try_divide`).
+    pub(crate) fn bind_divide_with(
+        &mut self,
+        l: Expr,
+        r: Expr,
+        ansi: bool,
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<Expr> {
+        let r = self.guard_divisor_with(r, ansi, schema)?;
         let lt = l.get_type(schema)?;
         let rt = r.get_type(schema)?;
         let decimal =
@@ -763,6 +842,34 @@ fn subquery_of(plan: LogicalPlan) -> Subquery {
     }
 }
 
+/// Integer `+`, `-` and `*` with Spark's overflow behaviour: `bound` is a coerced binary
+/// expression; when both sides are one signed integer type it becomes a checked call (ANSI
+/// fails naming the values, `try_*` returns NULL). Wrapping keeps the plain operator.
+pub(crate) fn integer_overflow(bound: Expr, overflow: Overflow, schema: &DFSchema) -> Result<Expr> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &bound else {
+        return Ok(bound);
+    };
+    let arith = match op {
+        Operator::Plus => ansi::ArithOp::Add,
+        Operator::Minus => ansi::ArithOp::Subtract,
+        Operator::Multiply => ansi::ArithOp::Multiply,
+        _ => return Ok(bound),
+    };
+    let lt = left.get_type(schema)?;
+    let signed = matches!(
+        lt,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+    );
+    if overflow == Overflow::Wrap || !signed || lt != right.get_type(schema)? {
+        return Ok(bound);
+    }
+    let udf = ansi::arithmetic(arith, overflow).into_udf();
+    Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+        udf,
+        vec![left.as_ref().clone(), right.as_ref().clone()],
+    )))
+}
+
 /// Spark's decimal view of a numeric type: int is decimal(10,0), bigint decimal(20,0).
 fn spark_decimal_of(t: &DataType) -> (i32, i32) {
     match t {
@@ -819,7 +926,16 @@ pub(crate) fn cast_to(expr: Expr, to: &DataType, schema: &DFSchema) -> Result<Ex
 /// Spark literal typing: `1` int, `3000000000` bigint, `1.5` decimal(2,1), `1e3` double.
 pub(crate) fn literal(value: &ast::Value, node: &ast::Expr) -> Result<Expr> {
     let scalar = match value {
-        ast::Value::Number(text, _) => number_literal(text)
+        ast::Value::Number(text, true) => text
+            .parse::<i64>()
+            .map(|v| ScalarValue::Int64(Some(v)))
+            .map_err(|_| {
+                error_at(
+                    node,
+                    format!("'{text}L' is not a valid BIGINT; it must lie between -9223372036854775808 and 9223372036854775807"),
+                )
+            })?,
+        ast::Value::Number(text, false) => number_literal(text)
             .ok_or_else(|| error_at(node, format!("'{text}' is not a valid number")))?,
         ast::Value::SingleQuotedString(s)
         | ast::Value::DoubleQuotedString(s)

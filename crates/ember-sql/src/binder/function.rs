@@ -7,15 +7,16 @@ use arrow::datatypes::{DataType, Field};
 use datafusion_common::{DFSchema, ScalarValue};
 use datafusion_expr::expr::{AggregateFunction, ScalarFunction};
 use datafusion_expr::type_coercion::functions::fields_with_udf;
-use datafusion_expr::{AggregateUDF, Expr, ExprSchemable, ScalarUDF};
+use datafusion_expr::{AggregateUDF, Expr, ExprSchemable, Operator, ScalarUDF};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
-use super::expr::{cast_to, common_type};
+use super::expr::{cast_to, common_type, integer_overflow};
 use super::Binder;
 use crate::catalog::closest_names;
 use crate::error::error_at;
-use crate::functions::aggregate::{Pick, PickAggregate};
+use crate::functions::aggregate::{CheckedSum, Pick, PickAggregate};
+use crate::functions::ansi::{self, Overflow};
 use crate::types::spark_type_name;
 
 /// Every function Ember knows, by Spark name.
@@ -89,6 +90,11 @@ const ARITY: &[(&str, usize, usize)] = &[
     ("date_trunc", 2, 2),
     ("current_date", 0, 0),
     ("abs", 1, 1),
+    ("try_add", 2, 2),
+    ("try_subtract", 2, 2),
+    ("try_multiply", 2, 2),
+    ("try_divide", 2, 2),
+    ("typeof", 1, 1),
     ("round", 1, 2),
     ("ceil", 1, 1),
     ("ceiling", 1, 1),
@@ -325,6 +331,41 @@ impl Binder<'_> {
                 };
                 return call_udf(udf.into_udf(), bound, schema, &name, node);
             }
+            "abs" => {
+                let [value] = one_arg(bound, &name, node)?;
+                let t = value.get_type(schema)?;
+                if !matches!(
+                    t,
+                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+                ) {
+                    return self.call_scalar("abs", vec![value], schema, node);
+                }
+                // abs of the smallest integer overflows: an error in ANSI mode, itself otherwise.
+                let overflow = if self.conf.get_bool("ember.sql.ansi.enabled") {
+                    Overflow::Fail
+                } else {
+                    Overflow::Wrap
+                };
+                let udf = ansi::arithmetic(ansi::ArithOp::Abs, overflow).into_udf();
+                return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+                    udf,
+                    vec![value],
+                )));
+            }
+            "try_add" | "try_subtract" | "try_multiply" | "try_divide" => {
+                let mut it = bound.into_iter();
+                let (Some(a), Some(b)) = (it.next(), it.next()) else {
+                    return Err(error_at(node, format!("Function {name} takes 2 arguments")));
+                };
+                let op = match name.as_str() {
+                    "try_add" => Operator::Plus,
+                    "try_subtract" => Operator::Minus,
+                    "try_multiply" => Operator::Multiply,
+                    _ => return self.bind_divide_with(a, b, false, schema, node),
+                };
+                let bound = self.coerce_binary(a, op, b, schema, node)?;
+                return integer_overflow(bound, Overflow::Null, schema);
+            }
             "power" | "pow" => {
                 let bound = bound
                     .into_iter()
@@ -459,6 +500,11 @@ fn coalesce_expr(mut args: Vec<Expr>) -> Expr {
 
 /// Whether `name` is an aggregate function (Ember's own or a stock one).
 fn is_spark_aggregate(name: &str) -> bool {
+    is_rewritten_aggregate(name) || FunctionRegistry::global().aggregate(name).is_some()
+}
+
+/// Aggregates that `bind_aggregate` builds from stock ones or Ember's own under Spark's name.
+pub(crate) fn is_rewritten_aggregate(name: &str) -> bool {
     matches!(
         name,
         "count_if"
@@ -472,13 +518,13 @@ fn is_spark_aggregate(name: &str) -> bool {
             | "any_value"
             | "max_by"
             | "min_by"
-    ) || FunctionRegistry::global().aggregate(name).is_some()
+    )
 }
 
 impl Binder<'_> {
     /// Binds an aggregate call: Spark's aggregates that are rewrites of stock ones
     /// (`count_if`, `collect_list`, ...), Ember's own (`first`, `max_by`, ...), then the rest.
-    fn bind_aggregate(
+    pub(crate) fn bind_aggregate(
         &mut self,
         name: &str,
         function: &ast::Function,
@@ -622,6 +668,23 @@ impl Binder<'_> {
                     Pick::MinBy
                 };
                 aggregate(PickAggregate::udaf(pick, false), bound, distinct, filter)
+            }
+            "sum" | "avg" if bound.len() == 1 && bound[0].get_type(schema)?.is_null() => {
+                // Spark reads an untyped NULL argument as a double: sum(NULL) is a NULL double.
+                let value = cast_to(bound.remove(0), &DataType::Float64, schema)?;
+                aggregate(lookup(name)?, vec![value], distinct, filter)
+            }
+            "sum"
+                if !distinct
+                    && self.conf.get_bool("ember.sql.ansi.enabled")
+                    && bound.len() == 1
+                    && matches!(
+                        bound[0].get_type(schema)?,
+                        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+                    ) =>
+            {
+                // Spark's ANSI sum of integers fails on overflow; the stock sum wraps.
+                aggregate(CheckedSum::udaf(), bound, false, filter)
             }
             _ => {
                 let udaf = lookup(name)?;

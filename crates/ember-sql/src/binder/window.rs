@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use arrow::datatypes::Field;
+use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::{DFSchema, ScalarValue};
 use datafusion_expr::expr::{WindowFunction, WindowFunctionParams};
 use datafusion_expr::type_coercion::functions::fields_with_udf;
@@ -16,7 +17,7 @@ use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
 use super::expr::cast_to;
-use super::function::FunctionRegistry;
+use super::function::{is_rewritten_aggregate, FunctionRegistry};
 use super::Binder;
 use crate::error::error_at;
 
@@ -162,6 +163,34 @@ impl Binder<'_> {
                 ))
             }
         };
+        if window_function(&name).is_none()
+            && (is_rewritten_aggregate(&name) || function.filter.is_some())
+        {
+            // Spark's aggregates that Ember builds from others (and any aggregate with FILTER):
+            // bind the call as an aggregate, then put each aggregate under the window.
+            let aggregate =
+                self.bind_aggregate(&name, function, &arg_exprs, distinct, schema, node)?;
+            let (partition_by, order_by, window_frame) =
+                self.bind_window_spec(spec, schema, node)?;
+            let windowed = aggregate.transform_up(|e| match e {
+                Expr::AggregateFunction(call) => Ok(Transformed::yes(Expr::WindowFunction(
+                    Box::new(WindowFunction {
+                        fun: WindowFunctionDefinition::AggregateUDF(call.func),
+                        params: WindowFunctionParams {
+                            args: call.params.args,
+                            partition_by: partition_by.clone(),
+                            order_by: order_by.clone(),
+                            window_frame: window_frame.clone(),
+                            filter: call.params.filter,
+                            null_treatment: call.params.null_treatment,
+                            distinct: call.params.distinct,
+                        },
+                    }),
+                ))),
+                other => Ok(Transformed::no(other)),
+            })?;
+            return Ok(windowed.data);
+        }
         let mut args = Vec::new();
         for arg in &arg_exprs {
             match arg {
@@ -216,6 +245,28 @@ impl Binder<'_> {
             .map(|(a, f)| cast_to(a, f.data_type(), schema))
             .collect::<Result<Vec<_>>>()?;
 
+        let (partition_by, order_by, window_frame) = self.bind_window_spec(spec, schema, node)?;
+        Ok(Expr::WindowFunction(Box::new(WindowFunction {
+            fun,
+            params: WindowFunctionParams {
+                args,
+                partition_by,
+                order_by,
+                window_frame,
+                filter: None,
+                null_treatment: None,
+                distinct,
+            },
+        })))
+    }
+
+    /// PARTITION BY, ORDER BY and the frame of a window, with Spark's default frame.
+    fn bind_window_spec(
+        &mut self,
+        spec: &ast::WindowSpec,
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<(Vec<Expr>, Vec<SortExpr>, WindowFrame)> {
         let partition_by = spec
             .partition_by
             .iter()
@@ -249,18 +300,7 @@ impl Binder<'_> {
                 "a RANGE frame with offsets needs exactly one ORDER BY expression",
             ));
         }
-        Ok(Expr::WindowFunction(Box::new(WindowFunction {
-            fun,
-            params: WindowFunctionParams {
-                args,
-                partition_by,
-                order_by,
-                window_frame,
-                filter: None,
-                null_treatment: None,
-                distinct,
-            },
-        })))
+        Ok((partition_by, order_by, window_frame))
     }
 }
 

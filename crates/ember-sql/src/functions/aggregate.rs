@@ -1,16 +1,18 @@
 //! Aggregates with Spark's semantics: `first`/`last` (optionally ignoring NULLs), `max_by`,
-//! `min_by`. Each keeps a small state (value, flag or ordering key) so that partial results
-//! merge in the final aggregation.
+//! `min_by`, and ANSI `sum` of integers that fails on overflow. Each keeps a small state
+//! (value, flag or ordering key) so that partial results merge in the final aggregation.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use arrow::compute::SortOptions;
-use arrow::datatypes::{DataType, Field, FieldRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion_common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
+};
 
 /// Which value an aggregate keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,6 +253,239 @@ impl Accumulator for PickAccumulator {
     }
 }
 
+/// `sum` of integers under ANSI mode: a bigint that fails with ARITHMETIC_OVERFLOW instead of
+/// wrapping (the stock `sum` wraps, as Spark's legacy mode does).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CheckedSum {
+    signature: Signature,
+}
+
+impl CheckedSum {
+    /// The shared instance.
+    pub fn udaf() -> Arc<AggregateUDF> {
+        static UDAF: std::sync::OnceLock<Arc<AggregateUDF>> = std::sync::OnceLock::new();
+        Arc::clone(UDAF.get_or_init(|| {
+            Arc::new(AggregateUDF::from(CheckedSum {
+                signature: Signature::user_defined(Volatility::Immutable),
+            }))
+        }))
+    }
+}
+
+fn sum_overflow(a: i64, b: i64) -> datafusion_common::DataFusionError {
+    datafusion_common::DataFusionError::Execution(format!(
+        "[ARITHMETIC_OVERFLOW] long overflow: the sum {a} + {b} does not fit in BIGINT. Sum it as a decimal, e.g. sum(CAST(x AS DECIMAL(38,0))), or set ember.sql.ansi.enabled to false"
+    ))
+}
+
+impl AggregateUDFImpl for CheckedSum {
+    fn name(&self) -> &str {
+        // Plans read as the sum they are; only the overflow check differs.
+        "sum"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match arg_types {
+            [t] if t.is_integer() || t.is_null() => Ok(vec![DataType::Int64]),
+            _ => plan_err!("the checked sum takes one integer argument, got {arg_types:?}"),
+        }
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format!("{}[sum]", args.name),
+            DataType::Int64,
+            true,
+        ))])
+    }
+
+    fn accumulator(&self, acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        if acc_args.is_distinct {
+            return exec_err!("the checked sum does not take DISTINCT");
+        }
+        Ok(Box::new(CheckedSumAccumulator { sum: None }))
+    }
+
+    fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
+        !args.is_distinct
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(CheckedSumGroups::default()))
+    }
+}
+
+/// The running sum, NULL until a value is seen.
+#[derive(Debug)]
+struct CheckedSumAccumulator {
+    sum: Option<i64>,
+}
+
+impl CheckedSumAccumulator {
+    fn add_array(&mut self, values: &ArrayRef) -> Result<()> {
+        let values = values.as_primitive::<Int64Type>();
+        // arrow's checked sum kernel: vectorized, fails on overflow.
+        let Some(part) = arrow::compute::sum_checked(values).map_err(|_| {
+            let mut running = 0i64;
+            for v in values.iter().flatten() {
+                match running.checked_add(v) {
+                    Some(r) => running = r,
+                    None => return sum_overflow(running, v),
+                }
+            }
+            sum_overflow(running, 0)
+        })?
+        else {
+            return Ok(());
+        };
+        self.sum = Some(match self.sum {
+            None => part,
+            Some(s) => s.checked_add(part).ok_or_else(|| sum_overflow(s, part))?,
+        });
+        Ok(())
+    }
+}
+
+impl Accumulator for CheckedSumAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        match values.first() {
+            Some(v) => self.add_array(v),
+            None => exec_err!("sum called without an argument"),
+        }
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        self.update_batch(states)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![ScalarValue::Int64(self.sum)])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Int64(self.sum))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+    }
+}
+
+/// Per-group sums for GROUP BY: one bigint and a seen flag per group.
+#[derive(Debug, Default)]
+struct CheckedSumGroups {
+    sums: Vec<i64>,
+    seen: Vec<bool>,
+}
+
+impl CheckedSumGroups {
+    fn add(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        let Some(values) = values.first() else {
+            return exec_err!("sum called without an argument");
+        };
+        let values = values.as_primitive::<Int64Type>();
+        self.sums.resize(total_num_groups, 0);
+        self.seen.resize(total_num_groups, false);
+        let raw = values.values();
+        for (row, &group) in group_indices.iter().enumerate() {
+            if values.is_null(row) || opt_filter.is_some_and(|f| !f.is_valid(row) || !f.value(row))
+            {
+                continue;
+            }
+            let v = raw[row];
+            let sum = self.sums[group];
+            self.sums[group] = sum.checked_add(v).ok_or_else(|| sum_overflow(sum, v))?;
+            self.seen[group] = true;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, emit_to: EmitTo) -> ArrayRef {
+        let sums = emit_to.take_needed(&mut self.sums);
+        let seen = emit_to.take_needed(&mut self.seen);
+        let out: Int64Array = sums
+            .into_iter()
+            .zip(seen)
+            .map(|(s, seen)| seen.then_some(s))
+            .collect();
+        Arc::new(out)
+    }
+}
+
+impl GroupsAccumulator for CheckedSumGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.add(values, group_indices, opt_filter, total_num_groups)
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.add(values, group_indices, None, total_num_groups)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        Ok(self.emit(emit_to))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        Ok(vec![self.emit(emit_to)])
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let Some(values) = values.first() else {
+            return exec_err!("sum called without an argument");
+        };
+        // Each row is its own partial sum; filtered-out rows are empty (NULL).
+        let state = match opt_filter {
+            None => Arc::clone(values),
+            Some(filter) => {
+                let values = values.as_primitive::<Int64Type>();
+                let kept: Int64Array = values
+                    .iter()
+                    .zip(filter.iter())
+                    .map(|(v, keep)| if keep == Some(true) { v } else { None })
+                    .collect();
+                Arc::new(kept)
+            }
+        };
+        Ok(vec![state])
+    }
+
+    fn size(&self) -> usize {
+        self.sums.capacity() * std::mem::size_of::<i64>() + self.seen.capacity()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +544,49 @@ mod tests {
         assert_eq!(min.evaluate().unwrap(), ScalarValue::from("z"));
         max.merge_batch(&state).unwrap();
         assert_eq!(max.evaluate().unwrap(), ScalarValue::from("c"));
+    }
+
+    fn bigints(v: Vec<Option<i64>>) -> ArrayRef {
+        Arc::new(Int64Array::from(v))
+    }
+
+    #[test]
+    fn checked_sum_fails_on_overflow_and_is_null_when_empty() {
+        let mut acc = CheckedSumAccumulator { sum: None };
+        acc.update_batch(&[bigints(vec![None])]).unwrap();
+        assert_eq!(acc.evaluate().unwrap(), ScalarValue::Int64(None));
+        acc.update_batch(&[bigints(vec![Some(1), None, Some(2)])])
+            .unwrap();
+        assert_eq!(acc.evaluate().unwrap(), ScalarValue::Int64(Some(3)));
+        let err = acc
+            .update_batch(&[bigints(vec![Some(i64::MAX)])])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[ARITHMETIC_OVERFLOW] long overflow"), "{err}");
+        let mut one_batch = CheckedSumAccumulator { sum: None };
+        let err = one_batch
+            .update_batch(&[bigints(vec![Some(i64::MAX), Some(5)])])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("9223372036854775807 + 5"), "{err}");
+    }
+
+    #[test]
+    fn checked_sum_groups_sum_per_group_and_fail_on_overflow() {
+        let mut groups = CheckedSumGroups::default();
+        let values = bigints(vec![Some(1), Some(2), None, Some(4)]);
+        groups
+            .update_batch(&[values], &[0, 1, 2, 0], None, 3)
+            .unwrap();
+        let out = groups.evaluate(EmitTo::All).unwrap();
+        let out = out.as_primitive::<Int64Type>();
+        assert_eq!((out.value(0), out.value(1), out.is_null(2)), (5, 2, true));
+        let mut groups = CheckedSumGroups::default();
+        let values = bigints(vec![Some(i64::MAX), Some(1), Some(i64::MAX)]);
+        let filter = BooleanArray::from(vec![true, true, false]);
+        groups
+            .update_batch(std::slice::from_ref(&values), &[0, 1, 0], Some(&filter), 2)
+            .unwrap();
+        assert!(groups.update_batch(&[values], &[0, 1, 1], None, 2).is_err());
     }
 }

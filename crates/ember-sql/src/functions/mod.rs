@@ -5,6 +5,7 @@
 //! over Arrow arrays.
 
 pub mod aggregate;
+pub mod ansi;
 pub mod datetime;
 pub mod math;
 pub mod string;
@@ -235,7 +236,23 @@ pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     all.extend(string::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
+    all.push(SparkUdf::new(
+        "typeof",
+        (1, 1),
+        |t| Ok(t.to_vec()),
+        |_| Ok(DataType::Utf8),
+        type_of,
+    ));
     all.into_iter().map(SparkUdf::into_udf).collect()
+}
+
+/// `typeof(x)`: Spark's name of the argument's type (`int`, `string`, `void` for NULL).
+fn type_of(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let Some(arg) = args.first() else {
+        return exec_err!("typeof takes 1 argument");
+    };
+    let name = crate::types::spark_type_name(arg.data_type());
+    Ok(Arc::new(arrow::array::StringArray::from(vec![name; rows])))
 }
 
 #[cfg(test)]
@@ -249,6 +266,28 @@ mod tests {
         assert_eq!(describe_arity(2, 3), "2 or 3 arguments");
         assert_eq!(describe_arity(2, usize::MAX), "at least 2 arguments");
         assert_eq!(describe_arity(0, 4), "0 to 4 arguments");
+    }
+
+    #[test]
+    fn typeof_names_spark_types() {
+        let arg: ArrayRef = Arc::new(arrow::array::NullArray::new(2));
+        let any = &string::functions()[0];
+        let out = type_of(any, &[arg], 2).unwrap();
+        let out = out
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!((out.value(0), out.len()), ("void", 2));
+        let ints: ArrayRef = Arc::new(Int32Array::from(vec![1]));
+        let out = type_of(any, &[ints], 1).unwrap();
+        let out = out
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!(out.value(0), "int");
+        assert!(ember_scalar_functions()
+            .iter()
+            .any(|f| f.name() == "typeof"));
     }
 
     #[test]
