@@ -281,27 +281,60 @@ impl PhysicalPlanner {
 
     /// A join without equality keys: the right side is gathered into one partition and
     /// paired with every row of each left partition.
+    ///
+    /// A Right join runs as a Left join with the sides swapped, then a projection puts the
+    /// columns back in order; a Full join gathers both sides into one partition, so that the
+    /// build rows nothing matched are known at the end.
     fn plan_nested_loop_join(&self, join: &Join) -> Result<Arc<dyn ExecutionPlan>> {
-        let left = self.create_physical_plan(&join.left)?;
-        let right = self.create_physical_plan(&join.right)?;
+        let swap = join.join_type == JoinType::Right;
+        let (probe_logical, build_logical, join_type) = if swap {
+            (&join.right, &join.left, JoinType::Left)
+        } else {
+            (&join.left, &join.right, join.join_type)
+        };
+        let probe = self.create_physical_plan(probe_logical)?;
+        let build = self.create_physical_plan(build_logical)?;
         let filter = match &join.filter {
             Some(f) => {
-                let joined = join.left.schema().join(join.right.schema())?;
+                let joined = probe_logical.schema().join(build_logical.schema())?;
                 Some(create_physical_expr(f, &joined)?)
             }
             None => None,
         };
-        let right: Arc<dyn ExecutionPlan> = if right.output_partitioning().partition_count() > 1 {
-            Arc::new(ExchangeExec::new(right, Partitioning::Single))
-        } else {
-            right
+        let single = |plan: Arc<dyn ExecutionPlan>| -> Arc<dyn ExecutionPlan> {
+            if plan.output_partitioning().partition_count() > 1 {
+                Arc::new(ExchangeExec::new(plan, Partitioning::Single))
+            } else {
+                plan
+            }
         };
-        Ok(Arc::new(NestedLoopJoinExec::try_new(
-            left,
-            right,
-            filter,
-            join.join_type,
-        )?))
+        let build = single(build);
+        let probe = if join_type == JoinType::Full {
+            single(probe)
+        } else {
+            probe
+        };
+        let joined: Arc<dyn ExecutionPlan> = Arc::new(NestedLoopJoinExec::try_new(
+            probe, build, filter, join_type,
+        )?);
+        if !swap {
+            return Ok(joined);
+        }
+        // Back to the logical order: left columns, then right columns.
+        let probe_width = join.right.schema().fields().len();
+        let build_width = join.left.schema().fields().len();
+        let schema = joined.schema();
+        let order = (probe_width..probe_width + build_width).chain(0..probe_width);
+        let exprs = order
+            .map(|at| {
+                let name = schema.field(at).name().clone();
+                (
+                    Arc::new(PhysicalColumn::new(&name, at)) as PhysicalExprRef,
+                    name,
+                )
+            })
+            .collect();
+        Ok(Arc::new(ProjectExec::try_new(exprs, joined)?))
     }
 
     fn sort_keys(&self, sort: &Sort) -> Result<Vec<SortKey>> {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{new_null_array, ArrayRef, BooleanArray, UInt32Array};
+use arrow::array::{new_null_array, ArrayRef, AsArray, BooleanArray, UInt32Array};
 use arrow::compute::{concat_batches, filter_record_batch, take};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -20,7 +20,10 @@ const PAIRS_PER_STEP: usize = 65536;
 
 /// A join of `left` (the probe side, any partitioning) with `right` (the build side, one
 /// partition, collected once) on an optional `filter` over left columns then right columns.
-/// Supports Inner, Left, LeftSemi and LeftAnti joins; the output keeps the left partitioning.
+/// Supports Inner, Left, LeftSemi, LeftAnti and Full joins (the planner turns Right joins into
+/// Left joins with the sides swapped); the output keeps the left partitioning. A Full join
+/// needs the left side in one partition too: it emits the build rows no probe row matched once
+/// the probe side is exhausted.
 #[derive(Debug)]
 pub struct NestedLoopJoinExec {
     left: Arc<dyn ExecutionPlan>,
@@ -33,8 +36,9 @@ pub struct NestedLoopJoinExec {
 }
 
 impl NestedLoopJoinExec {
-    /// Fails with `NotSupported` for join types other than Inner, Left, LeftSemi, LeftAnti
-    /// and with an internal error when `right` has more than one partition.
+    /// Fails with `NotSupported` for join types other than Inner, Left, LeftSemi, LeftAnti and
+    /// Full, and with an internal error when `right` (or, for Full, `left`) has more than one
+    /// partition.
     pub fn try_new(
         left: Arc<dyn ExecutionPlan>,
         right: Arc<dyn ExecutionPlan>,
@@ -43,11 +47,20 @@ impl NestedLoopJoinExec {
     ) -> Result<Self> {
         if !matches!(
             join_type,
-            JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
+            JoinType::Inner
+                | JoinType::Left
+                | JoinType::LeftSemi
+                | JoinType::LeftAnti
+                | JoinType::Full
         ) {
             return Err(EmberError::NotSupported(format!(
-                "a {join_type} join without an equality condition; only inner, left, semi and anti joins may lack one"
+                "a {join_type} join without an equality condition; only inner, left, right, full, semi and anti joins may lack one"
             )));
+        }
+        if join_type == JoinType::Full && left.output_partitioning().partition_count() != 1 {
+            return Err(EmberError::internal(
+                "a full NestedLoopJoinExec needs a probe (left) side with a single partition",
+            ));
         }
         if right.output_partitioning().partition_count() != 1 {
             return Err(EmberError::internal(
@@ -56,9 +69,17 @@ impl NestedLoopJoinExec {
         }
         let left_schema = left.schema();
         let right_schema = right.schema();
-        let mut fields: Vec<Arc<Field>> = left_schema.fields().iter().cloned().collect();
+        let nullable = |f: &Arc<Field>| Arc::new(f.as_ref().clone().with_nullable(true));
+        let mut fields: Vec<Arc<Field>> = left_schema
+            .fields()
+            .iter()
+            .map(|f| match join_type {
+                JoinType::Full => nullable(f),
+                _ => f.clone(),
+            })
+            .collect();
         fields.extend(right_schema.fields().iter().map(|f| match join_type {
-            JoinType::Left if !f.is_nullable() => Arc::new(f.as_ref().clone().with_nullable(true)),
+            JoinType::Left | JoinType::Full => nullable(f),
             _ => f.clone(),
         }));
         let joined_schema = Arc::new(Schema::new(fields));
@@ -86,6 +107,8 @@ struct Probe {
     joined_schema: SchemaRef,
     schema: SchemaRef,
     build: Arc<Mutex<Option<RecordBatch>>>,
+    /// For Full joins: which build rows some probe row matched.
+    build_matched: Arc<Mutex<Vec<bool>>>,
     cx: TaskContext,
 }
 
@@ -142,6 +165,19 @@ impl Probe {
         let matched: BooleanArray = (0..n)
             .map(|i| Some((i * m..(i + 1) * m).any(|p| mask.value(p))))
             .collect();
+        if self.join_type == JoinType::Full {
+            let hit_rows = arrow::compute::filter(&right_idx, &mask)?;
+            let mut flags = self.build_matched.lock();
+            if flags.len() != m {
+                *flags = vec![false; m];
+            }
+            for row in hit_rows
+                .as_primitive::<arrow::datatypes::UInt32Type>()
+                .values()
+            {
+                flags[*row as usize] = true;
+            }
+        }
         match self.join_type {
             JoinType::LeftSemi => Ok(filter_record_batch(probe, &matched)?),
             JoinType::LeftAnti => {
@@ -167,6 +203,32 @@ impl Probe {
                 Ok(concat_batches(&self.joined_schema, &[hits, padded])?)
             }
         }
+    }
+}
+
+impl Probe {
+    /// For Full joins, after the last probe batch: the build rows nothing matched, with NULLs
+    /// for the probe columns.
+    fn unmatched_build_rows(&self) -> Result<RecordBatch> {
+        let build = self.build_batch()?;
+        let flags = self.build_matched.lock();
+        let keep: BooleanArray = (0..build.num_rows())
+            .map(|i| Some(!flags.get(i).copied().unwrap_or(false)))
+            .collect();
+        let lonely = filter_record_batch(&build, &keep)?;
+        let rows = lonely.num_rows();
+        let probe_fields = self.joined_schema.fields().len() - build.num_columns();
+        let mut columns: Vec<ArrayRef> = self.joined_schema.fields()[..probe_fields]
+            .iter()
+            .map(|f| new_null_array(f.data_type(), rows))
+            .collect();
+        columns.extend(lonely.columns().iter().cloned());
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(
+            self.joined_schema.clone(),
+            columns,
+            &options,
+        )?)
     }
 }
 
@@ -215,11 +277,26 @@ impl ExecutionPlan for NestedLoopJoinExec {
             joined_schema: self.joined_schema.clone(),
             schema: self.schema.clone(),
             build: self.build.clone(),
+            build_matched: Arc::new(Mutex::new(Vec::new())),
             cx: cx.clone(),
         };
-        Ok(Box::new(
-            input.map(move |batch| batch.and_then(|b| probe.join(&b))),
-        ))
+        let probe = Arc::new(probe);
+        let joined = {
+            let probe = Arc::clone(&probe);
+            input.map(move |batch| batch.and_then(|b| probe.join(&b)))
+        };
+        if self.join_type != JoinType::Full {
+            return Ok(Box::new(joined));
+        }
+        let mut done = false;
+        let rest = std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            done = true;
+            Some(probe.unmatched_build_rows())
+        });
+        Ok(Box::new(joined.chain(rest)))
     }
 
     fn describe(&self) -> String {
@@ -252,8 +329,16 @@ mod tests {
     }
 
     fn run(join_type: JoinType, filter: bool) -> Vec<Vec<Option<i32>>> {
+        run_with(join_type, filter, vec![Some(2), Some(3)])
+    }
+
+    fn run_with(
+        join_type: JoinType,
+        filter: bool,
+        build: Vec<Option<i32>>,
+    ) -> Vec<Vec<Option<i32>>> {
         let left = values(batch("a", vec![Some(1), Some(2), None]));
-        let right = values(batch("b", vec![Some(2), Some(3)]));
+        let right = values(batch("b", build));
         let filter = filter.then(|| {
             use datafusion_physical_expr::expressions::{BinaryExpr, Column};
             Arc::new(BinaryExpr::new(
@@ -298,5 +383,37 @@ mod tests {
     fn semi_and_anti_split_the_probe_rows() {
         assert_eq!(run(JoinType::LeftSemi, true), vec![vec![Some(1), Some(2)]]);
         assert_eq!(run(JoinType::LeftAnti, true), vec![vec![None]]);
+    }
+
+    #[test]
+    fn full_join_adds_the_build_rows_nothing_matched() {
+        // a < b: 1 < 2, 1 < 3, 2 < 3 match; the probe NULL and the build 0 match nothing.
+        let out = run_with(JoinType::Full, true, vec![Some(2), Some(0), Some(3)]);
+        assert_eq!(out[0], vec![Some(1), Some(1), Some(2), None, None]);
+        assert_eq!(out[1], vec![Some(2), Some(3), Some(3), None, Some(0)]);
+    }
+
+    #[test]
+    fn full_join_with_an_empty_probe_side_keeps_every_build_row() {
+        let left = values(batch("a", vec![]));
+        let right = values(batch("b", vec![Some(7), None]));
+        let join = NestedLoopJoinExec::try_new(left, right, None, JoinType::Full).unwrap();
+        let out: Vec<RecordBatch> = join
+            .execute(0, &TaskContext::for_tests())
+            .unwrap()
+            .collect::<Result<Vec<_>>>()
+            .unwrap();
+        let out = concat_batches(&join.schema(), &out).unwrap();
+        assert_eq!(out.num_rows(), 2);
+        assert_eq!(out.column(0).null_count(), 2);
+        assert!(join.schema().field(0).is_nullable());
+    }
+
+    #[test]
+    fn right_joins_are_not_built_here() {
+        let left = values(batch("a", vec![Some(1)]));
+        let right = values(batch("b", vec![Some(1)]));
+        let err = NestedLoopJoinExec::try_new(left, right, None, JoinType::Right).unwrap_err();
+        assert!(err.to_string().contains("right"), "{err}");
     }
 }

@@ -164,6 +164,19 @@ impl Binder<'_> {
             ast::JoinConstraint::On(condition) => {
                 let combined = left.schema().join(right.schema())?;
                 let bound = self.bind_expr(condition, &combined)?;
+                let condition_type = datafusion_expr::ExprSchemable::get_type(&bound, &combined)?;
+                if !matches!(
+                    condition_type,
+                    arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null
+                ) {
+                    return Err(crate::error::error_at(
+                        condition,
+                        format!(
+                            "A join condition must be boolean, but '{condition}' is {}; compare it, e.g. {condition} = ...",
+                            crate::types::spark_type_name(&condition_type)
+                        ),
+                    ));
+                }
                 let bound =
                     super::expr::cast_to(bound, &arrow::datatypes::DataType::Boolean, &combined)?;
                 let (keys, filter) = split_join_condition(bound, left.schema(), right.schema());
