@@ -9,3 +9,6 @@ EXPLAIN SELECT count(*) FROM lineitem;
 EXPLAIN SELECT l_orderkey FROM lineitem WHERE l_quantity > (SELECT avg(l_quantity) FROM lineitem WHERE l_tax > 0.05);
 SELECT count(*) FROM lineitem WHERE l_quantity > (SELECT avg(l_quantity) FROM lineitem WHERE l_tax > 0.05);
 SELECT count(*) FROM lineitem WHERE l_quantity > (SELECT avg(l_quantity) FROM lineitem WHERE l_tax > 5);
+SET spark.sql.autoBroadcastJoinThreshold = -1;
+EXPLAIN SELECT a.l_orderkey FROM lineitem a JOIN lineitem b ON a.l_orderkey = b.l_orderkey AND a.l_linenumber = b.l_linenumber WHERE b.l_tax > 0.05;
+SET spark.sql.autoBroadcastJoinThreshold = 10m;

@@ -1,4 +1,5 @@
--- Joins: explicit JOIN ... ON, comma joins with the condition in WHERE, several keys, residual conditions.
+-- Joins: explicit JOIN ... ON, comma joins with the condition in WHERE, several keys, residual conditions. Broadcast joins are off here, so every join is a shuffled hash join (outer_joins.sql runs with the default threshold).
+SET spark.sql.autoBroadcastJoinThreshold = -1;
 CREATE TABLE people USING csv OPTIONS (header 'true', inferSchema 'true') LOCATION '$DATA_DIR/people.csv';
 CREATE TABLE orders (order_id INT, person_id INT, amount DECIMAL(10, 2), order_date DATE, status STRING) USING csv OPTIONS (header 'true', sep '|') LOCATION '$DATA_DIR/orders.csv';
 SELECT p.name, o.order_id FROM people p JOIN orders o ON p.id = o.person_id ORDER BY o.order_id;

@@ -55,6 +55,11 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Directory for spilled shuffle blocks. Empty means the system temporary directory.",
     },
     ConfigEntry {
+        key: "ember.sql.autoBroadcastJoinThreshold",
+        default: "10485760",
+        doc: "Largest estimated size in bytes (10m, 1g...) of a join side that is broadcast to every task of the other side instead of shuffling both; -1 turns broadcast joins off.",
+    },
+    ConfigEntry {
         key: "ember.sql.caseSensitive",
         default: "false",
         doc: "Whether column and table names are case sensitive (Spark's default: not).",
@@ -88,7 +93,7 @@ impl EmberConf {
         if let Some(entry) = ENTRIES.iter().find(|e| e.key == key) {
             let expects_number = entry.default.parse::<i64>().is_ok();
             let expects_bool = entry.default == "true" || entry.default == "false";
-            if expects_number && parse_bytes(&value).is_none() {
+            if expects_number && parse_bytes(&value).is_none() && value.parse::<i64>().is_err() {
                 return Err(EmberError::Config(format!(
                     "{key} expects a number, got '{value}'"
                 )));
@@ -123,6 +128,15 @@ impl EmberConf {
             .and_then(|v| parse_bytes(&v))
             .map(|v| v as usize)
             .unwrap_or(0)
+    }
+
+    /// A byte size that may be negative to mean "off" (`-1`): `None` then.
+    pub fn get_bytes_or_off(&self, key: &str) -> Option<u64> {
+        let value = self.get(key)?;
+        if value.trim().starts_with('-') {
+            return None;
+        }
+        parse_bytes(&value)
     }
 
     pub fn get_bool(&self, key: &str) -> bool {
@@ -173,6 +187,18 @@ pub fn parse_bytes(value: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn broadcast_threshold_takes_sizes_and_minus_one() {
+        let mut conf = super::EmberConf::new();
+        let key = "spark.sql.autoBroadcastJoinThreshold";
+        assert_eq!(conf.get_bytes_or_off(key), Some(10 << 20));
+        conf.set(key, "20m").unwrap();
+        assert_eq!(conf.get_bytes_or_off(key), Some(20 << 20));
+        conf.set(key, "-1").unwrap();
+        assert_eq!(conf.get_bytes_or_off(key), None);
+        assert!(conf.set(key, "lots").is_err());
+    }
+
     use super::*;
 
     #[test]

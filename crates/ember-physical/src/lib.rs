@@ -8,4 +8,4 @@ pub mod planner;
 pub mod stages;
 
 pub use plan::{ExecutionPlan, Partitioning};
-pub use planner::PhysicalPlanner;
+pub use planner::{PhysicalPlanner, SizeEstimator};

@@ -36,9 +36,14 @@ use crate::operators::values::ValuesExec;
 use crate::operators::window::{WindowExec, WindowFunctionCall};
 use crate::plan::{ExecutionPlan, Partitioning};
 
+/// Estimates the size in bytes of a logical plan's output; `None` when it cannot tell.
+pub type SizeEstimator = Arc<dyn Fn(&LogicalPlan) -> Option<f64> + Send + Sync>;
+
 /// Turns optimized logical plans into physical plans.
 pub struct PhysicalPlanner {
     shuffle_partitions: usize,
+    /// Joins whose build side is estimated at most this many bytes broadcast it.
+    broadcast: Option<(u64, SizeEstimator)>,
 }
 
 impl PhysicalPlanner {
@@ -46,6 +51,25 @@ impl PhysicalPlanner {
     pub fn new(shuffle_partitions: usize) -> Self {
         PhysicalPlanner {
             shuffle_partitions: shuffle_partitions.max(1),
+            broadcast: None,
+        }
+    }
+
+    /// Broadcast the build side of an equi-join (Spark's broadcast hash join) when `estimate`
+    /// puts it at `threshold` bytes or less: it is gathered once into a single partition that
+    /// every task of the other side joins against, and that side is not shuffled at all.
+    pub fn with_broadcast_threshold(mut self, threshold: u64, estimate: SizeEstimator) -> Self {
+        self.broadcast = Some((threshold, estimate));
+        self
+    }
+
+    /// Whether `side` is small enough to broadcast.
+    fn broadcastable(&self, side: &LogicalPlan) -> bool {
+        match &self.broadcast {
+            Some((threshold, estimate)) => {
+                estimate(side).is_some_and(|bytes| bytes <= *threshold as f64)
+            }
+            None => false,
         }
     }
 
@@ -259,15 +283,53 @@ impl PhysicalPlanner {
             }
             None => None,
         };
+        // The build side: the right one (the optimizer puts the smaller input of an inner join
+        // there), the left one for joins that keep the right side's rows.
+        let build_side = match join.join_type {
+            JoinType::Right | JoinType::RightSemi | JoinType::RightAnti => BuildSide::Left,
+            _ => BuildSide::Right,
+        };
+        // A broadcast build side is joined by every probe task, so it must not have to emit
+        // its own unmatched rows: not for FULL joins, nor for the outer side of the others.
+        let broadcast = match (join.join_type, build_side) {
+            (JoinType::Full, _) => false,
+            (_, BuildSide::Right) => {
+                matches!(
+                    join.join_type,
+                    JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
+                ) && self.broadcastable(&join.right)
+            }
+            (_, BuildSide::Left) => {
+                matches!(join.join_type, JoinType::Right) && self.broadcastable(&join.left)
+            }
+        };
+        if broadcast {
+            let single = |plan: Arc<dyn ExecutionPlan>| -> Arc<dyn ExecutionPlan> {
+                if plan.output_partitioning().partition_count() == 1 {
+                    plan
+                } else {
+                    Arc::new(ExchangeExec::new(plan, Partitioning::Single))
+                }
+            };
+            let (left, right) = match build_side {
+                BuildSide::Right => (left, single(right)),
+                BuildSide::Left => (single(left), right),
+            };
+            return Ok(Arc::new(HashJoinExec::try_new(
+                left,
+                right,
+                on,
+                filter,
+                join.join_type,
+                build_side,
+                JoinMode::CollectBuild,
+            )?));
+        }
         let n = self.shuffle_partitions;
         let left_keys = on.iter().map(|(l, _)| Arc::clone(l)).collect();
         let right_keys = on.iter().map(|(_, r)| Arc::clone(r)).collect();
         let left = Arc::new(ExchangeExec::new(left, Partitioning::Hash(left_keys, n)));
         let right = Arc::new(ExchangeExec::new(right, Partitioning::Hash(right_keys, n)));
-        let build_side = match join.join_type {
-            JoinType::Right | JoinType::RightSemi | JoinType::RightAnti => BuildSide::Left,
-            _ => BuildSide::Right,
-        };
         Ok(Arc::new(HashJoinExec::try_new(
             left,
             right,

@@ -339,20 +339,39 @@ impl EmberSession {
         }
     }
 
+    /// The optimizer's context: configuration and row counts of the file tables.
+    fn optimizer_context(&self) -> OptimizerContext {
+        OptimizerContext::new(self.conf()).with_table_statistics(Arc::new(|source| {
+            source
+                .downcast_ref::<ember_datasource::FileTableSource>()
+                .and_then(|file| file.table.estimated_rows())
+        }))
+    }
+
     fn optimize(
         &self,
         plan: LogicalPlan,
     ) -> Result<(LogicalPlan, Vec<ember_optimizer::RuleApplication>)> {
-        let cx = OptimizerContext::new(self.conf()).with_table_statistics(Arc::new(|source| {
-            source
-                .downcast_ref::<ember_datasource::FileTableSource>()
-                .and_then(|file| file.table.estimated_rows())
-        }));
-        default_optimizer().optimize(plan, &cx)
+        default_optimizer().optimize(plan, &self.optimizer_context())
     }
 
     fn physical(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
-        PhysicalPlanner::new(self.shuffle_partitions()).create_physical_plan(plan)
+        let planner = PhysicalPlanner::new(self.shuffle_partitions());
+        let threshold = self
+            .conf
+            .read()
+            .get_bytes_or_off("ember.sql.autoBroadcastJoinThreshold");
+        let planner = match threshold {
+            Some(threshold) => {
+                let cx = self.optimizer_context();
+                planner.with_broadcast_threshold(
+                    threshold,
+                    Arc::new(move |plan: &LogicalPlan| estimated_bytes(plan, &cx)),
+                )
+            }
+            None => planner,
+        };
+        planner.create_physical_plan(plan)
     }
 
     /// Optimizes, plans and runs a bound query, collecting its result.
@@ -454,6 +473,81 @@ impl EmberSession {
 }
 
 mod subqueries;
+
+/// Estimated output size of `plan` in bytes, for choosing broadcast joins: rows from
+/// [`broadcast_rows`] times an estimated row width (Spark's defaults: 20 bytes per string,
+/// the type's width otherwise, 8 bytes of row overhead).
+fn estimated_bytes(plan: &LogicalPlan, cx: &OptimizerContext) -> Option<f64> {
+    let rows = broadcast_rows(plan, cx)?;
+    let width: usize = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => 20,
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => 20,
+            DataType::Decimal128(..) => 16,
+            DataType::Boolean => 1,
+            other => other.primitive_width().unwrap_or(8),
+        })
+        .sum();
+    Some(rows * (width + 8) as f64)
+}
+
+/// A deliberately high row estimate (broadcasting too much costs memory and parallelism, too
+/// little only a shuffle): filters apply their selectivity guesses, but grouping is assumed
+/// to keep every row and a join to produce the product of its sides, as Spark assumes
+/// without statistics. `None` when a table under `plan` has no row count.
+fn broadcast_rows(plan: &LogicalPlan, cx: &OptimizerContext) -> Option<f64> {
+    use datafusion_common::JoinType;
+    let rows = match plan {
+        LogicalPlan::TableScan(scan) => {
+            let rows = cx.table_rows(scan.source.as_ref())? as f64;
+            scan.fetch.map_or(rows, |fetch| rows.min(fetch as f64))
+        }
+        LogicalPlan::Filter(filter) => {
+            broadcast_rows(&filter.input, cx)?
+                * ember_optimizer::cardinality::selectivity(&filter.predicate)
+        }
+        LogicalPlan::Aggregate(aggregate) if aggregate.group_expr.is_empty() => 1.0,
+        LogicalPlan::Limit(limit) => {
+            let rows = broadcast_rows(&limit.input, cx)?;
+            match limit.get_fetch_type() {
+                Ok(datafusion_expr::logical_plan::FetchType::Literal(Some(fetch))) => {
+                    rows.min(fetch as f64)
+                }
+                _ => rows,
+            }
+        }
+        LogicalPlan::Join(join) => {
+            let left = broadcast_rows(&join.left, cx)?;
+            let right = broadcast_rows(&join.right, cx)?;
+            match join.join_type {
+                JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => left,
+                JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => right,
+                _ => left * right,
+            }
+        }
+        LogicalPlan::Union(union) => union
+            .inputs
+            .iter()
+            .map(|input| broadcast_rows(input, cx))
+            .sum::<Option<f64>>()?,
+        LogicalPlan::Values(values) => values.values.len() as f64,
+        LogicalPlan::EmptyRelation(_) => 1.0,
+        LogicalPlan::Projection(_)
+        | LogicalPlan::SubqueryAlias(_)
+        | LogicalPlan::Sort(_)
+        | LogicalPlan::Aggregate(_)
+        | LogicalPlan::Window(_)
+        | LogicalPlan::Distinct(_) => {
+            let inputs = plan.inputs();
+            broadcast_rows(inputs.first()?, cx)?
+        }
+        _ => return None,
+    };
+    Some(rows.max(1.0))
+}
 
 mod sqlparser_query {
     pub use ember_sql::parser::Query;

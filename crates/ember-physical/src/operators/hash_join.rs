@@ -73,7 +73,7 @@ impl fmt::Display for JoinMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JoinMode::Partitioned => write!(f, "Partitioned"),
-            JoinMode::CollectBuild => write!(f, "CollectBuild"),
+            JoinMode::CollectBuild => write!(f, "Broadcast"),
         }
     }
 }
@@ -835,11 +835,17 @@ impl HashJoinStream {
     /// Collects the build partition into one hash table (or reuses the broadcast one).
     fn build_table(&self) -> Result<Arc<JoinHashTable>> {
         let spec = &self.spec;
-        if spec.mode == JoinMode::CollectBuild {
-            if let Some(table) = spec.collected_build.lock().clone() {
+        // A broadcast table is built by the first task that needs it while the others wait
+        // for it, rather than every concurrent task building its own copy.
+        let mut collected = if spec.mode == JoinMode::CollectBuild {
+            let guard = spec.collected_build.lock();
+            if let Some(table) = guard.clone() {
                 return Ok(table);
             }
-        }
+            Some(guard)
+        } else {
+            None
+        };
         let schema = spec.build.schema();
         let mut batches = Vec::new();
         for batch in spec.build.execute(self.build_partition, &self.cx)? {
@@ -854,8 +860,8 @@ impl HashJoinStream {
             table,
             self.build_partition
         );
-        if spec.mode == JoinMode::CollectBuild {
-            *spec.collected_build.lock() = Some(table.clone());
+        if let Some(guard) = collected.as_mut() {
+            **guard = Some(table.clone());
         }
         Ok(table)
     }
