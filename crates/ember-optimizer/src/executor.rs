@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion_expr::LogicalPlan;
-use ember_common::{EmberError, Result};
+use ember_common::Result;
 
 use crate::rules::{
     ColumnPruning, ConstantFolding, DecorrelatePredicateSubquery, EliminateLimit,
@@ -12,7 +12,8 @@ use crate::rules::{
     SimplifyExpressions,
 };
 use crate::rules::{
-    ExtractCommonOrPredicates, InferFiltersFromJoinKeys, OptimizeSubqueries, ReorderJoins,
+    ExtractCommonOrPredicates, InferFiltersFromJoinKeys, OptimizeSubqueries,
+    PushDownLeftSemiAntiJoin, ReorderJoins,
 };
 use crate::{OptimizerContext, Rule};
 
@@ -164,7 +165,7 @@ fn check_schema_kept(
     };
     let (before, after) = (describe(before), describe(after));
     if before != after {
-        return Err(EmberError::internal(format!(
+        return Err(ember_common::EmberError::internal(format!(
             "optimizer rule '{rule}' in batch '{batch}' changed the output schema from [{}] to [{}]",
             before.join(", "),
             after.join(", ")
@@ -179,7 +180,7 @@ fn check_schema_kept(
 /// |---|---|---|
 /// | Simplification | Once | constant_folding, simplify_expressions |
 /// | Subquery Rewrite | FixedPoint(100) | decorrelate_predicate_subquery, scalar_subquery_to_join |
-/// | Operator Optimization | FixedPoint(100) | push_down_filter, push_down_limit, eliminate_limit, eliminate_sorts, constant_folding, simplify_expressions |
+/// | Operator Optimization | FixedPoint(100) | push_down_filter, push_down_left_semi_anti_join, push_down_limit, eliminate_limit, eliminate_sorts, constant_folding, simplify_expressions |
 /// | Infer Filters | Once | infer_filters_from_join_keys |
 /// | Join Reorder | Once | extract_common_or_predicates, reorder_joins |
 /// | Join Predicate Pushdown | FixedPoint(100) | push_down_filter |
@@ -205,6 +206,7 @@ pub fn default_optimizer() -> RuleExecutor {
             Strategy::FixedPoint(100),
             vec![
                 Arc::new(PushDownFilter),
+                Arc::new(PushDownLeftSemiAntiJoin),
                 Arc::new(PushDownLimit),
                 Arc::new(EliminateLimit),
                 Arc::new(EliminateSorts),
@@ -380,7 +382,10 @@ mod tests {
         let error = executor
             .optimize(abc("t").build().unwrap(), &OptimizerContext::default())
             .unwrap_err();
-        assert!(matches!(error, EmberError::Internal(_)), "{error:?}");
+        assert!(
+            matches!(error, ember_common::EmberError::Internal(_)),
+            "{error:?}"
+        );
         let message = error.to_string();
         assert!(message.contains("keep_first_column"), "{message}");
         assert!(message.contains("Broken"), "{message}");
