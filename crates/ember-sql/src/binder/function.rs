@@ -48,10 +48,14 @@ const AGGREGATE_ALIASES: &[(&str, &str)] = &[
     ("stddev_samp", "stddev"),
     ("variance", "var_samp"),
     ("var_samp", "var_sample"),
+    // Ember's grouping() already returns the bit vector of all its arguments.
+    ("grouping_id", "grouping"),
 ];
 
 /// Argument counts of Spark functions, checked before binding: (name, min, max).
 const ARITY: &[(&str, usize, usize)] = &[
+    ("grouping", 1, 1),
+    ("grouping_id", 1, 64),
     ("upper", 1, 1),
     ("lower", 1, 1),
     ("ucase", 1, 1),

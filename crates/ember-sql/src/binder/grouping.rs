@@ -177,11 +177,19 @@ pub(crate) fn grouping_sets_aggregate(
     let mut branches = Vec::new();
     for set in &sets.sets {
         let group: Vec<Expr> = set.iter().map(|i| sets.exprs[*i].clone()).collect();
-        let real: Vec<Expr> = aggregates
+        let mut real: Vec<Expr> = aggregates
             .iter()
             .filter(|a| !is_grouping_call(a))
             .cloned()
             .collect();
+        if group.is_empty() && real.is_empty() {
+            // The grand total of a query without aggregates (`SELECT k, grouping(k) ...
+            // ROLLUP(k)`) still has its one row: aggregate something, then drop it.
+            real.push(datafusion_functions_aggregate::count::count(Expr::Literal(
+                ScalarValue::Int32(Some(1)),
+                None,
+            )));
+        }
         let aggregated = LogicalPlanBuilder::from(input.clone())
             .aggregate(group, real)?
             .build()?;
