@@ -128,13 +128,28 @@ fn as_exchange(plan: &Arc<dyn ExecutionPlan>) -> Option<&ExchangeExec> {
 /// The physical plan with its stages, as EXPLAIN prints it: each stage's operators, and where
 /// a stage reads the shuffle another stage writes.
 pub fn explain_stages(plan: &Arc<dyn ExecutionPlan>) -> String {
+    explain_stages_annotated(plan, &[])
+}
+
+/// Like [`explain_stages`], with `annotations[i]` after the header of stage `i` (for EXPLAIN
+/// ANALYZE's run figures). Stages are numbered in the order [`lower_to_rdd`] creates their
+/// shuffles, the result stage last.
+pub fn explain_stages_annotated(plan: &Arc<dyn ExecutionPlan>, annotations: &[String]) -> String {
     let mut stages: Vec<String> = Vec::new();
     let root = describe_stage(plan, &mut stages);
+    let note = |i: usize| match annotations.get(i) {
+        Some(a) if !a.is_empty() => format!(" {a}"),
+        _ => String::new(),
+    };
     let mut out = String::new();
     for (i, s) in stages.iter().enumerate() {
-        out.push_str(&format!("Stage {i} (ShuffleMapStage)\n{s}"));
+        out.push_str(&format!("Stage {i} (ShuffleMapStage){}\n{s}", note(i)));
     }
-    out.push_str(&format!("Stage {} (ResultStage)\n{root}", stages.len()));
+    out.push_str(&format!(
+        "Stage {} (ResultStage){}\n{root}",
+        stages.len(),
+        note(stages.len())
+    ));
     out
 }
 

@@ -130,8 +130,14 @@ impl EmberSession {
             }
             EmberStatement::Explain {
                 extended,
+                analyze: false,
                 statement,
             } => self.explain(statement, *extended),
+            EmberStatement::Explain {
+                analyze: true,
+                statement,
+                ..
+            } => self.explain_analyze(statement),
             EmberStatement::CreateTable {
                 name,
                 if_not_exists,
@@ -434,6 +440,66 @@ impl EmberSession {
         Ok((schema, result.map_err(EmberError::into_root)?))
     }
 
+    /// `EXPLAIN ANALYZE`: runs the query (its scalar subqueries first), then shows the
+    /// physical plan with each stage's tasks, time, rows and shuffle bytes.
+    fn explain_analyze(&self, statement: &EmberStatement) -> Result<QueryResult> {
+        let EmberStatement::Query(query) = statement else {
+            return Err(EmberError::NotSupported(
+                "EXPLAIN ANALYZE of statements other than queries".into(),
+            ));
+        };
+        let started = Instant::now();
+        let plan = self.bind(query)?;
+        let (optimized, _) = self.optimize(plan)?;
+        let optimized = subqueries::substitute_scalar_subqueries(optimized, &mut |subquery| {
+            self.run_optimized(subquery.clone())
+                .map(|(_, batches)| batches)
+        })?;
+        let physical = self.physical(&optimized)?;
+        let (rdd, shuffles) = lower_to_rdd(Arc::clone(&physical), &self.context)?;
+        let conf = self.conf.read().clone();
+        let result = self.context.collect_with_summary(rdd, &conf);
+        for shuffle in &shuffles {
+            self.context.remove_shuffle(*shuffle);
+        }
+        let (batches, summary) = result.map_err(EmberError::into_root)?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        // EXPLAIN numbers map stages in shuffle order, the result stage last.
+        let mut annotations: Vec<String> = shuffles
+            .iter()
+            .map(|shuffle| {
+                summary
+                    .stages
+                    .iter()
+                    .find(|s| s.shuffle_id == Some(*shuffle))
+                    .map(describe_stage_run)
+                    .unwrap_or_else(|| "[not run: its output already existed]".to_string())
+            })
+            .collect();
+        annotations.push(
+            summary
+                .stages
+                .iter()
+                .find(|s| s.shuffle_id.is_none())
+                .map(describe_stage_run)
+                .unwrap_or_default(),
+        );
+        let mut text = String::from("== Physical Plan (analyzed) ==\n");
+        text.push_str(&ember_physical::stages::explain_stages_annotated(
+            &physical,
+            &annotations,
+        ));
+        text.push_str(&format!(
+            "\n{rows} rows in {:.3} s; {} ran {} task attempts in {} stages, spilled {} bytes\n",
+            started.elapsed().as_secs_f64(),
+            summary.job_id,
+            summary.task_attempts(),
+            summary.stages.len(),
+            summary.spill_bytes()
+        ));
+        QueryResult::strings(&["plan"], vec![vec![text]])
+    }
+
     fn explain(&self, statement: &EmberStatement, extended: bool) -> Result<QueryResult> {
         let EmberStatement::Query(query) = statement else {
             return Err(EmberError::NotSupported(
@@ -473,6 +539,34 @@ impl EmberSession {
 }
 
 mod subqueries;
+
+/// One stage's run figures for EXPLAIN ANALYZE.
+fn describe_stage_run(stage: &ember_core::StageSummary) -> String {
+    let mut parts = vec![
+        format!("tasks={}", stage.num_tasks),
+        format!("time={:.3}s", stage.duration.as_secs_f64()),
+        format!("rows={}", stage.rows_out),
+    ];
+    if stage.attempts != stage.num_tasks {
+        parts.push(format!("attempts={}", stage.attempts));
+    }
+    if stage.shuffle_records_read > 0 || stage.shuffle_bytes_read > 0 {
+        parts.push(format!(
+            "shuffle read={} rows/{} bytes",
+            stage.shuffle_records_read, stage.shuffle_bytes_read
+        ));
+    }
+    if stage.shuffle_id.is_some() {
+        parts.push(format!(
+            "shuffle write={} rows/{} bytes",
+            stage.shuffle_records_written, stage.shuffle_bytes_written
+        ));
+    }
+    if stage.spill_bytes > 0 {
+        parts.push(format!("spill={} bytes", stage.spill_bytes));
+    }
+    format!("[{}]", parts.join(", "))
+}
 
 /// Estimated output size of `plan` in bytes, for choosing broadcast joins: rows from
 /// [`broadcast_rows`] times an estimated row width (Spark's defaults: 20 bytes per string,

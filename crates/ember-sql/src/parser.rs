@@ -58,8 +58,11 @@ pub enum EmberStatement {
     Reset {
         key: Option<String>,
     },
+    /// `EXPLAIN [EXTENDED | FORMATTED | ANALYZE] statement`
     Explain {
         extended: bool,
+        /// Run the query and show each stage's figures next to the plan.
+        analyze: bool,
         statement: Box<EmberStatement>,
     },
 }
@@ -157,6 +160,7 @@ fn parse_statement(
     sql: &str,
 ) -> Result<EmberStatement> {
     if parser.parse_keyword(Keyword::EXPLAIN) {
+        let analyze = parser.parse_keyword(Keyword::ANALYZE);
         let extended = parser.parse_keyword(Keyword::EXTENDED);
         if !extended {
             let _ = parser.parse_keyword(Keyword::FORMATTED);
@@ -164,6 +168,7 @@ fn parse_statement(
         let statement = parse_statement(parser, tokens, sql)?;
         return Ok(EmberStatement::Explain {
             extended,
+            analyze,
             statement: Box::new(statement),
         });
     }

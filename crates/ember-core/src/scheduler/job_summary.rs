@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use ember_common::{JobId, StageId};
+use ember_common::{JobId, ShuffleId, StageId};
 
 /// The work one stage did for a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +12,8 @@ pub struct StageSummary {
     pub stage_id: StageId,
     /// e.g. `ShuffleMapStage 3 (shuffle 1) on ParallelCollectionRdd[0]`.
     pub name: String,
+    /// The shuffle a map stage writes; `None` for the result stage.
+    pub shuffle_id: Option<ShuffleId>,
     /// Distinct partitions computed.
     pub num_tasks: usize,
     /// Task attempts launched, counting retries and reruns.

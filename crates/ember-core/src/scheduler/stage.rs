@@ -117,6 +117,10 @@ impl Stage {
         StageSummary {
             stage_id: self.id,
             name: self.name(),
+            shuffle_id: match &self.kind {
+                StageKind::ShuffleMap(dependency) => Some(dependency.shuffle_id),
+                StageKind::Result { .. } => None,
+            },
             num_tasks: self.partitions_run.len(),
             attempts: self.task_attempts.values().sum(),
             duration: self
