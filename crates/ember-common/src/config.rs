@@ -45,6 +45,11 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Attempts of one task before its stage, and so the job, fails.",
     },
     ConfigEntry {
+        key: "ember.executor.memory",
+        default: "1073741824",
+        doc: "Memory of each executor (bytes, or 512m, 4g); 60% of it holds cached (CACHE TABLE) partitions, least recently used ones of other tables are evicted beyond that.",
+    },
+    ConfigEntry {
         key: "ember.shuffle.memoryFraction.bytes",
         default: "1073741824",
         doc: "Bytes of shuffle blocks an executor keeps in memory before spilling blocks to ember.local.dir.",

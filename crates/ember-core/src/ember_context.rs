@@ -12,6 +12,7 @@ use crate::master::Master;
 use crate::rdds::ParallelCollectionRdd;
 use crate::scheduler::{DagScheduler, JobHandle, JobSummary, LocalBackend, TaskScheduler};
 use crate::shuffle::{MapOutputTracker, ShuffleBlockStore};
+use crate::storage::BlockManager;
 use crate::Rdd;
 
 /// One running engine: the DAG and task schedulers, the map-output tracker and, in local
@@ -26,6 +27,7 @@ pub struct EmberContext {
     shuffle_ids: IdGenerator,
     tracker: Arc<MapOutputTracker>,
     block_store: Arc<ShuffleBlockStore>,
+    block_manager: Arc<BlockManager>,
     task_scheduler: Arc<TaskScheduler>,
     dag_scheduler: DagScheduler,
 }
@@ -36,12 +38,21 @@ impl EmberContext {
         let master = Master::parse(&conf.get("ember.master").unwrap_or_default())?;
         let tracker = Arc::new(MapOutputTracker::new());
         let block_store = Arc::new(ShuffleBlockStore::new(&conf));
-        let env = Arc::new(ExecutorEnv::local(block_store.clone(), tracker.clone()));
+        let block_manager = Arc::new(BlockManager::new(&conf));
+        let env = Arc::new(ExecutorEnv::local_with_blocks(
+            block_store.clone(),
+            tracker.clone(),
+            block_manager.clone(),
+        ));
         let backend = match master {
             Master::Local { cores } => LocalBackend::new(cores, env)?,
         };
         let task_scheduler = Arc::new(TaskScheduler::new(Box::new(backend)));
-        let dag_scheduler = DagScheduler::start(task_scheduler.clone(), tracker.clone())?;
+        let dag_scheduler = DagScheduler::start(
+            task_scheduler.clone(),
+            tracker.clone(),
+            block_manager.clone(),
+        )?;
         log::info!("Started Ember context with master {master}");
         Ok(Arc::new(EmberContext {
             conf,
@@ -50,9 +61,15 @@ impl EmberContext {
             shuffle_ids: IdGenerator::new(),
             tracker,
             block_store,
+            block_manager,
             task_scheduler,
             dag_scheduler,
         }))
+    }
+
+    /// The persisted partitions of the local executor.
+    pub fn block_manager(&self) -> &Arc<BlockManager> {
+        &self.block_manager
     }
 
     /// The configuration the context was started with.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ember_common::{EmberConf, ExecutorId};
 
 use crate::shuffle::{MapOutputSource, MapOutputTracker, ShuffleBlockFetcher, ShuffleBlockStore};
+use crate::storage::BlockManager;
 
 /// The executor-wide services a [`TaskContext`](crate::TaskContext) reaches through.
 pub struct ExecutorEnv {
@@ -17,6 +18,8 @@ pub struct ExecutorEnv {
     pub map_outputs: Arc<dyn MapOutputSource>,
     /// Fetches blocks held by other executors; `None` in local mode.
     pub remote_fetcher: Option<Arc<dyn ShuffleBlockFetcher>>,
+    /// Persisted (cached) partitions held by this executor.
+    pub block_manager: Arc<BlockManager>,
 }
 
 impl ExecutorEnv {
@@ -25,11 +28,25 @@ impl ExecutorEnv {
 
     /// The environment of local mode: executor "driver", reading map outputs from `tracker`.
     pub fn local(block_store: Arc<ShuffleBlockStore>, tracker: Arc<MapOutputTracker>) -> Self {
+        Self::local_with_blocks(
+            block_store,
+            tracker,
+            Arc::new(BlockManager::new(&EmberConf::new())),
+        )
+    }
+
+    /// The environment of local mode with a given block manager for persisted partitions.
+    pub fn local_with_blocks(
+        block_store: Arc<ShuffleBlockStore>,
+        tracker: Arc<MapOutputTracker>,
+        block_manager: Arc<BlockManager>,
+    ) -> Self {
         ExecutorEnv {
             executor_id: ExecutorId(Self::LOCAL_EXECUTOR_ID.to_string()),
             block_store,
             map_outputs: tracker,
             remote_fetcher: None,
+            block_manager,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod rdd;
 pub mod rdds;
 pub mod scheduler;
 pub mod shuffle;
+pub mod storage;
 pub mod task_context;
 pub mod task_metrics;
 
@@ -22,5 +23,6 @@ pub use rdd::{BatchIter, Dependency, Partitioner, Rdd, ShuffleDependency};
 pub use rdds::{MapPartitionsRdd, ParallelCollectionRdd, ShuffledRdd, UnionRdd};
 pub use scheduler::{DagScheduler, JobHandle, JobListener, JobSummary, StageSummary};
 pub use shuffle::{MapOutputTracker, MapStatus, ShuffleBlockStore};
+pub use storage::{BlockManager, CacheStatus, CachedRdd, StorageLevel};
 pub use task_context::{TaskAttempt, TaskContext};
 pub use task_metrics::{TaskMetrics, TaskMetricsSnapshot};

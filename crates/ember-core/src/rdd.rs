@@ -49,6 +49,12 @@ pub trait Rdd: Send + Sync + fmt::Debug {
     fn preferred_locations(&self, _partition: usize) -> Vec<String> {
         Vec::new()
     }
+
+    /// Whether every partition is persisted in `blocks`, so that a job reading this RDD does
+    /// not need its parents (the DAG scheduler then skips their stages).
+    fn fully_cached(&self, _blocks: &crate::storage::BlockManager) -> bool {
+        false
+    }
 }
 
 /// How a child RDD's partitions depend on its parent's.

@@ -62,6 +62,12 @@ pub trait ExecutionPlan: AsAny + fmt::Debug + Send + Sync {
 
     /// The one stable line EXPLAIN and plan snapshots print for this operator.
     fn describe(&self) -> String;
+
+    /// RDDs this operator reads directly (a cached table's persisted RDD), so that the
+    /// stage's RDD declares them as dependencies and the DAG scheduler sees their lineage.
+    fn rdd_dependencies(&self) -> Vec<ember_core::Dependency> {
+        Vec::new()
+    }
 }
 
 /// The plan as an indented tree, one operator per line.

@@ -22,6 +22,7 @@ use ember_common::{EmberError, Result};
 use ember_datasource::FileTableSource;
 
 use crate::expressions::{create_physical_expr, PhysicalExprRef};
+use crate::operators::cached_scan::{CachedScanExec, CachedTableSource};
 use crate::operators::exchange::ExchangeExec;
 use crate::operators::filter::FilterExec;
 use crate::operators::hash_aggregate::{AggregateMode, HashAggregateExec};
@@ -161,6 +162,20 @@ impl PhysicalPlanner {
     }
 
     fn plan_scan(&self, scan: &TableScan) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(cached) = scan.source.as_ref().downcast_ref::<CachedTableSource>() {
+            // The scan's filters stay in the Filter above it (they are only partial).
+            let source = Arc::new(CachedTableSource {
+                name: cached.name.clone(),
+                rdd: Arc::clone(&cached.rdd),
+                schema: Arc::clone(&cached.schema),
+                shuffles: cached.shuffles.clone(),
+                plan: Arc::clone(&cached.plan),
+            });
+            return Ok(Arc::new(CachedScanExec::try_new(
+                source,
+                scan.projection.clone(),
+            )?));
+        }
         let source = scan
             .source
             .as_ref()

@@ -82,7 +82,8 @@ fn cut(
 ) -> Result<(Arc<dyn ExecutionPlan>, Vec<Dependency>)> {
     let children = plan.children();
     if children.is_empty() {
-        return Ok((plan, vec![]));
+        let dependencies = plan.rdd_dependencies();
+        return Ok((plan, dependencies));
     }
     let mut new_children = Vec::with_capacity(children.len());
     let mut dependencies = Vec::new();

@@ -227,11 +227,34 @@ impl EmberSession {
                     .register_view(&view_name, plan, *temporary, *or_replace)?;
                 Ok(QueryResult::empty())
             }
+            EmberStatement::Cache {
+                name,
+                lazy,
+                options,
+                query,
+            } => self.cache_table(&name.to_string(), *lazy, options, query.as_deref()),
+            EmberStatement::Uncache { name, if_exists } => {
+                let name = name.to_string();
+                if !self.uncache(&name) && !*if_exists && self.catalog.lookup(&name).is_none() {
+                    return Err(EmberError::analysis(format!(
+                        "Table or view {name} cannot be found; use UNCACHE TABLE IF EXISTS {name} to ignore this"
+                    )));
+                }
+                Ok(QueryResult::empty())
+            }
+            EmberStatement::ClearCache => {
+                for (name, _) in self.catalog.cached_all() {
+                    self.uncache(&name);
+                }
+                Ok(QueryResult::empty())
+            }
             EmberStatement::Drop {
                 name,
                 if_exists,
                 view,
             } => {
+                // Spark uncaches what it drops.
+                self.uncache(&name.to_string());
                 let existed = self.catalog.drop(&name.to_string(), *view)?;
                 if !existed && !*if_exists {
                     let kind = if *view { "View" } else { "Table" };
@@ -358,7 +381,55 @@ impl EmberSession {
         &self,
         plan: LogicalPlan,
     ) -> Result<(LogicalPlan, Vec<ember_optimizer::RuleApplication>)> {
+        let plan = self.without_stale_caches(plan)?;
         default_optimizer().optimize(plan, &self.optimizer_context())
+    }
+
+    /// A view bound while a table was cached reads the cached data; once that cache is gone
+    /// (UNCACHE, CLEAR CACHE, re-CACHE), it reads the plan that was cached again.
+    fn without_stale_caches(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        use datafusion_common::tree_node::{Transformed, TreeNode};
+        use ember_physical::operators::cached_scan::CachedTableSource;
+        let rewritten = plan.transform_up(|node| {
+            let LogicalPlan::TableScan(scan) = &node else {
+                return Ok(Transformed::no(node));
+            };
+            let Some(cached) = scan.source.as_ref().downcast_ref::<CachedTableSource>() else {
+                return Ok(Transformed::no(node));
+            };
+            let current = self.catalog.cached(&cached.name);
+            let live = current
+                .as_ref()
+                .is_some_and(|c| std::ptr::addr_eq(Arc::as_ptr(c), Arc::as_ptr(&scan.source)));
+            if live {
+                return Ok(Transformed::no(node));
+            }
+            // Columns as the scan named them, over the plan that was cached.
+            let original = self
+                .without_stale_caches((*cached.plan).clone())
+                .map_err(|e| datafusion_common::DataFusionError::External(Box::new(e)))?;
+            let all_columns = original.schema().columns();
+            let columns: Vec<datafusion_common::Column> = match &scan.projection {
+                Some(indices) => indices
+                    .iter()
+                    .filter_map(|i| all_columns.get(*i).cloned())
+                    .collect(),
+                None => all_columns,
+            };
+            let exprs: Vec<datafusion_expr::Expr> = columns
+                .into_iter()
+                .zip(scan.projected_schema.iter())
+                .map(|(column, (qualifier, field))| {
+                    datafusion_expr::Expr::Column(column)
+                        .alias_qualified(qualifier.cloned(), field.name())
+                })
+                .collect();
+            let restored = datafusion_expr::LogicalPlanBuilder::from(original)
+                .project(exprs)?
+                .build()?;
+            Ok(Transformed::yes(restored))
+        });
+        Ok(rewritten.map_err(|e| EmberError::from(e).into_root())?.data)
     }
 
     fn physical(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
@@ -438,6 +509,129 @@ impl EmberSession {
             self.context.remove_shuffle(shuffle);
         }
         Ok((schema, result.map_err(EmberError::into_root)?))
+    }
+
+    /// `CACHE [LAZY] TABLE name [OPTIONS ('storageLevel' ...)] [AS query]`: the table (or the
+    /// query, then registered as a temporary view `name`) is planned once and its result
+    /// partitions persisted in the block manager; queries naming it read them from there.
+    /// Unless LAZY, a job computes every partition now.
+    fn cache_table(
+        &self,
+        name: &str,
+        lazy: bool,
+        options: &std::collections::BTreeMap<String, String>,
+        query: Option<&sqlparser_query::Query>,
+    ) -> Result<QueryResult> {
+        let mut level = ember_core::StorageLevel::MemoryAndDisk;
+        for (key, value) in options {
+            if key.eq_ignore_ascii_case("storageLevel") {
+                level = value.parse()?;
+            } else {
+                return Err(EmberError::analysis(format!(
+                    "Unknown CACHE TABLE option '{key}'; the only option is 'storageLevel' (MEMORY_ONLY, MEMORY_AND_DISK or DISK_ONLY)"
+                )));
+            }
+        }
+        let plan = match query {
+            Some(query) => {
+                let plan = self.bind(query)?;
+                self.catalog.register_view(name, plan.clone(), true, true)?;
+                plan
+            }
+            None => {
+                // Re-caching reads the table itself, not its previous cache.
+                self.uncache(name);
+                let statements =
+                    ember_sql::parser::parse_statements(&format!("SELECT * FROM {name}"))?;
+                match statements.into_iter().next().map(|s| s.statement) {
+                    Some(EmberStatement::Query(query)) => self.bind(&query)?,
+                    _ => {
+                        return Err(EmberError::analysis(format!(
+                            "CACHE TABLE needs a table or view name, got '{name}'"
+                        )))
+                    }
+                }
+            }
+        };
+        self.uncache(name);
+        let (optimized, _) = self.optimize(plan.clone())?;
+        let optimized = subqueries::substitute_scalar_subqueries(optimized, &mut |subquery| {
+            self.run_optimized(subquery.clone())
+                .map(|(_, batches)| batches)
+        })?;
+        let physical = self.physical(&optimized)?;
+        let produced = physical.schema();
+        let fields: Vec<Field> = plan
+            .schema()
+            .fields()
+            .iter()
+            .zip(produced.fields())
+            .map(|(logical, produced)| {
+                Field::new(logical.name(), produced.data_type().clone(), true)
+            })
+            .collect();
+        let (rdd, shuffles) = lower_to_rdd(physical, &self.context)?;
+        let cached = Arc::new(ember_core::CachedRdd::new(
+            self.context.new_rdd_id(),
+            rdd,
+            level,
+        ));
+        let source = Arc::new(ember_physical::operators::cached_scan::CachedTableSource {
+            name: name.to_string(),
+            rdd: Arc::clone(&cached),
+            schema: Arc::new(Schema::new(fields)),
+            shuffles,
+            plan: Arc::new(plan),
+        });
+        self.catalog.cache(name, source);
+        if !lazy {
+            let conf = self.conf.read().clone();
+            let rows = self
+                .context
+                .count(cached as Arc<dyn ember_core::Rdd>, &conf)
+                .map_err(EmberError::into_root);
+            if let Err(e) = rows {
+                self.uncache(name);
+                return Err(e);
+            }
+        }
+        Ok(QueryResult::empty())
+    }
+
+    /// The storage level of `name`'s cached data and how much of it the block manager holds;
+    /// `None` when `name` is not cached.
+    pub fn cache_status(
+        &self,
+        name: &str,
+    ) -> Option<(ember_core::StorageLevel, ember_core::CacheStatus)> {
+        let source = self.catalog.cached(name)?;
+        let cached = source
+            .as_ref()
+            .downcast_ref::<ember_physical::operators::cached_scan::CachedTableSource>()?;
+        let rdd_id = ember_core::Rdd::id(cached.rdd.as_ref());
+        Some((
+            cached.rdd.level(),
+            self.context.block_manager().status(rdd_id),
+        ))
+    }
+
+    /// Drops the cached data of `name`, if any; returns whether there was some.
+    fn uncache(&self, name: &str) -> bool {
+        let Some(source) = self.catalog.uncache(name) else {
+            return false;
+        };
+        if let Some(cached) = source
+            .as_ref()
+            .downcast_ref::<ember_physical::operators::cached_scan::CachedTableSource>(
+        ) {
+            self.context
+                .block_manager()
+                .remove_rdd(ember_core::Rdd::id(cached.rdd.as_ref()));
+            for shuffle in &cached.shuffles {
+                self.context.remove_shuffle(*shuffle);
+            }
+        }
+        true
     }
 
     /// `EXPLAIN ANALYZE`: runs the query (its scalar subqueries first), then shows the

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion_expr::LogicalPlan;
+use datafusion_expr::{LogicalPlan, TableSource};
 use ember_common::{EmberError, Result};
 use ember_datasource::FileTable;
 use parking_lot::RwLock;
@@ -17,11 +17,26 @@ pub enum CatalogEntry {
     View(Arc<LogicalPlan>),
 }
 
-/// Tables are global; temporary views belong to the session that created them.
-#[derive(Debug, Clone, Default)]
+/// Tables are global; temporary views belong to the session that created them. Cached
+/// tables (CACHE TABLE) are read from their cached data instead, by every session.
+#[derive(Clone, Default)]
 pub struct SessionCatalog {
     tables: Arc<RwLock<BTreeMap<String, CatalogEntry>>>,
     temp_views: Arc<RwLock<BTreeMap<String, CatalogEntry>>>,
+    cached: Arc<RwLock<BTreeMap<String, Arc<dyn TableSource>>>>,
+}
+
+impl std::fmt::Debug for SessionCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCatalog")
+            .field("tables", &self.tables.read().keys().collect::<Vec<_>>())
+            .field(
+                "temp_views",
+                &self.temp_views.read().keys().collect::<Vec<_>>(),
+            )
+            .field("cached", &self.cached.read().keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// Names are case-insensitive, as in Spark.
@@ -39,6 +54,7 @@ impl SessionCatalog {
         SessionCatalog {
             tables: Arc::clone(&self.tables),
             temp_views: Arc::default(),
+            cached: Arc::clone(&self.cached),
         }
     }
 
@@ -49,6 +65,30 @@ impl SessionCatalog {
             return Some(view.clone());
         }
         self.tables.read().get(&key).cloned()
+    }
+
+    /// The cached data standing for `name`, if it is cached.
+    pub fn cached(&self, name: &str) -> Option<Arc<dyn TableSource>> {
+        self.cached.read().get(&normalize_name(name)).cloned()
+    }
+
+    /// Reads `name` from `source` from now on (CACHE TABLE); returns what it replaced.
+    pub fn cache(&self, name: &str, source: Arc<dyn TableSource>) -> Option<Arc<dyn TableSource>> {
+        self.cached.write().insert(normalize_name(name), source)
+    }
+
+    /// Stops reading `name` from cached data; returns the cached source, if there was one.
+    pub fn uncache(&self, name: &str) -> Option<Arc<dyn TableSource>> {
+        self.cached.write().remove(&normalize_name(name))
+    }
+
+    /// Every cached name and its source (CLEAR CACHE).
+    pub fn cached_all(&self) -> Vec<(String, Arc<dyn TableSource>)> {
+        self.cached
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .collect()
     }
 
     pub fn register_table(&self, name: &str, table: Arc<FileTable>, replace: bool) -> Result<()> {

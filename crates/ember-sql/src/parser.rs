@@ -58,6 +58,20 @@ pub enum EmberStatement {
     Reset {
         key: Option<String>,
     },
+    /// `CACHE [LAZY] TABLE t [OPTIONS ('storageLevel' 'MEMORY_AND_DISK')] [[AS] query]`
+    Cache {
+        name: ast::ObjectName,
+        lazy: bool,
+        options: BTreeMap<String, String>,
+        query: Option<Box<ast::Query>>,
+    },
+    /// `UNCACHE TABLE [IF EXISTS] t`
+    Uncache {
+        name: ast::ObjectName,
+        if_exists: bool,
+    },
+    /// `CLEAR CACHE`
+    ClearCache,
     /// `EXPLAIN [EXTENDED | FORMATTED | ANALYZE] statement`
     Explain {
         extended: bool,
@@ -271,9 +285,53 @@ fn parse_statement(
             key: (!rest.is_empty()).then(|| rest.to_string()),
         });
     }
+    if parser.parse_keyword(Keyword::CACHE) {
+        let lazy = matches!(&parser.peek_token().token, Token::Word(w) if w.value.eq_ignore_ascii_case("LAZY"));
+        if lazy {
+            parser.next_token();
+        }
+        if !parser.parse_keyword(Keyword::TABLE) {
+            let next = parser.peek_token();
+            return Err(syntax_at(&next, "expected TABLE after CACHE [LAZY]"));
+        }
+        let name = p(parser.parse_object_name(false))?;
+        let options = if parser.parse_keyword(Keyword::OPTIONS) {
+            parse_options(parser)?
+        } else {
+            BTreeMap::new()
+        };
+        let _ = parser.parse_keyword(Keyword::AS);
+        let next = parser.peek_token();
+        let query = match &next.token {
+            Token::EOF | Token::SemiColon => None,
+            _ => Some(p(parser.parse_query())?),
+        };
+        return Ok(EmberStatement::Cache {
+            name,
+            lazy,
+            options,
+            query,
+        });
+    }
+    if parser.parse_keyword(Keyword::UNCACHE) {
+        if !parser.parse_keyword(Keyword::TABLE) {
+            let next = parser.peek_token();
+            return Err(syntax_at(&next, "expected TABLE after UNCACHE"));
+        }
+        let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+        let name = p(parser.parse_object_name(false))?;
+        return Ok(EmberStatement::Uncache { name, if_exists });
+    }
+    if matches!(&parser.peek_token().token, Token::Word(w) if w.value.eq_ignore_ascii_case("CLEAR"))
+    {
+        parser.next_token();
+        if !parser.parse_keyword(Keyword::CACHE) {
+            let next = parser.peek_token();
+            return Err(syntax_at(&next, "expected CACHE after CLEAR"));
+        }
+        return Ok(EmberStatement::ClearCache);
+    }
     for (keyword, feature) in [
-        (Keyword::CACHE, "CACHE TABLE (comes with cluster mode)"),
-        (Keyword::UNCACHE, "UNCACHE TABLE (comes with cluster mode)"),
         (Keyword::INSERT, "INSERT INTO (comes with table writers)"),
         (
             Keyword::UPDATE,
@@ -295,7 +353,7 @@ fn parse_statement(
         return Err(syntax_at(
             &next,
             &format!(
-                "'{}' does not start a statement Ember knows; expected SELECT, WITH, VALUES, CREATE TABLE, CREATE VIEW, DROP, SHOW TABLES, DESCRIBE, SET or EXPLAIN",
+                "'{}' does not start a statement Ember knows; expected SELECT, WITH, VALUES, CREATE TABLE, CREATE VIEW, DROP, SHOW TABLES, DESCRIBE, SET, EXPLAIN, CACHE TABLE, UNCACHE TABLE or CLEAR CACHE",
                 next.token
             ),
         ));

@@ -51,6 +51,7 @@ use super::stage::{Stage, StageKind, StageState};
 use super::task::{Task, TaskEnd, TaskKind, TaskOutput, TaskReporter};
 use super::task_scheduler::TaskScheduler;
 use crate::shuffle::MapOutputTracker;
+use crate::storage::BlockManager;
 use crate::task_metrics::TaskMetricsSnapshot;
 use crate::{Dependency, Rdd, ShuffleDependency, TaskAttempt};
 
@@ -150,6 +151,7 @@ impl DagScheduler {
     pub fn start(
         task_scheduler: Arc<TaskScheduler>,
         tracker: Arc<MapOutputTracker>,
+        block_manager: Arc<BlockManager>,
     ) -> Result<Self> {
         let (events, receiver) = unbounded();
         let reporter = {
@@ -162,6 +164,7 @@ impl DagScheduler {
         let event_loop = EventLoop {
             task_scheduler,
             tracker,
+            block_manager,
             reporter,
             self_events: events.clone(),
             stage_ids: IdGenerator::new(),
@@ -292,6 +295,8 @@ impl ActiveJob {
 }
 
 struct EventLoop {
+    /// Where persisted partitions are: an RDD held whole needs none of its parents' stages.
+    block_manager: Arc<BlockManager>,
     task_scheduler: Arc<TaskScheduler>,
     tracker: Arc<MapOutputTracker>,
     reporter: TaskReporter,
@@ -400,6 +405,9 @@ impl EventLoop {
         let mut to_visit = vec![rdd.clone()];
         while let Some(rdd) = to_visit.pop() {
             if !visited.insert(rdd.id()) {
+                continue;
+            }
+            if rdd.fully_cached(&self.block_manager) {
                 continue;
             }
             for dependency in rdd.dependencies() {

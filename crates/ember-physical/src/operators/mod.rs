@@ -1,5 +1,6 @@
 //! The `*Exec` operators, one file each.
 
+pub mod cached_scan;
 pub mod exchange;
 pub mod filter;
 pub mod hash_aggregate;

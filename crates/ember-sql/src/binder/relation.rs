@@ -105,6 +105,16 @@ impl Binder<'_> {
                 }
             }
         }
+        if parts.len() == 1 {
+            if let Some(source) = self.catalog.cached(&table_name) {
+                return Ok(LogicalPlanBuilder::scan(
+                    TableReference::bare(table_name.as_str()),
+                    source,
+                    None,
+                )?
+                .build()?);
+            }
+        }
         match self.catalog.lookup(&table_name) {
             Some(CatalogEntry::Table(table)) => scan(&table_name, table),
             Some(CatalogEntry::View(plan)) => Ok(LogicalPlanBuilder::from((*plan).clone())
