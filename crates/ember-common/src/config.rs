@@ -35,6 +35,11 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Largest byte range of a splittable file (CSV) read by one task.",
     },
     ConfigEntry {
+        key: "ember.default.parallelism",
+        default: "0",
+        doc: "How many cores file splits are sized for (Spark's spark.default.parallelism): a table's total size divided by this, within 4 MB and ember.sql.files.maxPartitionBytes. 0 means the executor cores.",
+    },
+    ConfigEntry {
         key: "ember.sql.batchSize",
         default: "8192",
         doc: "Rows per Arrow record batch read from files.",

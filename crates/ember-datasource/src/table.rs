@@ -101,8 +101,24 @@ impl FileTable {
         user_schema: Option<SchemaRef>,
         max_split_bytes: usize,
     ) -> Result<FileTable> {
+        Self::try_new_for_parallelism(location, format, options, user_schema, max_split_bytes, 1)
+    }
+
+    /// Like [`FileTable::try_new`], sizing splits as Spark does so that `parallelism` cores
+    /// all get work: at most `max_partition_bytes`, at least 4 MB (Spark's
+    /// `openCostInBytes`), otherwise the data's total size divided by `parallelism`.
+    pub fn try_new_for_parallelism(
+        location: &str,
+        format: FileFormat,
+        options: &BTreeMap<String, String>,
+        user_schema: Option<SchemaRef>,
+        max_partition_bytes: usize,
+        parallelism: usize,
+    ) -> Result<FileTable> {
         let (store, path) = Store::for_location(location)?;
         let files = store.list(&path)?;
+        let total: u64 = files.iter().map(|f| f.size).sum();
+        let max_split_bytes = spark_max_split_bytes(max_partition_bytes, total, parallelism);
         if files.is_empty() && user_schema.is_none() {
             return Err(EmberError::DataSource(format!(
                 "Unable to infer the schema of {format} data at {location}: it has no data files; \
@@ -280,8 +296,33 @@ fn lazy(open: impl FnOnce() -> Result<BatchIter> + Send + 'static) -> BatchIter 
     }))
 }
 
+/// Spark's `FilePartition.maxSplitBytes`: `min(maxPartitionBytes, max(openCostInBytes,
+/// totalBytes / parallelism))`, with an open cost of 4 MB.
+pub fn spark_max_split_bytes(
+    max_partition_bytes: usize,
+    total_bytes: u64,
+    parallelism: usize,
+) -> usize {
+    const OPEN_COST_BYTES: u64 = 4 << 20;
+    let per_core = total_bytes / parallelism.max(1) as u64;
+    let size = per_core
+        .max(OPEN_COST_BYTES)
+        .min(max_partition_bytes.max(1) as u64);
+    usize::try_from(size).unwrap_or(usize::MAX)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn splits_are_sized_for_the_cores_as_in_spark() {
+        use super::spark_max_split_bytes as max_split;
+        const MB: u64 = 1 << 20;
+        // 54 MB over 2 cores: 27 MB splits; tiny data: the 4 MB open cost; huge: 128 MB.
+        assert_eq!(max_split(128 << 20, 54 * MB, 2) as u64, 27 * MB);
+        assert_eq!(max_split(128 << 20, MB, 8) as u64, 4 * MB);
+        assert_eq!(max_split(128 << 20, 10_000 * MB, 2) as u64, 128 * MB);
+    }
+
     use super::*;
     use std::path::Path;
     use std::sync::Arc;

@@ -79,6 +79,12 @@ impl EmberSession {
             conf.set("ember.task.maxFailures", "1")?;
         }
         let context = EmberContext::new(conf.clone())?;
+        if conf.get_usize("ember.default.parallelism") == 0 {
+            conf.set(
+                "ember.default.parallelism",
+                &context.default_parallelism().to_string(),
+            )?;
+        }
         Ok(EmberSession {
             context,
             catalog: SessionCatalog::new(),
@@ -187,7 +193,15 @@ impl EmberSession {
                     .read()
                     .get_usize("ember.sql.files.maxPartitionBytes")
                     .max(1);
-                let table = FileTable::try_new(&location, format, &options, schema, max_split)?;
+                let parallelism = self.conf.read().get_usize("ember.default.parallelism");
+                let table = FileTable::try_new_for_parallelism(
+                    &location,
+                    format,
+                    &options,
+                    schema,
+                    max_split,
+                    parallelism,
+                )?;
                 self.catalog
                     .register_table(&table_name, Arc::new(table), *or_replace)?;
                 Ok(QueryResult::empty())

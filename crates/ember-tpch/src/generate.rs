@@ -34,6 +34,8 @@ pub const SUCCESS_MARKER: &str = "_SUCCESS";
 
 /// Big tables are split into files of at least this many rows so they can be read in parallel.
 const ROWS_PER_FILE: u64 = 1_000_000;
+/// Rows per Parquet row group of generated files.
+const ROWS_PER_ROW_GROUP: usize = 122_880;
 
 /// Upper bound on generator threads (the generator is CPU-bound).
 const MAX_THREADS: usize = 8;
@@ -315,8 +317,11 @@ fn write_part(
     let file = File::create(&path).map_err(|e| EmberError::io(path.display().to_string(), e))?;
     let mut sink = match format {
         DataFormat::Parquet => {
+            // Row groups of 122,880 rows (DuckDB's size) let readers split files finely
+            // enough to give every core work; the writer's default is a million rows.
             let properties = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(ROWS_PER_ROW_GROUP))
                 .build();
             let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
                 .map_err(|e| EmberError::DataSource(format!("{}: {e}", path.display())))?;

@@ -78,12 +78,13 @@ impl Binder<'_> {
         if let [format, path] = parts.as_slice() {
             if path.quote_style == Some('`') {
                 if let Ok(format) = FileFormat::from_name(&format.value) {
-                    let table = FileTable::try_new(
+                    let table = FileTable::try_new_for_parallelism(
                         &path.value,
                         format,
                         &BTreeMap::new(),
                         None,
                         self.max_split_bytes(),
+                        self.conf.get_usize("ember.default.parallelism"),
                     )?;
                     return scan(
                         &format!("{}.`{}`", format_name(format), path.value),
