@@ -436,8 +436,9 @@ mod tests {
             TableScan: c
             Inner Join: b.x = a.x
               TableScan: b projection=[x, y]
-              Filter: a.z > Int32(5)
-                TableScan: a, full_filters=[a.z > Int32(5)]
+              Projection: a.x, a.w
+                Filter: a.z > Int32(5)
+                  TableScan: a, full_filters=[a.z > Int32(5)]
         ");
         let rules: Vec<String> = applications
             .iter()

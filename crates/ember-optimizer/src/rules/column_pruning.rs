@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TreeNode};
-use datafusion_common::{DFSchema, Result as DFResult};
+use datafusion_common::{Column, DFSchema, Result as DFResult};
 use datafusion_expr::logical_plan::TableScanBuilder;
 use datafusion_expr::{
     Aggregate, Expr, Join, JoinType, LogicalPlan, Projection, TableScan, Values,
@@ -111,7 +111,33 @@ fn prune(plan: LogicalPlan, required: &Required) -> DFResult<Transformed<Logical
         }
         LogicalPlan::Filter(ref filter) => {
             let child = with_columns_read(required, [&filter.predicate], &filter.input);
-            prune_children(plan, vec![child])
+            // Columns only the predicate reads are dropped right after it (Spark's
+            // ColumnPruning does the same), so they do not travel through exchanges above.
+            let only_filtered: Vec<Column> = if required.is_empty() {
+                Vec::new()
+            } else {
+                let columns = filter.input.schema().columns();
+                child
+                    .difference(required)
+                    .filter_map(|&i| columns.get(i).cloned())
+                    .collect()
+            };
+            let kept: Vec<Column> = {
+                let columns = filter.input.schema().columns();
+                required
+                    .iter()
+                    .filter_map(|&i| columns.get(i).cloned())
+                    .collect()
+            };
+            let pruned = prune_children(plan, vec![child])?;
+            if only_filtered.is_empty() {
+                return Ok(pruned);
+            }
+            let projection = Projection::try_new(
+                kept.into_iter().map(Expr::Column).collect(),
+                Arc::new(pruned.data),
+            )?;
+            Ok(Transformed::yes(LogicalPlan::Projection(projection)))
         }
         LogicalPlan::Sort(ref sort) => {
             let child = with_columns_read(required, sort.expr.iter().map(|s| &s.expr), &sort.input);
@@ -383,8 +409,9 @@ mod tests {
             .unwrap();
         insta::assert_snapshot!(optimized(&ColumnPruning, plan), @r"
         Projection: t.a
-          Filter: t.b > Int32(1)
-            TableScan: t projection=[a, b]
+          Projection: t.a
+            Filter: t.b > Int32(1)
+              TableScan: t projection=[a, b]
         ");
     }
 
@@ -495,8 +522,9 @@ mod tests {
         Projection: q.a
           Limit: skip=0, fetch=5
             SubqueryAlias: q
-              Filter: t.c = Utf8("x")
-                TableScan: t projection=[a, c], full_filters=[t.c = Utf8("x")]
+              Projection: t.a
+                Filter: t.c = Utf8("x")
+                  TableScan: t projection=[a, c], full_filters=[t.c = Utf8("x")]
         "#);
     }
 

@@ -105,8 +105,8 @@ mod tests {
         assert!(result.transformed);
         let after = subquery_plan(&result.data);
         assert!(
-            !after.contains("\n    Filter"),
-            "filter still above the scan:\n{after}"
+            after.contains("Filter: s.y = Int32(1)\n      TableScan: s"),
+            "filter not right above the scan:\n{after}"
         );
         assert!(after.contains("TableScan: s"), "{after}");
         assert!(after.contains("s.y = Int32(1)"), "filter lost:\n{after}");
