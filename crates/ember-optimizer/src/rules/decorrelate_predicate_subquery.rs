@@ -6,11 +6,12 @@ use std::sync::Arc;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::{Column, JoinType, ScalarValue};
 use datafusion_expr::expr::{Exists, InSubquery};
-use datafusion_expr::logical_plan::{Aggregate, Filter};
+use datafusion_expr::logical_plan::{Filter, Projection};
 use datafusion_expr::utils::{conjunction, split_conjunction_owned};
 use datafusion_expr::{Expr, ExprSchemable, LogicalPlan, Subquery};
 use ember_common::{EmberError, Result};
 
+use super::subquery_marks::{count_all, mark_subqueries, scalar};
 use super::subquery_util::{
     alias_plan, build_join, project_columns, pull_up_correlated, rebase_predicates, AliasGenerator,
 };
@@ -46,15 +47,37 @@ fn is_predicate_subquery(e: &Expr) -> bool {
 }
 
 fn rewrite_node(node: LogicalPlan, aliases: &AliasGenerator) -> Result<Transformed<LogicalPlan>> {
-    let LogicalPlan::Filter(filter) = node else {
-        for e in node.expressions() {
-            if e.exists(|e| Ok(is_predicate_subquery(e)))? {
-                return Err(EmberError::NotSupported(format!(
-                    "an EXISTS or IN subquery outside a WHERE/HAVING condition ('{e}'); write it as a top-level AND condition of WHERE"
-                )));
-            }
+    let filter = match node {
+        LogicalPlan::Filter(filter) => filter,
+        LogicalPlan::Projection(projection)
+            if projection
+                .expr
+                .iter()
+                .any(|e| e.exists(|e| Ok(is_predicate_subquery(e))).unwrap_or(false)) =>
+        {
+            // EXISTS / IN as values of the SELECT list: mark joins.
+            let Projection {
+                expr,
+                input,
+                schema,
+                ..
+            } = projection;
+            let (input, exprs) = mark_subqueries(Arc::unwrap_or_clone(input), expr, aliases)?;
+            return Ok(Transformed::yes(LogicalPlan::Projection(
+                Projection::try_new_with_schema(exprs, Arc::new(input), schema)?,
+            )));
         }
-        return Ok(Transformed::no(node));
+        other => {
+            for e in other.expressions() {
+                if e.exists(|e| Ok(is_predicate_subquery(e)))? {
+                    return Err(EmberError::NotSupported(format!(
+                        "an EXISTS or IN subquery in {} ('{e}'); use it in SELECT, WHERE or HAVING",
+                        other.display()
+                    )));
+                }
+            }
+            return Ok(Transformed::no(other));
+        }
     };
     if !filter.predicate.exists(|e| Ok(is_predicate_subquery(e)))? {
         return Ok(Transformed::no(LogicalPlan::Filter(filter)));
@@ -70,7 +93,9 @@ fn rewrite_node(node: LogicalPlan, aliases: &AliasGenerator) -> Result<Transform
     if let Some(local) = conjunction(local) {
         input = LogicalPlan::Filter(Filter::try_new(local, Arc::new(input))?);
     }
+    let output = input.schema().columns();
     let mut rest = Vec::new();
+    let mut nested = Vec::new();
     for conjunct in subquery_conjuncts {
         let conjunct = match conjunct {
             Expr::Not(inner) => match *inner {
@@ -95,17 +120,29 @@ fn rewrite_node(node: LogicalPlan, aliases: &AliasGenerator) -> Result<Transform
             }
             other => {
                 if other.exists(|e| Ok(is_predicate_subquery(e)))? {
-                    return Err(EmberError::NotSupported(format!(
-                        "an EXISTS or IN subquery inside '{other}'; only top-level AND conditions of WHERE may hold them"
-                    )));
+                    // Under OR, NOT of a non-subquery, CASE...: computed as values (mark joins).
+                    nested.push(other);
+                } else {
+                    rest.push(other);
                 }
-                rest.push(other);
             }
         }
+    }
+    let widened = !nested.is_empty();
+    if widened {
+        let (marked, exprs) = mark_subqueries(input, nested, aliases)?;
+        input = marked;
+        rest.extend(exprs);
     }
     let plan = match conjunction(rest) {
         Some(predicate) => LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(input))?),
         None => input,
+    };
+    // The mark joins added columns: give the parent the columns it had.
+    let plan = if widened {
+        project_columns(plan, output)?
+    } else {
+        plan
     };
     Ok(Transformed::yes(plan))
 }
@@ -157,29 +194,16 @@ fn rewrite_in(
         conditions.push(equal.or(value.clone().is_null()).or(sub_value.is_null()));
         return build_join(input, sub, JoinType::LeftAnti, conditions);
     }
-    // Uncorrelated: hash anti join on x = y, then NULL rules from a one-row count of the subquery.
-    use datafusion_functions_aggregate::count::count;
-    let output = input.schema().columns();
-    let counts = LogicalPlan::Aggregate(Aggregate::try_new(
-        Arc::new(sub.clone()),
-        vec![],
-        vec![
-            count(Expr::Literal(ScalarValue::Int64(Some(1)), None)).alias("__rows"),
-            count(sub_value).alias("__non_null"),
-        ],
-    )?);
-    let (counts, _) = alias_plan(counts, &aliases.next())?;
-    let counts_qualifier = counts.schema().qualified_field(0).0.cloned();
-    let rows = Expr::Column(Column::new(counts_qualifier.clone(), "__rows"));
-    let non_null = Expr::Column(Column::new(counts_qualifier, "__non_null"));
+    // Uncorrelated: hash anti join on x = y, then NULL rules from the subquery's row and
+    // non-NULL counts, two scalar subqueries the driver runs once.
+    let rows = scalar(count_all(sub.clone(), None)?);
+    let non_null = scalar(count_all(sub.clone(), Some(sub_value))?);
     let anti = build_join(input, sub, JoinType::LeftAnti, vec![equal])?;
-    let crossed = build_join(anti, counts, JoinType::Inner, vec![])?;
     let keep = rows
         .clone()
         .eq(Expr::Literal(ScalarValue::Int64(Some(0)), None))
         .or(value.is_not_null().and(non_null.eq(rows)));
-    let filtered = LogicalPlan::Filter(Filter::try_new(keep, Arc::new(crossed))?);
-    project_columns(filtered, output)
+    Ok(LogicalPlan::Filter(Filter::try_new(keep, Arc::new(anti))?))
 }
 
 #[cfg(test)]
@@ -292,19 +316,15 @@ mod tests {
             .unwrap()
             .build()
             .unwrap();
-        insta::assert_snapshot!(optimized(&DecorrelatePredicateSubquery, plan), @r"
-        Projection: t.a, t.b, t.c
-          Filter: __sq_2.__rows = Int64(0) OR t.b IS NOT NULL AND __sq_2.__non_null = __sq_2.__rows
-            Cross Join:
-              LeftAnti Join: t.b = __sq_1.x
-                TableScan: t
-                SubqueryAlias: __sq_1
-                  TableScan: s
-              SubqueryAlias: __sq_2
-                Aggregate: groupBy=[[]], aggr=[[count(Int64(1)) AS __rows, count(__sq_1.x) AS __non_null]]
-                  SubqueryAlias: __sq_1
-                    TableScan: s
-        ");
+        let text = optimized(&DecorrelatePredicateSubquery, plan);
+        // An anti join on the value, then the NULL rules from two counts of the subquery that
+        // the driver runs once: no cross join.
+        assert!(
+            text.starts_with("Filter: (<subquery>) = Int64(0) OR t.b IS NOT NULL AND (<subquery>) = (<subquery>)"),
+            "{text}"
+        );
+        assert!(text.contains("LeftAnti Join: t.b = __sq_1.x"), "{text}");
+        assert!(!text.contains("Cross Join"), "{text}");
     }
 
     #[test]
@@ -356,20 +376,50 @@ mod tests {
     }
 
     #[test]
-    fn exists_under_or_is_not_supported() {
+    fn exists_under_or_becomes_a_value() {
         let sub = scan("s", &[("x", DataType::Int32)]).build().unwrap();
         let plan = abc("t")
             .filter(exists(Arc::new(sub)).or(col("t.a").eq(lit(1))))
             .unwrap()
             .build()
             .unwrap();
-        let err = DecorrelatePredicateSubquery
-            .apply(plan, &OptimizerContext::default())
-            .unwrap_err();
+        // Uncorrelated: a count run once by the driver, kept under the OR.
+        let text = optimized(&DecorrelatePredicateSubquery, plan);
         assert!(
-            err.to_string().contains("EXISTS or IN subquery inside"),
-            "{err}"
+            text.contains("Filter: (<subquery>) > Int64(0) OR t.a = Int32(1)"),
+            "{text}"
         );
+    }
+
+    #[test]
+    fn correlated_in_as_a_value_is_a_mark_join_with_null_counts() {
+        let sub = scan("s", &[("x", DataType::Int32), ("k", DataType::Int32)])
+            .filter(col("s.k").eq(out_ref_col(DataType::Int32, "t.a")))
+            .unwrap()
+            .project(vec![col("s.x")])
+            .unwrap()
+            .build()
+            .unwrap();
+        let plan = abc("t")
+            .project(vec![
+                col("t.a"),
+                in_subquery(col("t.b"), Arc::new(sub)).alias("m"),
+            ])
+            .unwrap()
+            .build()
+            .unwrap();
+        let text = optimized(&DecorrelatePredicateSubquery, plan);
+        // Matches: distinct (k, x) left-joined on the correlation and the value; counts per k.
+        assert!(
+            text.contains("Left Join: t.a = __sq_1.k, t.b = __sq_1.x"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Aggregate: groupBy=[[s.k, s.x]], aggr=[[]]"),
+            "{text}"
+        );
+        assert!(text.contains("count(Int64(1)) AS __rows"), "{text}");
+        assert!(!text.contains("InSubquery"), "{text}");
     }
 
     /// `Filter` over a ready plan.

@@ -15,6 +15,7 @@ mod push_down_semi_anti_join;
 mod reorder_joins;
 mod scalar_subquery_to_join;
 mod simplify_expressions;
+mod subquery_marks;
 mod subquery_util;
 
 pub use column_pruning::ColumnPruning;
