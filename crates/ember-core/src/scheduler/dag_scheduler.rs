@@ -918,7 +918,7 @@ fn check_partitions(rdd: &Arc<dyn Rdd>, partitions: &[usize]) -> Result<()> {
 }
 
 fn log_task_end(info: &TaskInfo, how: &str) {
-    log::debug!(
+    log::info!(
         "Task {} (stage {} partition {} attempt {}) {how} on {} in {} ms: {} rows out, \
          {} shuffle bytes written, {} shuffle bytes read, {} bytes spilled",
         info.attempt.task_id.0,
