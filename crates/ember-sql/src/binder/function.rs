@@ -588,6 +588,22 @@ impl Binder<'_> {
             )))
         };
         match name {
+            "count" if distinct && bound.len() > 1 => {
+                // Spark counts the distinct tuples whose values are all non-NULL: one struct
+                // value per row, NULL when any part is NULL.
+                let all_present = bound
+                    .iter()
+                    .map(|e| e.clone().is_not_null())
+                    .reduce(Expr::and)
+                    .ok_or_else(|| error_at(node, "count(DISTINCT) needs an argument"))?;
+                let tuple = datafusion_functions::core::r#struct().call(bound);
+                let value = Expr::Case(datafusion_expr::expr::Case::new(
+                    None,
+                    vec![(Box::new(all_present), Box::new(tuple))],
+                    None,
+                ));
+                aggregate(lookup("count")?, vec![value], true, filter)
+            }
             "count_if" => {
                 let [value] = one_arg(bound, name, node)?;
                 if !matches!(value.get_type(schema)?, DataType::Boolean | DataType::Null) {
