@@ -20,15 +20,24 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
             unquoted(&t.value.value)
         ),
         E::Nested(inner) => spark_name(inner),
-        E::BinaryOp { left, op, right } => {
-            format!("({} {} {})", spark_name(left), op, spark_name(right))
-        }
+        E::BinaryOp { left, op, right } => match op {
+            // Spark names `a || b` after the function it is, and writes `div` in lower case.
+            ast::BinaryOperator::StringConcat => {
+                format!("concat({}, {})", spark_name(left), spark_name(right))
+            }
+            ast::BinaryOperator::MyIntegerDivide | ast::BinaryOperator::DuckIntegerDivide => {
+                format!("({} div {})", spark_name(left), spark_name(right))
+            }
+            _ => format!("({} {} {})", spark_name(left), op, spark_name(right)),
+        },
         E::UnaryOp { op, expr } => match op {
             ast::UnaryOperator::Not | ast::UnaryOperator::BangNot => {
                 format!("(NOT {})", spark_name(expr))
             }
             ast::UnaryOperator::Minus => match expr.as_ref() {
-                E::Value(_) => format!("-{}", spark_name(expr)),
+                E::Value(v) if !matches!(v.value, ast::Value::Null) => {
+                    format!("-{}", spark_name(expr))
+                }
                 _ => format!("(- {})", spark_name(expr)),
             },
             other => format!("({other} {})", spark_name(expr)),
