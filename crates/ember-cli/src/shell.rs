@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use arrow::util::pretty::pretty_format_batches;
+use arrow::util::pretty::pretty_format_batches_with_options;
 use ember_common::{EmberError, Result};
 use ember_session::{render_with_source, EmberSession, QueryResult};
 use rustyline::error::ReadlineError;
@@ -82,7 +82,10 @@ fn print_result(result: &QueryResult, started: Instant) {
             .collect();
         println!("{}", header.join(" | "));
     } else {
-        match pretty_format_batches(&batches) {
+        match pretty_format_batches_with_options(
+            &batches,
+            &ember_common::display::spark_format_options(),
+        ) {
             Ok(table) => println!("{table}"),
             Err(e) => eprintln!("could not format the result: {e}"),
         }

@@ -1,6 +1,7 @@
 //! Shared vocabulary of every Ember crate: the error type, configuration keys and id newtypes.
 
 pub mod config;
+pub mod display;
 pub mod error;
 pub mod ids;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
-use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow::util::display::ArrayFormatter;
 use ember_common::{EmberConf, EmberError};
 use ember_session::{EmberSession, QueryResult};
 use ember_sql::types::spark_type_name;
@@ -62,7 +62,7 @@ fn render(sql: &str, result: Result<QueryResult, EmberError>) -> (String, String
 }
 
 fn rows_of(batches: &[RecordBatch]) -> Vec<String> {
-    let options = FormatOptions::default().with_null("NULL");
+    let options = ember_common::display::spark_format_options();
     let mut lines = Vec::new();
     for batch in batches {
         let formatters: Vec<ArrayFormatter> = batch
