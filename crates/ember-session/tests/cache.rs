@@ -137,3 +137,27 @@ fn memory_and_disk_spills_instead_of_dropping() {
     // Read back from disk, not from the (deleted) file.
     assert_eq!(single_i64(&session, "SELECT count(*) FROM a"), 20_000);
 }
+
+#[test]
+fn a_cached_view_belongs_to_its_session_and_a_cached_table_to_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.csv");
+    write_csv(&file, 100);
+    let first = session("1g");
+    create(&first, "t", &file);
+    first
+        .sql("CACHE TABLE v AS SELECT id FROM t WHERE id < 10")
+        .unwrap();
+    first.sql("CACHE TABLE t").unwrap();
+    let second = first.new_session();
+    second
+        .sql("CREATE TEMPORARY VIEW v AS SELECT id FROM t WHERE id >= 90")
+        .unwrap();
+    // Each session reads its own view v; both read the one cached table t.
+    assert_eq!(single_i64(&first, "SELECT sum(id) FROM v"), 45);
+    assert_eq!(single_i64(&second, "SELECT sum(id) FROM v"), 945);
+    assert!(second.cache_status("v").is_none());
+    assert!(second.cache_status("t").is_some());
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(single_i64(&second, "SELECT count(*) FROM t"), 100);
+}

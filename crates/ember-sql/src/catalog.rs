@@ -23,7 +23,11 @@ pub enum CatalogEntry {
 pub struct SessionCatalog {
     tables: Arc<RwLock<BTreeMap<String, CatalogEntry>>>,
     temp_views: Arc<RwLock<BTreeMap<String, CatalogEntry>>>,
+    /// Cached tables, seen by every session.
     cached: Arc<RwLock<BTreeMap<String, Arc<dyn TableSource>>>>,
+    /// Cached temporary views of this session (another session's view of the same name is
+    /// another view).
+    cached_views: Arc<RwLock<BTreeMap<String, Arc<dyn TableSource>>>>,
 }
 
 impl std::fmt::Debug for SessionCatalog {
@@ -35,6 +39,10 @@ impl std::fmt::Debug for SessionCatalog {
                 &self.temp_views.read().keys().collect::<Vec<_>>(),
             )
             .field("cached", &self.cached.read().keys().collect::<Vec<_>>())
+            .field(
+                "cached_views",
+                &self.cached_views.read().keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -55,6 +63,7 @@ impl SessionCatalog {
             tables: Arc::clone(&self.tables),
             temp_views: Arc::default(),
             cached: Arc::clone(&self.cached),
+            cached_views: Arc::default(),
         }
     }
 
@@ -67,28 +76,48 @@ impl SessionCatalog {
         self.tables.read().get(&key).cloned()
     }
 
+    /// Where the cache of `name` lives: this session's temporary views shadow tables.
+    fn cache_map(&self, key: &str) -> &Arc<RwLock<BTreeMap<String, Arc<dyn TableSource>>>> {
+        if self.temp_views.read().contains_key(key) {
+            &self.cached_views
+        } else {
+            &self.cached
+        }
+    }
+
     /// The cached data standing for `name`, if it is cached.
     pub fn cached(&self, name: &str) -> Option<Arc<dyn TableSource>> {
-        self.cached.read().get(&normalize_name(name)).cloned()
+        let key = normalize_name(name);
+        self.cache_map(&key).read().get(&key).cloned()
     }
 
     /// Reads `name` from `source` from now on (CACHE TABLE); returns what it replaced.
     pub fn cache(&self, name: &str, source: Arc<dyn TableSource>) -> Option<Arc<dyn TableSource>> {
-        self.cached.write().insert(normalize_name(name), source)
+        let key = normalize_name(name);
+        self.cache_map(&key).write().insert(key, source)
     }
 
     /// Stops reading `name` from cached data; returns the cached source, if there was one.
     pub fn uncache(&self, name: &str) -> Option<Arc<dyn TableSource>> {
-        self.cached.write().remove(&normalize_name(name))
+        let key = normalize_name(name);
+        self.cache_map(&key).write().remove(&key)
     }
 
-    /// Every cached name and its source (CLEAR CACHE).
+    /// Every cached name this session sees and its source (CLEAR CACHE).
     pub fn cached_all(&self) -> Vec<(String, Arc<dyn TableSource>)> {
-        self.cached
+        let mut all: Vec<(String, Arc<dyn TableSource>)> = self
+            .cached_views
             .read()
             .iter()
             .map(|(k, v)| (k.clone(), Arc::clone(v)))
-            .collect()
+            .collect();
+        all.extend(
+            self.cached
+                .read()
+                .iter()
+                .map(|(k, v)| (k.clone(), Arc::clone(v))),
+        );
+        all
     }
 
     pub fn register_table(&self, name: &str, table: Arc<FileTable>, replace: bool) -> Result<()> {
