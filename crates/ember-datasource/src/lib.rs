@@ -23,7 +23,7 @@ mod writer;
 
 pub use format::FileFormat;
 pub use options::CsvOptions;
-pub use table::{FileTable, Split, SplitKind};
+pub use table::{DataFile, FileTable, FileTableParts, FormatParts, Split, SplitKind};
 pub use table_source::FileTableSource;
 pub use writer::{write_csv, write_parquet, write_parquet_iter, DEFAULT_ROW_GROUP_ROWS};
 

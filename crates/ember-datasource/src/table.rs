@@ -59,11 +59,51 @@ impl fmt::Display for Split {
     }
 }
 
+/// One data file of a [`FileTableParts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFile {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// Its size in bytes when the table was listed.
+    pub size: u64,
+}
+
+/// How a [`FileTableParts`]' files are read: per format, what listing and schema resolution
+/// settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormatParts {
+    /// Parquet: per file, the file column of each table column.
+    Parquet { column_map: Vec<Vec<usize>> },
+    /// CSV: the parsed read options.
+    Csv { options: CsvOptions },
+}
+
+/// A [`FileTable`] as plain data ([`FileTable::to_parts`], [`FileTable::from_parts`]): what
+/// listing the location and settling the schema found, so that an executor reads the same
+/// splits without listing again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileTableParts {
+    /// The location the table was created with.
+    pub location: String,
+    /// The table schema.
+    pub schema: SchemaRef,
+    /// The data files, sorted by path.
+    pub files: Vec<DataFile>,
+    /// The splits in order, each with the index of its file in `files`.
+    pub splits: Vec<(usize, Split)>,
+    /// The format and what reading it needs.
+    pub format: FormatParts,
+    /// See [`FileTable::estimated_rows`].
+    pub estimated_rows: Option<u64>,
+}
+
 /// How the table's files are read.
 #[derive(Debug)]
 enum Source {
     Parquet {
-        files: Vec<ParquetFile>,
+        /// Per file, its decoded footer; `None` for a table put back together with
+        /// [`FileTable::from_parts`], whose reads load the footer of their split's file.
+        files: Vec<Option<ParquetFile>>,
         /// Per file, the file column of each table column.
         column_map: Vec<Vec<usize>>,
     },
@@ -135,7 +175,7 @@ impl FileTable {
                 let splits = parquet_source::splits(&parquet_files, max_split_bytes);
                 let rows = parquet_files.iter().map(ParquetFile::num_rows).sum();
                 let source = Source::Parquet {
-                    files: parquet_files,
+                    files: parquet_files.into_iter().map(Some).collect(),
                     column_map: layout.column_map,
                 };
                 (layout.schema, source, splits, Some(rows))
@@ -205,6 +245,93 @@ impl FileTable {
         self.files.len()
     }
 
+    /// The table taken apart into plain data (for shipping a scan to an executor):
+    /// [`FileTable::from_parts`] puts it back together without listing the files again.
+    pub fn to_parts(&self) -> FileTableParts {
+        let format = match &self.source {
+            Source::Parquet { column_map, .. } => FormatParts::Parquet {
+                column_map: column_map.clone(),
+            },
+            Source::Csv { options } => FormatParts::Csv {
+                options: options.clone(),
+            },
+        };
+        FileTableParts {
+            location: self.location.clone(),
+            schema: self.schema.clone(),
+            files: self
+                .files
+                .iter()
+                .map(|f| DataFile {
+                    path: f.path.clone(),
+                    size: f.size,
+                })
+                .collect(),
+            splits: self
+                .splits
+                .iter()
+                .cloned()
+                .zip(self.split_files.iter().copied())
+                .map(|(split, file)| (file, split))
+                .collect(),
+            format,
+            estimated_rows: self.estimated_rows,
+        }
+    }
+
+    /// A table from [`FileTable::to_parts`]: no listing, no schema inference and no footer
+    /// reads here (a Parquet read loads its file's footer when the split is first pulled).
+    /// Fails when the parts do not fit together (a split naming a file that is not in
+    /// `files`, a column map of another length than `files`).
+    pub fn from_parts(parts: FileTableParts) -> Result<FileTable> {
+        let (store, _) = Store::for_location(&parts.location)?;
+        let files: Vec<FileEntry> = parts
+            .files
+            .into_iter()
+            .map(|f| FileEntry {
+                path: f.path,
+                size: f.size,
+            })
+            .collect();
+        if let Some((file, split)) = parts.splits.iter().find(|(file, _)| *file >= files.len()) {
+            return Err(EmberError::internal(format!(
+                "split {split} of {} names file {file}, but the table has {} files",
+                parts.location,
+                files.len()
+            )));
+        }
+        let (format, source) = match parts.format {
+            FormatParts::Parquet { column_map } => {
+                if column_map.len() != files.len() {
+                    return Err(EmberError::internal(format!(
+                        "Parquet table {} has {} files but a column map for {}",
+                        parts.location,
+                        files.len(),
+                        column_map.len()
+                    )));
+                }
+                let source = Source::Parquet {
+                    files: vec![None; files.len()],
+                    column_map,
+                };
+                (FileFormat::Parquet, source)
+            }
+            FormatParts::Csv { options } => (FileFormat::Csv, Source::Csv { options }),
+        };
+        let (split_files, splits): (Vec<usize>, Vec<Split>) = parts.splits.into_iter().unzip();
+        Ok(FileTable {
+            location: parts.location,
+            format,
+            store,
+            schema: parts.schema,
+            files,
+            splits,
+            split_files,
+            source,
+            estimated_rows: parts.estimated_rows,
+        })
+    }
+
     /// Reads split `split` lazily (nothing is opened before the first `next`). `projection`
     /// holds indices into [`FileTable::schema`]; the batches have the schema
     /// `schema().project(projection)`, or the whole schema without a projection.
@@ -235,11 +362,18 @@ impl FileTable {
         let store = self.store;
         match (&self.source, split_info.kind) {
             (Source::Parquet { files, column_map }, SplitKind::ParquetRowGroups(groups)) => {
-                let file = files.get(file_index).cloned().ok_or_else(|| {
+                let footer = files.get(file_index).cloned().ok_or_else(|| {
+                    EmberError::internal(format!("no Parquet file for split {split}"))
+                })?;
+                let entry = self.files.get(file_index).cloned().ok_or_else(|| {
                     EmberError::internal(format!("no Parquet file for split {split}"))
                 })?;
                 let column_map = column_map.get(file_index).cloned().unwrap_or_default();
                 Ok(lazy(move || {
+                    let file = match footer {
+                        Some(file) => file,
+                        None => ParquetFile::open(store, entry)?,
+                    };
                     parquet_source::read(
                         store,
                         &file,
@@ -397,6 +531,45 @@ mod tests {
     ) -> Result<()> {
         let batch = ids_and_names(rows, offset)?;
         write_parquet_iter(path, batch.schema(), [Ok(batch)], row_group_rows)?;
+        Ok(())
+    }
+
+    #[test]
+    fn parts_rebuild_the_table_without_listing_again() -> Result<()> {
+        let dir = tempdir()?;
+        write_ids_parquet(&dir.path().join("a.parquet"), 10, 0, 4)?;
+        write_ids_parquet(&dir.path().join("b.parquet"), 5, 100, 4)?;
+        let location = dir.path().to_string_lossy().to_string();
+        let table = FileTable::try_new(&location, FileFormat::Parquet, &no_options(), None, 1)?;
+        let expected = read_all(&table, Some(&[2, 0]))?;
+        let parts = table.to_parts();
+        assert_eq!(parts.files.len(), 2);
+        assert_eq!(parts.splits.len(), table.splits().len());
+        // A file added after listing is not read by the rebuilt table.
+        write_ids_parquet(&dir.path().join("c.parquet"), 7, 200, 4)?;
+        let rebuilt = FileTable::from_parts(parts.clone())?;
+        assert_eq!(rebuilt.to_parts(), parts);
+        assert_eq!(rebuilt.splits(), table.splits());
+        assert_eq!(rebuilt.estimated_rows(), Some(15));
+        assert_eq!(read_all(&rebuilt, Some(&[2, 0]))?, expected);
+
+        let csv = dir.path().join("t.csv");
+        write(&csv, "id;name\n1;x\n2;\n3;z\n")?;
+        let csv_location = csv.to_string_lossy().to_string();
+        let opts = options(&[("header", "true"), ("sep", ";"), ("inferSchema", "true")]);
+        let table = FileTable::try_new(&csv_location, FileFormat::Csv, &opts, None, 4)?;
+        let rebuilt = FileTable::from_parts(table.to_parts())?;
+        assert_eq!(rebuilt.schema(), table.schema());
+        assert_eq!(read_all(&rebuilt, None)?, read_all(&table, None)?);
+        assert_eq!(read_all(&rebuilt, None)?.num_rows(), 3);
+
+        let mut broken = table.to_parts();
+        broken.splits[0].0 = 9;
+        let message = FileTable::from_parts(broken)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("names file 9"), "{message}");
         Ok(())
     }
 

@@ -33,3 +33,5 @@ pub use push_down_semi_anti_join::PushDownLeftSemiAntiJoin;
 pub use reorder_joins::ReorderJoins;
 pub use scalar_subquery_to_join::ScalarSubqueryToJoin;
 pub use simplify_expressions::SimplifyExpressions;
+/// The run-time check of scalar subqueries (one row per key), which executors must rebuild.
+pub use subquery_util::AssertSingleRow;

@@ -350,13 +350,13 @@ pub(crate) fn project_columns(plan: LogicalPlan, columns: Vec<Column>) -> Result
 
 /// `assert_single_row(count, value)`: `value`, or the Spark error when any `count` exceeds 1.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct AssertSingleRow {
+pub struct AssertSingleRow {
     signature: Signature,
 }
 
 impl AssertSingleRow {
     /// The function as a `ScalarUDF`, ready for `ScalarUDF::call`.
-    pub(crate) fn udf() -> Arc<ScalarUDF> {
+    pub fn udf() -> Arc<ScalarUDF> {
         Arc::new(ScalarUDF::new_from_impl(AssertSingleRow {
             signature: Signature::any(2, Volatility::Immutable),
         }))

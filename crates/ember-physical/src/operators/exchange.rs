@@ -33,6 +33,12 @@ impl ExchangeExec {
         &self.input
     }
 
+    /// How rows are redistributed: hash keys (over the input's schema) and count, one
+    /// partition, or round robin (`Unknown(n)`).
+    pub fn partitioning(&self) -> &Partitioning {
+        &self.partitioning
+    }
+
     /// The partitioner map tasks use to split their output.
     pub fn partitioner(&self) -> Arc<dyn Partitioner> {
         match &self.partitioning {
@@ -110,6 +116,11 @@ impl ShuffleReadExec {
 
     pub fn shuffle_id(&self) -> ShuffleId {
         self.shuffle_id
+    }
+
+    /// The partitioning of the shuffled rows (the replaced exchange's).
+    pub fn partitioning(&self) -> &Partitioning {
+        &self.partitioning
     }
 }
 

@@ -19,6 +19,11 @@ impl FilterExec {
     pub fn new(predicate: PhysicalExprRef, input: Arc<dyn ExecutionPlan>) -> Self {
         FilterExec { predicate, input }
     }
+
+    /// The predicate, over the input's schema.
+    pub fn predicate(&self) -> &PhysicalExprRef {
+        &self.predicate
+    }
 }
 
 impl ExecutionPlan for FilterExec {

@@ -135,6 +135,33 @@ impl HashAggregateExec {
         )
     }
 
+    /// A `Final` aggregation from its parts, as [`HashAggregateExec::final_for`] builds it:
+    /// `group_exprs` over `input`'s schema (the group columns of the `Partial` output),
+    /// `aggregates` over `raw_input_schema` (the `Partial` step's input schema). For plans
+    /// that travel without their `Partial` step (a shuffle read below the `Final`).
+    pub fn try_new_final(
+        group_exprs: Vec<(PhysicalExprRef, String)>,
+        aggregates: Vec<Arc<AggregateFunctionExpr>>,
+        raw_input_schema: SchemaRef,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> Result<Self> {
+        let filters = vec![None; aggregates.len()];
+        Self::build(
+            AggregateMode::Final,
+            group_exprs,
+            aggregates,
+            filters,
+            raw_input_schema,
+            input,
+        )
+    }
+
+    /// The schema of the rows the aggregation started from: the input's schema, except in
+    /// `Final` mode, where it is the input schema of the `Partial` step.
+    pub fn raw_input_schema(&self) -> &SchemaRef {
+        &self.raw_input_schema
+    }
+
     /// The group key expressions (over the input's schema) with their output names.
     pub fn group_exprs(&self) -> &[(PhysicalExprRef, String)] {
         &self.group_exprs

@@ -19,6 +19,16 @@ impl LimitExec {
     pub fn new(skip: usize, fetch: Option<usize>, input: Arc<dyn ExecutionPlan>) -> Self {
         LimitExec { skip, fetch, input }
     }
+
+    /// How many rows each partition skips first.
+    pub fn skip(&self) -> usize {
+        self.skip
+    }
+
+    /// How many rows each partition passes at most (all when `None`).
+    pub fn fetch(&self) -> Option<usize> {
+        self.fetch
+    }
 }
 
 impl ExecutionPlan for LimitExec {

@@ -97,6 +97,16 @@ impl NestedLoopJoinExec {
             build: Arc::new(Mutex::new(None)),
         })
     }
+
+    /// The optional join condition, over left columns then right columns.
+    pub fn filter(&self) -> Option<&PhysicalExprRef> {
+        self.filter.as_ref()
+    }
+
+    /// Inner, Left, LeftSemi, LeftAnti or Full.
+    pub fn join_type(&self) -> JoinType {
+        self.join_type
+    }
 }
 
 /// Everything one probe partition needs.

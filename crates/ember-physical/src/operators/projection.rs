@@ -39,6 +39,11 @@ impl ProjectExec {
             schema: Arc::new(Schema::new(fields)),
         })
     }
+
+    /// The output expressions (over the input's schema) with their column names.
+    pub fn exprs(&self) -> &[(PhysicalExprRef, String)] {
+        &self.exprs
+    }
 }
 
 impl ExecutionPlan for ProjectExec {

@@ -44,6 +44,21 @@ impl ScanExec {
     pub fn table(&self) -> &Arc<FileTable> {
         &self.table
     }
+
+    /// The table's name, as EXPLAIN shows it.
+    pub fn table_name(&self) -> &str {
+        &self.table_name
+    }
+
+    /// The indices of the table columns read (all when `None`).
+    pub fn projection(&self) -> Option<&[usize]> {
+        self.projection.as_deref()
+    }
+
+    /// The pushed filters, over the projected schema.
+    pub fn filters(&self) -> &[PhysicalExprRef] {
+        &self.filters
+    }
 }
 
 impl ExecutionPlan for ScanExec {

@@ -34,6 +34,16 @@ impl SortExec {
     pub fn new(keys: Vec<SortKey>, fetch: Option<usize>, input: Arc<dyn ExecutionPlan>) -> Self {
         SortExec { keys, fetch, input }
     }
+
+    /// The sort keys, most significant first, over the input's schema.
+    pub fn keys(&self) -> &[SortKey] {
+        &self.keys
+    }
+
+    /// The top-k bound (a `TopKExec`), or `None` for a full sort.
+    pub fn fetch(&self) -> Option<usize> {
+        self.fetch
+    }
 }
 
 /// Sorts rows of `batch` by `keys`, keeping at most `fetch` rows.

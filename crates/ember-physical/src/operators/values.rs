@@ -19,6 +19,11 @@ impl ValuesExec {
     pub fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
         ValuesExec { schema, batches }
     }
+
+    /// The rows, in order.
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
 }
 
 impl ExecutionPlan for ValuesExec {

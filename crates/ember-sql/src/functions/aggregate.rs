@@ -45,6 +45,21 @@ impl PickAggregate {
         }))
     }
 
+    /// Rebuilds the aggregate from its name (`first`, `first_ignore_nulls`, `last`,
+    /// `last_ignore_nulls`, `max_by`, `min_by`), as found in a serialized plan.
+    pub fn udaf_by_name(name: &str) -> Option<Arc<AggregateUDF>> {
+        let (pick, ignore_nulls) = match name {
+            "first" => (Pick::First, false),
+            "first_ignore_nulls" => (Pick::First, true),
+            "last" => (Pick::Last, false),
+            "last_ignore_nulls" => (Pick::Last, true),
+            "max_by" => (Pick::MaxBy, false),
+            "min_by" => (Pick::MinBy, false),
+            _ => return None,
+        };
+        Some(Self::udaf(pick, ignore_nulls))
+    }
+
     fn by_key(&self) -> bool {
         matches!(self.pick, Pick::MaxBy | Pick::MinBy)
     }
@@ -502,6 +517,24 @@ mod tests {
 
     fn ints(v: Vec<Option<i32>>) -> ArrayRef {
         Arc::new(Int32Array::from(v))
+    }
+
+    #[test]
+    fn pick_aggregates_rebuild_from_their_names() {
+        for pick in [Pick::First, Pick::Last, Pick::MaxBy, Pick::MinBy] {
+            for ignore_nulls in [false, true] {
+                let udaf = PickAggregate::udaf(pick, ignore_nulls);
+                let rebuilt = PickAggregate::udaf_by_name(udaf.name()).unwrap();
+                assert_eq!(rebuilt.name(), udaf.name());
+            }
+        }
+        let rebuilt = PickAggregate::udaf_by_name("first_ignore_nulls").unwrap();
+        let inner = rebuilt.inner().downcast_ref::<PickAggregate>();
+        assert_eq!(
+            inner.map(|p| (p.pick, p.ignore_nulls)),
+            Some((Pick::First, true))
+        );
+        assert!(PickAggregate::udaf_by_name("sum").is_none());
     }
 
     #[test]

@@ -236,14 +236,44 @@ pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     all.extend(string::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
-    all.push(SparkUdf::new(
+    all.push(type_of_udf());
+    all.into_iter().map(SparkUdf::into_udf).collect()
+}
+
+fn type_of_udf() -> SparkUdf {
+    SparkUdf::new(
         "typeof",
         (1, 1),
         |t| Ok(t.to_vec()),
         |_| Ok(DataType::Utf8),
         type_of,
-    ));
-    all.into_iter().map(SparkUdf::into_udf).collect()
+    )
+}
+
+/// Rebuilds one of Ember's own [`SparkUdf`]s from what identifies it in a serialized plan: its
+/// name and its `ansi` flag (every other part of a `SparkUdf` follows from its name). `None` for
+/// a name Ember does not define.
+pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
+    use ansi::{ArithOp, Overflow};
+    let mut all = string::functions();
+    all.extend(datetime::functions(ansi));
+    all.extend(math::functions());
+    all.push(type_of_udf());
+    all.push(ansi::spark_cast(ansi));
+    for op in [
+        ArithOp::Add,
+        ArithOp::Subtract,
+        ArithOp::Multiply,
+        ArithOp::Negate,
+        ArithOp::Abs,
+    ] {
+        for overflow in [Overflow::Fail, Overflow::Null, Overflow::Wrap] {
+            all.push(ansi::arithmetic(op, overflow));
+        }
+    }
+    all.into_iter()
+        .find(|f| f.name == name)
+        .map(|f| f.with_ansi(ansi))
 }
 
 /// `typeof(x)`: Spark's name of the argument's type (`int`, `string`, `void` for NULL).
@@ -288,6 +318,25 @@ mod tests {
         assert!(ember_scalar_functions()
             .iter()
             .any(|f| f.name() == "typeof"));
+    }
+
+    #[test]
+    fn spark_udfs_rebuild_from_name_and_flag() {
+        for f in ember_scalar_functions() {
+            for ansi in [true, false] {
+                let rebuilt = spark_udf_by_name(f.name(), ansi).unwrap();
+                assert_eq!((rebuilt.name, rebuilt.ansi), (f.name(), ansi));
+            }
+        }
+        let add = spark_udf_by_name("checked_add", true).unwrap();
+        let a: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![i64::MAX]));
+        let b: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![1]));
+        assert!((add.kernel)(&add, &[a, b], 1).is_err());
+        assert_eq!(
+            spark_udf_by_name("spark_cast", false).unwrap().arity,
+            (2, 2)
+        );
+        assert!(spark_udf_by_name("no_such_function", true).is_none());
     }
 
     #[test]
