@@ -62,6 +62,14 @@ fn run_checked(data: &std::path::Path, sf: &str, format: &str, master: &str, ext
 fn tpch_sf001_parquet_matches_reference_answers() {
     let data = generate("0.01", "parquet");
     run_checked(data.path(), "0.01", "parquet", "local[2]", &[]);
+    // Every stage fragment through the task wire format, as executor processes will get it.
+    run_checked(
+        data.path(),
+        "0.01",
+        "parquet",
+        "local[2]",
+        &["--conf", "spark.sql.verifyTaskSerialization=true"],
+    );
 }
 
 #[test]

@@ -70,6 +70,11 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Largest estimated size in bytes (10m, 1g...) of a join side that is broadcast to every task of the other side instead of shuffling both; -1 turns broadcast joins off.",
     },
     ConfigEntry {
+        key: "ember.sql.verifyTaskSerialization",
+        default: "false",
+        doc: "Send every stage fragment through the task wire format (protobuf) and run the decoded copy, as executor processes will; checks that every plan can travel.",
+    },
+    ConfigEntry {
         key: "ember.sql.caseSensitive",
         default: "false",
         doc: "Whether column and table names are case sensitive (Spark's default: not).",

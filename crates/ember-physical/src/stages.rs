@@ -64,11 +64,25 @@ pub fn lower_to_rdd(
     plan: Arc<dyn ExecutionPlan>,
     ctx: &EmberContext,
 ) -> Result<(Arc<dyn Rdd>, Vec<ShuffleId>)> {
+    lower_to_rdd_with(plan, ctx, &|fragment| Ok(fragment))
+}
+
+/// A stage fragment on its way into the RDD that runs it, e.g. through the wire format.
+pub type FragmentTransform = dyn Fn(Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>>;
+
+/// Like [`lower_to_rdd`], passing every stage fragment (cut at the exchanges, with shuffle
+/// reads at its leaves) through `prepare` before it goes into its RDD: the session uses it to
+/// send each fragment through the task wire format and run the decoded copy.
+pub fn lower_to_rdd_with(
+    plan: Arc<dyn ExecutionPlan>,
+    ctx: &EmberContext,
+    prepare: &FragmentTransform,
+) -> Result<(Arc<dyn Rdd>, Vec<ShuffleId>)> {
     let mut shuffles = Vec::new();
-    let (fragment, dependencies) = cut(plan, ctx, &mut shuffles)?;
+    let (fragment, dependencies) = cut(plan, ctx, &mut shuffles, prepare)?;
     let rdd: Arc<dyn Rdd> = Arc::new(PlanRdd {
         id: ctx.new_rdd_id(),
-        fragment,
+        fragment: prepare(fragment)?,
         dependencies,
     });
     Ok((rdd, shuffles))
@@ -79,6 +93,7 @@ fn cut(
     plan: Arc<dyn ExecutionPlan>,
     ctx: &EmberContext,
     shuffles: &mut Vec<ShuffleId>,
+    prepare: &FragmentTransform,
 ) -> Result<(Arc<dyn ExecutionPlan>, Vec<Dependency>)> {
     let children = plan.children();
     if children.is_empty() {
@@ -90,10 +105,10 @@ fn cut(
     for child in children {
         if let Some(exchange) = as_exchange(&child) {
             let (map_fragment, map_dependencies) =
-                cut(Arc::clone(exchange.input()), ctx, shuffles)?;
+                cut(Arc::clone(exchange.input()), ctx, shuffles, prepare)?;
             let map_rdd: Arc<dyn Rdd> = Arc::new(PlanRdd {
                 id: ctx.new_rdd_id(),
-                fragment: map_fragment,
+                fragment: prepare(map_fragment)?,
                 dependencies: map_dependencies,
             });
             let shuffle_id = ctx.new_shuffle_id();
@@ -109,7 +124,7 @@ fn cut(
                 child.output_partitioning(),
             )) as Arc<dyn ExecutionPlan>);
         } else {
-            let (c, deps) = cut(child, ctx, shuffles)?;
+            let (c, deps) = cut(child, ctx, shuffles, prepare)?;
             dependencies.extend(deps);
             new_children.push(c);
         }

@@ -506,6 +506,25 @@ impl EmberSession {
         Ok(QueryResult { schema, batches })
     }
 
+    /// The RDD lineage of a physical plan. With `ember.sql.verifyTaskSerialization`, every
+    /// stage fragment goes through the task wire format first and the decoded copy runs.
+    fn lower(
+        &self,
+        physical: Arc<dyn ExecutionPlan>,
+    ) -> Result<(Arc<dyn ember_core::Rdd>, Vec<ember_common::ShuffleId>)> {
+        if !self
+            .conf
+            .read()
+            .get_bool("ember.sql.verifyTaskSerialization")
+        {
+            return lower_to_rdd(physical, &self.context);
+        }
+        ember_physical::stages::lower_to_rdd_with(physical, &self.context, &|fragment| {
+            let bytes = ember_runtime::codec::plan::plan_to_bytes(&fragment)?;
+            ember_runtime::codec::plan::plan_from_bytes(&bytes)
+        })
+    }
+
     /// Runs an optimized plan: first its uncorrelated scalar subqueries, each as a job of its
     /// own whose value replaces it, then the plan itself. Returns the physical output schema
     /// and the batches.
@@ -516,7 +535,7 @@ impl EmberSession {
         })?;
         let physical = self.physical(&plan)?;
         let schema = physical.schema();
-        let (rdd, shuffles) = lower_to_rdd(physical, &self.context)?;
+        let (rdd, shuffles) = self.lower(physical)?;
         let conf = self.conf.read().clone();
         let result = self.context.collect(rdd, &conf);
         for shuffle in shuffles {
@@ -584,7 +603,7 @@ impl EmberSession {
                 Field::new(logical.name(), produced.data_type().clone(), true)
             })
             .collect();
-        let (rdd, shuffles) = lower_to_rdd(physical, &self.context)?;
+        let (rdd, shuffles) = self.lower(physical)?;
         let cached = Arc::new(ember_core::CachedRdd::new(
             self.context.new_rdd_id(),
             rdd,
@@ -664,7 +683,7 @@ impl EmberSession {
                 .map(|(_, batches)| batches)
         })?;
         let physical = self.physical(&optimized)?;
-        let (rdd, shuffles) = lower_to_rdd(Arc::clone(&physical), &self.context)?;
+        let (rdd, shuffles) = self.lower(Arc::clone(&physical))?;
         let conf = self.conf.read().clone();
         let result = self.context.collect_with_summary(rdd, &conf);
         for shuffle in &shuffles {

@@ -89,10 +89,14 @@ fn has_top_level_order_by(sql: &str) -> bool {
     lower.contains("order by") && !lower.trim_start().starts_with("explain")
 }
 
-fn run_file(input: &Path) -> String {
+fn run_file(input: &Path, through_the_wire: bool) -> String {
     let mut conf = EmberConf::new();
     conf.set("ember.master", "local[2]").unwrap();
     conf.set("ember.sql.shuffle.partitions", "4").unwrap();
+    if through_the_wire {
+        conf.set("ember.sql.verifyTaskSerialization", "true")
+            .unwrap();
+    }
     let session = EmberSession::new(conf).expect("a local session starts");
     let data_dir = sql_tests_dir()
         .join("data")
@@ -145,6 +149,18 @@ fn golden_sql_files() {
     let generate = std::env::var("EMBER_GENERATE_GOLDEN_FILES")
         .map(|v| v == "1")
         .unwrap_or(false);
+    check_golden_files(generate, false, &[]);
+}
+
+/// The same files with every stage fragment sent through the task wire format (protobuf) and
+/// the decoded copy run, as executor processes will: the answers must not change. Cached
+/// tables stay in the driver's process, so cache.sql is left out.
+#[test]
+fn golden_sql_files_through_the_task_wire_format() {
+    check_golden_files(false, true, &["cache.sql"]);
+}
+
+fn check_golden_files(generate: bool, through_the_wire: bool, skip: &[&str]) {
     let inputs_dir = sql_tests_dir().join("inputs");
     let results_dir = sql_tests_dir().join("results");
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&inputs_dir)
@@ -162,7 +178,10 @@ fn golden_sql_files() {
     let mut queries = 0;
     for input in &inputs {
         let name = input.file_name().unwrap().to_string_lossy().to_string();
-        let actual = run_file(input);
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        let actual = run_file(input, through_the_wire);
         queries += actual.matches("-- !query\n").count();
         let expected_path = results_dir.join(format!("{name}.out"));
         if generate {
