@@ -1136,36 +1136,18 @@ pub(crate) fn datetime_field_name(field: &ast::DateTimeField) -> Option<&'static
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::SessionCatalog;
-    use ember_common::EmberConf;
 
     /// Binds `sql` over views `t(a, b)` and `s(x, y)` (ints) and returns the plan text or error.
     fn bind(sql: &str) -> std::result::Result<String, String> {
-        let catalog = SessionCatalog::new();
-        for (name, cols) in [("t", ["a", "b"]), ("s", ["x", "y"])] {
-            let one = || Expr::Literal(ScalarValue::Int32(Some(1)), None);
-            let plan = LogicalPlanBuilder::values(vec![vec![one(), one()]])
-                .and_then(|b| {
-                    b.project(vec![
-                        Expr::Column(Column::from_name("column1")).alias(cols[0]),
-                        Expr::Column(Column::from_name("column2")).alias(cols[1]),
-                    ])
-                })
-                .and_then(|b| b.build())
-                .map_err(|e| e.to_string())?;
-            catalog
-                .register_view(name, plan, true, false)
-                .map_err(|e| e.to_string())?;
-        }
-        let conf = EmberConf::default();
-        let statements = crate::parser::parse_statements(sql).map_err(|e| e.to_string())?;
-        let crate::parser::EmberStatement::Query(query) = &statements[0].statement else {
-            return Err("not a query".into());
-        };
-        Binder::new(&catalog, &conf)
-            .bind_query_statement(query)
-            .map(|p| p.display_indent().to_string())
-            .map_err(|e| e.to_string())
+        let one = || ScalarValue::Int32(Some(1));
+        crate::binder::test_util::bind_over_views(
+            sql,
+            &[
+                ("t", ["a", "b"], one(), one()),
+                ("s", ["x", "y"], one(), one()),
+            ],
+        )
+        .map(|p| p.display_indent().to_string())
     }
 
     #[test]

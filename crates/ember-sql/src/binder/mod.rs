@@ -13,6 +13,8 @@ mod naming;
 mod query;
 mod relation;
 mod select;
+#[cfg(test)]
+mod test_util;
 mod window;
 
 use std::collections::BTreeMap;

@@ -491,42 +491,29 @@ fn constant_count(expr: &ast::Expr, clause: &str) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use arrow::datatypes::DataType;
-    use datafusion_common::{Column, ScalarValue};
-    use ember_common::EmberConf;
+    use datafusion_common::ScalarValue;
 
     use super::*;
-    use crate::catalog::SessionCatalog;
 
     /// Binds `sql` over views `t(a INT, b INT)` and `s(x INT, y STRING)`.
     fn bind(sql: &str) -> std::result::Result<LogicalPlan, String> {
-        let catalog = SessionCatalog::new();
-        let views = [
-            ("t", ["a", "b"], ScalarValue::Int32(Some(1))),
-            ("s", ["x", "y"], ScalarValue::Utf8(Some("y".into()))),
-        ];
-        for (name, cols, second) in views {
-            let first = Expr::Literal(ScalarValue::Int32(Some(1)), None);
-            let plan = LogicalPlanBuilder::values(vec![vec![first, Expr::Literal(second, None)]])
-                .and_then(|b| {
-                    b.project(vec![
-                        Expr::Column(Column::from_name("column1")).alias(cols[0]),
-                        Expr::Column(Column::from_name("column2")).alias(cols[1]),
-                    ])
-                })
-                .and_then(|b| b.build())
-                .map_err(|e| e.to_string())?;
-            catalog
-                .register_view(name, plan, true, false)
-                .map_err(|e| e.to_string())?;
-        }
-        let conf = EmberConf::default();
-        let statements = crate::parser::parse_statements(sql).map_err(|e| e.to_string())?;
-        let crate::parser::EmberStatement::Query(query) = &statements[0].statement else {
-            return Err("not a query".into());
-        };
-        Binder::new(&catalog, &conf)
-            .bind_query_statement(query)
-            .map_err(|e| e.to_string())
+        crate::binder::test_util::bind_over_views(
+            sql,
+            &[
+                (
+                    "t",
+                    ["a", "b"],
+                    ScalarValue::Int32(Some(1)),
+                    ScalarValue::Int32(Some(1)),
+                ),
+                (
+                    "s",
+                    ["x", "y"],
+                    ScalarValue::Int32(Some(1)),
+                    ScalarValue::Utf8(Some("y".into())),
+                ),
+            ],
+        )
     }
 
     fn output(plan: &LogicalPlan) -> Vec<(String, DataType)> {
