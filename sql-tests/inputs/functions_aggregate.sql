@@ -38,3 +38,5 @@ SELECT count_if(count_if(true)) FROM people;
 SELECT count(DISTINCT k, v) AS n, count(DISTINCT k) AS nk FROM VALUES (1, 'a'), (1, 'a'), (2, NULL), (NULL, 'c'), (3, 'd'), (3, 'e') AS t(k, v);
 SELECT g, count(DISTINCT k, v) AS n FROM VALUES ('x', 1, 'a'), ('x', 1, 'a'), ('x', 2, 'b'), ('y', NULL, 'c') AS t(g, k, v) GROUP BY g ORDER BY g;
 SELECT count(DISTINCT k, v) FROM VALUES (1, 'a') AS t(k, v) WHERE k > 5;
+SELECT sum(x) FILTER (WHERE x) FROM VALUES (1) t(x);
+SELECT sum(x) FILTER (WHERE x > 1) AS s, count(*) FILTER (WHERE x IS NULL) AS n FROM VALUES (1), (2), (NULL) t(x);

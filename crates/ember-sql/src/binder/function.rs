@@ -563,7 +563,20 @@ impl Binder<'_> {
             }
         }
         let mut filter = match &function.filter {
-            Some(f) => Some(self.bind_expr(f, schema)?),
+            Some(f) => {
+                let bound = self.bind_expr(f, schema)?;
+                let filter_type = bound.get_type(schema)?;
+                if !matches!(filter_type, DataType::Boolean | DataType::Null) {
+                    return Err(error_at(
+                        f.as_ref(),
+                        format!(
+                            "FILTER (WHERE {f}) needs a boolean condition, but it is {}; compare it, e.g. {f} <> 0",
+                            crate::types::spark_type_name(&filter_type)
+                        ),
+                    ));
+                }
+                Some(cast_to(bound, &DataType::Boolean, schema)?)
+            }
             None => None,
         };
         let registry = FunctionRegistry::global();
