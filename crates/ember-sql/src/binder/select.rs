@@ -279,11 +279,18 @@ impl Binder<'_> {
                     name: alias.value.clone(),
                     source: Some(expr.clone()),
                 }),
-                ast::SelectItem::Wildcard(_) => {
+                ast::SelectItem::Wildcard(options) => {
                     if schema.fields().is_empty() {
                         return Err(EmberError::analysis("SELECT * needs a FROM clause"));
                     }
+                    let excluded = excluded_columns(options, schema)?;
                     for (qualifier, field) in schema.iter() {
+                        if excluded
+                            .iter()
+                            .any(|e| e.eq_ignore_ascii_case(field.name()))
+                        {
+                            continue;
+                        }
                         items.push(SelectItem {
                             expr: Expr::Column(Column::new(qualifier.cloned(), field.name())),
                             name: field.name().clone(),
@@ -495,4 +502,51 @@ fn check_grouped(expr: &Expr, agg_schema: &DFSchema, node: Option<&ast::Expr>) -
         });
     }
     Ok(())
+}
+
+/// The columns `* EXCEPT (a, b)` (Databricks) or `* EXCLUDE (a, b)` leaves out, checked to
+/// exist; other wildcard options are refused.
+fn excluded_columns(
+    options: &ast::WildcardAdditionalOptions,
+    schema: &datafusion_common::DFSchema,
+) -> Result<Vec<String>> {
+    if options.opt_ilike.is_some() || options.opt_replace.is_some() || options.opt_rename.is_some()
+    {
+        return Err(EmberError::NotSupported(format!(
+            "the wildcard options of '{options}'; only * EXCEPT (columns) is supported"
+        )));
+    }
+    let mut names: Vec<ast::Ident> = Vec::new();
+    if let Some(except) = &options.opt_except {
+        names.push(except.first_element.clone());
+        names.extend(except.additional_elements.iter().cloned());
+    }
+    if let Some(exclude) = &options.opt_exclude {
+        match exclude {
+            ast::ExcludeSelectItem::Single(name) => {
+                names.extend(name.0.last().and_then(|p| p.as_ident()).cloned())
+            }
+            ast::ExcludeSelectItem::Multiple(list) => {
+                for name in list {
+                    names.extend(name.0.last().and_then(|p| p.as_ident()).cloned());
+                }
+            }
+        }
+    }
+    for name in &names {
+        if !schema
+            .fields()
+            .iter()
+            .any(|f| f.name().eq_ignore_ascii_case(&name.value))
+        {
+            return Err(crate::error::error_at_ident(
+                name,
+                format!(
+                    "* EXCEPT names '{}', which is not a column here",
+                    name.value
+                ),
+            ));
+        }
+    }
+    Ok(names.into_iter().map(|n| n.value).collect())
 }

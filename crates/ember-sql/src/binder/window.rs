@@ -254,7 +254,7 @@ impl Binder<'_> {
                 order_by,
                 window_frame,
                 filter: None,
-                null_treatment: None,
+                null_treatment: null_treatment(function),
                 distinct,
             },
         })))
@@ -302,6 +302,26 @@ impl Binder<'_> {
         }
         Ok((partition_by, order_by, window_frame))
     }
+}
+
+/// `IGNORE NULLS` / `RESPECT NULLS`, after the arguments or inside them.
+fn null_treatment(function: &ast::Function) -> Option<datafusion_expr::expr::NullTreatment> {
+    use datafusion_expr::expr::NullTreatment as N;
+    let from_ast = |t: &ast::NullTreatment| match t {
+        ast::NullTreatment::IgnoreNulls => N::IgnoreNulls,
+        ast::NullTreatment::RespectNulls => N::RespectNulls,
+    };
+    if let Some(t) = &function.null_treatment {
+        return Some(from_ast(t));
+    }
+    if let ast::FunctionArguments::List(list) = &function.args {
+        for clause in &list.clauses {
+            if let ast::FunctionArgumentClause::IgnoreOrRespectNulls(t) = clause {
+                return Some(from_ast(t));
+            }
+        }
+    }
+    None
 }
 
 fn is_unbounded_or_current(frame: &WindowFrame) -> bool {
