@@ -112,3 +112,44 @@ fn a_wrong_answer_is_reported_and_fails() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("MISMATCH"));
 }
+
+#[test]
+fn bench_reports_times_and_peak_memory_per_query() {
+    let data = generate("0.01", "parquet");
+    let output = ember()
+        .args([
+            "tpch",
+            "bench",
+            "--sf",
+            "0.01",
+            "--queries",
+            "1,6",
+            "--iterations",
+            "2",
+            "--master",
+            "local[2]",
+            "--data",
+        ])
+        .arg(data.path())
+        .output()
+        .expect("ember runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{stdout}");
+    for (query, rows) in [("Q01", "4"), ("Q06", "1")] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(query))
+            .unwrap_or_else(|| panic!("no {query} line:\n{stdout}"));
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // query, min, median, max, rows, peak MiB
+        assert_eq!(fields.len(), 6, "{line}");
+        let (min, median, max): (f64, f64, f64) = (
+            fields[1].parse().unwrap(),
+            fields[2].parse().unwrap(),
+            fields[3].parse().unwrap(),
+        );
+        assert!(min <= median && median <= max, "{line}");
+        assert_eq!(fields[4], rows, "{line}");
+    }
+    assert!(stdout.contains("total"), "{stdout}");
+}
