@@ -6,6 +6,8 @@ pub mod operators;
 pub mod plan;
 pub mod planner;
 pub mod stages;
+#[cfg(test)]
+pub(crate) mod test_util;
 
 pub use plan::{ExecutionPlan, Partitioning};
 pub use planner::{PhysicalPlanner, SizeEstimator};

@@ -740,7 +740,7 @@ impl GroupTable {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
     use arrow::array::{Array, Decimal128Array, Float64Array, Int64Array, StringArray};
     use arrow::datatypes::DataType;
@@ -755,73 +755,7 @@ mod tests {
 
     use super::*;
 
-    /// Yields fixed batches per partition and counts how many batches were pulled.
-    #[derive(Debug)]
-    struct MemoryExec {
-        schema: SchemaRef,
-        partitions: Vec<Vec<Result<RecordBatch>>>,
-        pulled: Arc<AtomicUsize>,
-    }
-
-    impl MemoryExec {
-        fn new(schema: SchemaRef, partitions: Vec<Vec<RecordBatch>>) -> Arc<Self> {
-            let partitions = partitions
-                .into_iter()
-                .map(|p| p.into_iter().map(Ok).collect())
-                .collect();
-            Arc::new(MemoryExec {
-                schema,
-                partitions,
-                pulled: Arc::new(AtomicUsize::new(0)),
-            })
-        }
-    }
-
-    impl ExecutionPlan for MemoryExec {
-        fn name(&self) -> &'static str {
-            "MemoryExec"
-        }
-
-        fn schema(&self) -> SchemaRef {
-            Arc::clone(&self.schema)
-        }
-
-        fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
-            vec![]
-        }
-
-        fn with_new_children(
-            &self,
-            _children: Vec<Arc<dyn ExecutionPlan>>,
-        ) -> Result<Arc<dyn ExecutionPlan>> {
-            Err(EmberError::internal("MemoryExec has no children"))
-        }
-
-        fn output_partitioning(&self) -> Partitioning {
-            Partitioning::Unknown(self.partitions.len())
-        }
-
-        fn execute(&self, partition: usize, _cx: &TaskContext) -> Result<BatchIter> {
-            let batches = self.partitions.get(partition).ok_or_else(|| {
-                EmberError::internal(format!("MemoryExec has no partition {partition}"))
-            })?;
-            let batches: Vec<Result<RecordBatch>> = batches
-                .iter()
-                .map(|b| match b {
-                    Ok(b) => Ok(b.clone()),
-                    Err(e) => Err(EmberError::execution(e.to_string())),
-                })
-                .collect();
-            let pulled = Arc::clone(&self.pulled);
-            Ok(Box::new(batches.into_iter().inspect(move |_| {
-                pulled.fetch_add(1, Ordering::SeqCst);
-            })))
-        }
-
-        fn describe(&self) -> String {
-            "MemoryExec".to_string()
-        }
-    }
+    use crate::test_util::MemoryExec;
 
     fn input_schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -1354,14 +1288,13 @@ mod tests {
     #[test]
     fn input_errors_propagate_without_output() {
         let schema = input_schema();
-        let input = Arc::new(MemoryExec {
-            schema: Arc::clone(&schema),
-            partitions: vec![vec![
+        let input = MemoryExec::with_results(
+            Arc::clone(&schema),
+            vec![vec![
                 Ok(sample_partitions()[0][0].clone()),
                 Err(EmberError::execution("disk on fire")),
             ]],
-            pulled: Arc::new(AtomicUsize::new(0)),
-        });
+        );
         let exec = single(&["k"], standard_aggregates(), input);
         let results: Vec<_> = exec
             .execute(0, &TaskContext::for_tests())

@@ -656,7 +656,7 @@ impl Iterator for WindowStream {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
     use arrow::array::{Array, Int64Array, StringArray};
     use arrow::datatypes::Field;
@@ -676,63 +676,7 @@ mod tests {
 
     use super::*;
 
-    /// Yields fixed batches per partition and counts how many batches were pulled.
-    #[derive(Debug)]
-    struct MemoryExec {
-        schema: SchemaRef,
-        partitions: Vec<Vec<RecordBatch>>,
-        pulled: Arc<AtomicUsize>,
-    }
-
-    impl MemoryExec {
-        fn new(schema: SchemaRef, partitions: Vec<Vec<RecordBatch>>) -> Arc<Self> {
-            Arc::new(MemoryExec {
-                schema,
-                partitions,
-                pulled: Arc::new(AtomicUsize::new(0)),
-            })
-        }
-    }
-
-    impl ExecutionPlan for MemoryExec {
-        fn name(&self) -> &'static str {
-            "MemoryExec"
-        }
-
-        fn schema(&self) -> SchemaRef {
-            Arc::clone(&self.schema)
-        }
-
-        fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
-            vec![]
-        }
-
-        fn with_new_children(
-            &self,
-            _children: Vec<Arc<dyn ExecutionPlan>>,
-        ) -> Result<Arc<dyn ExecutionPlan>> {
-            Err(EmberError::internal("MemoryExec has no children"))
-        }
-
-        fn output_partitioning(&self) -> Partitioning {
-            Partitioning::Unknown(self.partitions.len())
-        }
-
-        fn execute(&self, partition: usize, _cx: &TaskContext) -> Result<BatchIter> {
-            let batches = self.partitions.get(partition).cloned().ok_or_else(|| {
-                EmberError::internal(format!("MemoryExec has no partition {partition}"))
-            })?;
-            let pulled = Arc::clone(&self.pulled);
-            Ok(Box::new(batches.into_iter().map(move |b| {
-                pulled.fetch_add(1, Ordering::SeqCst);
-                Ok(b)
-            })))
-        }
-
-        fn describe(&self) -> String {
-            "MemoryExec".to_string()
-        }
-    }
+    use crate::test_util::MemoryExec;
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
