@@ -1,10 +1,12 @@
 //! Expression helpers shared by the rules: name-preserving rewrites, conjunct handling, column substitution.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::{Column, Result, TableReference};
-use datafusion_expr::utils::conjunction;
+use datafusion_expr::logical_plan::Filter;
+use datafusion_expr::utils::{conjunction, split_conjunction_owned};
 use datafusion_expr::{Expr, LogicalPlan};
 
 /// Rewrites every expression of one plan node (not its inputs) with `rewrite`.
@@ -83,6 +85,28 @@ pub(crate) fn conjunction_dedup(conjuncts: impl IntoIterator<Item = Expr>) -> Op
         }
     }
     conjunction(unique)
+}
+
+/// `conjuncts` as a Filter over `input`, merged into `input` when it is itself a Filter (the
+/// new conjuncts after the old ones); `input` alone when there is no conjunct.
+pub(crate) fn with_filter(conjuncts: Vec<Expr>, input: LogicalPlan) -> Result<LogicalPlan> {
+    if conjuncts.is_empty() {
+        return Ok(input);
+    }
+    let (all, input) = match input {
+        LogicalPlan::Filter(Filter {
+            predicate, input, ..
+        }) => {
+            let mut all = split_conjunction_owned(predicate);
+            all.extend(conjuncts);
+            (all, input)
+        }
+        other => (conjuncts, Arc::new(other)),
+    };
+    match conjunction_dedup(all) {
+        Some(predicate) => Ok(LogicalPlan::Filter(Filter::try_new(predicate, input)?)),
+        None => Ok(Arc::unwrap_or_clone(input)),
+    }
 }
 
 /// Replaces every column found in `replacements` by its expression (columns not found stay).

@@ -14,7 +14,7 @@ use datafusion_expr::{
 };
 use ember_common::Result;
 
-use crate::expr_util::{conjunction_dedup, is_movable_predicate, replace_columns};
+use crate::expr_util::{is_movable_predicate, replace_columns, with_filter};
 use crate::{OptimizerContext, Rule};
 
 /// For every equi-join key `l.a = r.b`, copies what is known about `l.a` on one side to `r.b`
@@ -468,28 +468,6 @@ fn copies(source: &Facts, target: &Facts, keys: &[(&Column, &Column)]) -> DFResu
         .filter(|c| !c.is_not_null() || !known_otherwise(&c.column))
         .map(|c| c.predicate.clone())
         .collect())
-}
-
-/// `conjuncts` over `input`, merged into `input` when it is itself a Filter (the new conjuncts
-/// after the old ones); `input` alone when there is no conjunct.
-fn with_filter(conjuncts: Vec<Expr>, input: LogicalPlan) -> DFResult<LogicalPlan> {
-    if conjuncts.is_empty() {
-        return Ok(input);
-    }
-    let (all, input) = match input {
-        LogicalPlan::Filter(Filter {
-            predicate, input, ..
-        }) => {
-            let mut all = split_conjunction_owned(predicate);
-            all.extend(conjuncts);
-            (all, input)
-        }
-        other => (conjuncts, Arc::new(other)),
-    };
-    match conjunction_dedup(all) {
-        Some(predicate) => Ok(LogicalPlan::Filter(Filter::try_new(predicate, input)?)),
-        None => Ok(Arc::unwrap_or_clone(input)),
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use datafusion_expr::{
 };
 use ember_common::Result;
 
-use crate::expr_util::{conjunction_dedup, is_movable_predicate, replace_columns};
+use crate::expr_util::{conjunction_dedup, is_movable_predicate, replace_columns, with_filter};
 use crate::{OptimizerContext, Rule};
 
 /// Splits a filter's conjunction and moves every conjunct as far down as it stays correct.
@@ -104,25 +104,6 @@ fn push_filter(filter: Filter) -> DFResult<Transformed<LogicalPlan>> {
         Some(plan) => Transformed::yes(plan),
         None => Transformed::no(LogicalPlan::Filter(filter)),
     })
-}
-
-/// `conjuncts` over `input`, merged into `input` when it is itself a Filter; `input` alone
-/// when there is no conjunct.
-fn with_filter(conjuncts: Vec<Expr>, input: LogicalPlan) -> DFResult<LogicalPlan> {
-    let (conjuncts, input) = match input {
-        LogicalPlan::Filter(Filter {
-            predicate, input, ..
-        }) => {
-            let mut all = split_conjunction_owned(predicate);
-            all.extend(conjuncts);
-            (all, input)
-        }
-        other => (conjuncts, Arc::new(other)),
-    };
-    match conjunction_dedup(conjuncts) {
-        Some(predicate) => Ok(LogicalPlan::Filter(Filter::try_new(predicate, input)?)),
-        None => Ok(Arc::unwrap_or_clone(input)),
-    }
 }
 
 /// Splits conjuncts into those that can be rewritten over a child (rewritten) and those that

@@ -6,13 +6,13 @@ use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::{internal_err, Column, DFSchema, NullEquality, Result as DFResult};
 use datafusion_expr::utils::split_conjunction_owned;
 use datafusion_expr::{
-    BinaryExpr, Expr, ExprSchemable, Filter, Join, JoinConstraint, JoinType, LogicalPlan, Operator,
+    BinaryExpr, Expr, ExprSchemable, Join, JoinConstraint, JoinType, LogicalPlan, Operator,
     Projection,
 };
 use ember_common::Result;
 
 use crate::cardinality::{base_rows, equi_join_rows, estimate_rows, selectivity};
-use crate::expr_util::{conjunction_dedup, is_movable_predicate};
+use crate::expr_util::{conjunction_dedup, is_movable_predicate, with_filter};
 use crate::{OptimizerContext, Rule};
 
 /// The most relations one join tree may have to be reordered (the sets are `u64` bit masks).
@@ -390,27 +390,6 @@ fn as_key(
             (Ok(lt), Ok(rt)) if lt == rt
         );
     usable.then(|| (l.clone(), r.clone()))
-}
-
-/// `conjuncts` as a Filter over `input`, merged into it when it is a Filter already.
-fn with_filter(conjuncts: Vec<Expr>, input: LogicalPlan) -> DFResult<LogicalPlan> {
-    if conjuncts.is_empty() {
-        return Ok(input);
-    }
-    let (all, input) = match input {
-        LogicalPlan::Filter(Filter {
-            predicate, input, ..
-        }) => {
-            let mut all = split_conjunction_owned(predicate);
-            all.extend(conjuncts);
-            (all, input)
-        }
-        other => (conjuncts, Arc::new(other)),
-    };
-    match conjunction_dedup(all) {
-        Some(predicate) => Ok(LogicalPlan::Filter(Filter::try_new(predicate, input)?)),
-        None => Ok(Arc::unwrap_or_clone(input)),
-    }
 }
 
 /// A Projection putting the columns back in the order of `original`, when they moved.
