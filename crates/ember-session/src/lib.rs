@@ -529,19 +529,32 @@ impl EmberSession {
     /// own whose value replaces it, then the plan itself. Returns the physical output schema
     /// and the batches.
     fn run_optimized(&self, plan: LogicalPlan) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let run = self.run_with_summary(plan)?;
+        Ok((run.physical.schema(), run.batches))
+    }
+
+    /// Runs an optimized plan (its uncorrelated scalar subqueries first, as jobs of their own)
+    /// and keeps what EXPLAIN ANALYZE reports: the physical plan, its shuffles in stage order
+    /// and the job's figures. The shuffles are removed once the job is over.
+    fn run_with_summary(&self, plan: LogicalPlan) -> Result<PlanRun> {
         let plan = subqueries::substitute_scalar_subqueries(plan, &mut |subquery| {
             self.run_optimized(subquery.clone())
                 .map(|(_, batches)| batches)
         })?;
         let physical = self.physical(&plan)?;
-        let schema = physical.schema();
-        let (rdd, shuffles) = self.lower(physical)?;
+        let (rdd, shuffles) = self.lower(Arc::clone(&physical))?;
         let conf = self.conf.read().clone();
-        let result = self.context.collect(rdd, &conf);
-        for shuffle in shuffles {
-            self.context.remove_shuffle(shuffle);
+        let result = self.context.collect_with_summary(rdd, &conf);
+        for shuffle in &shuffles {
+            self.context.remove_shuffle(*shuffle);
         }
-        Ok((schema, result.map_err(EmberError::into_root)?))
+        let (batches, summary) = result.map_err(EmberError::into_root)?;
+        Ok(PlanRun {
+            physical,
+            shuffles,
+            batches,
+            summary,
+        })
     }
 
     /// `CACHE [LAZY] TABLE name [OPTIONS ('storageLevel' ...)] [AS query]`: the table (or the
@@ -678,18 +691,12 @@ impl EmberSession {
         let started = Instant::now();
         let plan = self.bind(query)?;
         let (optimized, _) = self.optimize(plan)?;
-        let optimized = subqueries::substitute_scalar_subqueries(optimized, &mut |subquery| {
-            self.run_optimized(subquery.clone())
-                .map(|(_, batches)| batches)
-        })?;
-        let physical = self.physical(&optimized)?;
-        let (rdd, shuffles) = self.lower(Arc::clone(&physical))?;
-        let conf = self.conf.read().clone();
-        let result = self.context.collect_with_summary(rdd, &conf);
-        for shuffle in &shuffles {
-            self.context.remove_shuffle(*shuffle);
-        }
-        let (batches, summary) = result.map_err(EmberError::into_root)?;
+        let PlanRun {
+            physical,
+            shuffles,
+            batches,
+            summary,
+        } = self.run_with_summary(optimized)?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         // EXPLAIN numbers map stages in shuffle order, the result stage last.
         let mut annotations: Vec<String> = shuffles
@@ -766,6 +773,15 @@ impl EmberSession {
 }
 
 mod subqueries;
+
+/// A finished run of a plan: what ran, the shuffles it used (in stage order), its result and
+/// the job's figures.
+struct PlanRun {
+    physical: Arc<dyn ExecutionPlan>,
+    shuffles: Vec<ember_common::ShuffleId>,
+    batches: Vec<RecordBatch>,
+    summary: ember_core::JobSummary,
+}
 
 /// One stage's run figures for EXPLAIN ANALYZE.
 fn describe_stage_run(stage: &ember_core::StageSummary) -> String {
