@@ -113,24 +113,14 @@ fn prune(plan: LogicalPlan, required: &Required) -> DFResult<Transformed<Logical
             let child = with_columns_read(required, [&filter.predicate], &filter.input);
             // Columns only the predicate reads are dropped right after it (Spark's
             // ColumnPruning does the same), so they do not travel through exchanges above.
-            let only_filtered: Vec<Column> = if required.is_empty() {
-                Vec::new()
-            } else {
-                let columns = filter.input.schema().columns();
-                child
-                    .difference(required)
-                    .filter_map(|&i| columns.get(i).cloned())
-                    .collect()
-            };
-            let kept: Vec<Column> = {
-                let columns = filter.input.schema().columns();
-                required
-                    .iter()
-                    .filter_map(|&i| columns.get(i).cloned())
-                    .collect()
-            };
+            let only_filtered = !required.is_empty() && child.difference(required).next().is_some();
+            let columns = filter.input.schema().columns();
+            let kept: Vec<Column> = required
+                .iter()
+                .filter_map(|&i| columns.get(i).cloned())
+                .collect();
             let pruned = prune_children(plan, vec![child])?;
-            if only_filtered.is_empty() {
+            if !only_filtered {
                 return Ok(pruned);
             }
             let projection = Projection::try_new(
