@@ -470,29 +470,7 @@ impl EmberSession {
         let started = Instant::now();
         let (optimized, _) = self.optimize(plan.clone())?;
         let (physical_schema, batches) = self.run_optimized(optimized)?;
-        // Output names are the binder's (Spark's); types and nullability are what the operators
-        // produce, so a batch always fits its schema.
-        let fields: Vec<Field> = plan
-            .schema()
-            .fields()
-            .iter()
-            .zip(physical_schema.fields())
-            .map(|(logical, produced)| {
-                Field::new(
-                    logical.name(),
-                    produced.data_type().clone(),
-                    produced.is_nullable() || logical.is_nullable(),
-                )
-            })
-            .collect();
-        if fields.len() != physical_schema.fields().len() {
-            return Err(EmberError::internal(format!(
-                "the physical plan produces {} columns but the query has {}",
-                physical_schema.fields().len(),
-                fields.len()
-            )));
-        }
-        let schema = Arc::new(Schema::new(fields));
+        let schema = output_schema(plan, &physical_schema)?;
         let batches = batches
             .into_iter()
             .map(|b| {
@@ -533,15 +511,21 @@ impl EmberSession {
         Ok((run.physical.schema(), run.batches))
     }
 
-    /// Runs an optimized plan (its uncorrelated scalar subqueries first, as jobs of their own)
-    /// and keeps what EXPLAIN ANALYZE reports: the physical plan, its shuffles in stage order
-    /// and the job's figures. The shuffles are removed once the job is over.
-    fn run_with_summary(&self, plan: LogicalPlan) -> Result<PlanRun> {
+    /// The physical plan of an optimized plan, its uncorrelated scalar subqueries run first (each
+    /// as a job of its own) and replaced by their values.
+    fn physical_with_subqueries_run(&self, plan: LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = subqueries::substitute_scalar_subqueries(plan, &mut |subquery| {
             self.run_optimized(subquery.clone())
                 .map(|(_, batches)| batches)
         })?;
-        let physical = self.physical(&plan)?;
+        self.physical(&plan)
+    }
+
+    /// Runs an optimized plan (its uncorrelated scalar subqueries first, as jobs of their own)
+    /// and keeps what EXPLAIN ANALYZE reports: the physical plan, its shuffles in stage order
+    /// and the job's figures. The shuffles are removed once the job is over.
+    fn run_with_summary(&self, plan: LogicalPlan) -> Result<PlanRun> {
+        let physical = self.physical_with_subqueries_run(plan)?;
         let (rdd, shuffles) = self.lower(Arc::clone(&physical))?;
         let conf = self.conf.read().clone();
         let result = self.context.collect_with_summary(rdd, &conf);
@@ -601,21 +585,8 @@ impl EmberSession {
         };
         self.uncache(name);
         let (optimized, _) = self.optimize(plan.clone())?;
-        let optimized = subqueries::substitute_scalar_subqueries(optimized, &mut |subquery| {
-            self.run_optimized(subquery.clone())
-                .map(|(_, batches)| batches)
-        })?;
-        let physical = self.physical(&optimized)?;
-        let produced = physical.schema();
-        let fields: Vec<Field> = plan
-            .schema()
-            .fields()
-            .iter()
-            .zip(produced.fields())
-            .map(|(logical, produced)| {
-                Field::new(logical.name(), produced.data_type().clone(), true)
-            })
-            .collect();
+        let physical = self.physical_with_subqueries_run(optimized)?;
+        let schema = output_schema(&plan, &physical.schema())?;
         let (rdd, shuffles) = self.lower(physical)?;
         let cached = Arc::new(ember_core::CachedRdd::new(
             self.context.new_rdd_id(),
@@ -625,7 +596,7 @@ impl EmberSession {
         let source = Arc::new(ember_physical::operators::cached_scan::CachedTableSource {
             name: name.to_string(),
             rdd: Arc::clone(&cached),
-            schema: Arc::new(Schema::new(fields)),
+            schema,
             shuffles,
             plan: Arc::new(plan),
         });
@@ -773,6 +744,32 @@ impl EmberSession {
 }
 
 mod subqueries;
+
+/// A result's schema: the binder's (Spark's) column names, the types and nullability the
+/// operators produce, so that every batch fits it.
+fn output_schema(plan: &LogicalPlan, produced: &SchemaRef) -> Result<SchemaRef> {
+    if plan.schema().fields().len() != produced.fields().len() {
+        return Err(EmberError::internal(format!(
+            "the physical plan produces {} columns but the query has {}",
+            produced.fields().len(),
+            plan.schema().fields().len()
+        )));
+    }
+    let fields: Vec<Field> = plan
+        .schema()
+        .fields()
+        .iter()
+        .zip(produced.fields())
+        .map(|(logical, produced)| {
+            Field::new(
+                logical.name(),
+                produced.data_type().clone(),
+                produced.is_nullable() || logical.is_nullable(),
+            )
+        })
+        .collect();
+    Ok(Arc::new(Schema::new(fields)))
+}
 
 /// A finished run of a plan: what ran, the shuffles it used (in stage order), its result and
 /// the job's figures.
