@@ -172,9 +172,16 @@ impl Probe {
             Some(f) => evaluate_predicate(f, &pairs)?,
             None => BooleanArray::from(vec![true; n * m]),
         };
-        let matched: BooleanArray = (0..n)
-            .map(|i| Some((i * m..(i + 1) * m).any(|p| mask.value(p))))
-            .collect();
+        // Probe rows with at least one matching pair: the left indices the mask keeps.
+        let mut probe_hits = vec![false; n];
+        let hit_rows = arrow::compute::filter(&left_idx, &mask)?;
+        for row in hit_rows
+            .as_primitive::<arrow::datatypes::UInt32Type>()
+            .values()
+        {
+            probe_hits[*row as usize] = true;
+        }
+        let matched = BooleanArray::from(probe_hits);
         if self.join_type == JoinType::Full {
             let hit_rows = arrow::compute::filter(&right_idx, &mask)?;
             let mut flags = self.build_matched.lock();
