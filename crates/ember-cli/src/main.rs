@@ -29,6 +29,48 @@ enum Command {
     /// TPC-H: generate data, run the 22 queries, check answers.
     #[command(subcommand)]
     Tpch(tpch::TpchCommand),
+    /// An executor process: joins the driver at --driver and runs its tasks.
+    Executor(ExecutorArgs),
+    /// A long-running driver that executors join at any time.
+    Server(ServerArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ExecutorArgs {
+    /// The driver to join, HOST:PORT (its ember://HOST:PORT master or `ember server` port).
+    #[arg(long)]
+    driver: String,
+    /// The address this executor serves its shuffle blocks on (the driver and the other
+    /// executors must reach it).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Task slots (default: all cores of this machine).
+    #[arg(long)]
+    cores: Option<usize>,
+    /// Memory of this executor (bytes, or 512m, 4g); 60% of it holds cached partitions.
+    #[arg(long, default_value = "1g")]
+    memory: String,
+    /// A configuration value for this executor only (repeatable).
+    #[arg(long = "conf", value_name = "KEY=VALUE")]
+    conf: Vec<String>,
+    /// Exit when standard input closes (how a local-cluster driver stops its executors).
+    #[arg(long, hide = true)]
+    exit_on_stdin_eof: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct ServerArgs {
+    /// The port executors join on.
+    #[arg(long, default_value_t = 7078)]
+    port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+    /// Executors to wait for (ember.executor.instances) before accepting work.
+    #[arg(long, default_value_t = 0)]
+    executors: usize,
+    #[arg(long = "conf", value_name = "KEY=VALUE")]
+    conf: Vec<String>,
 }
 
 /// Options shared by everything that runs queries.
@@ -70,6 +112,68 @@ pub struct SqlArgs {
     engine: EngineArgs,
 }
 
+fn parse_conf(entries: &[String]) -> Result<Vec<(String, String)>> {
+    entries
+        .iter()
+        .map(|entry| {
+            entry
+                .split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| {
+                    ember_common::EmberError::Config(format!(
+                        "--conf expects KEY=VALUE, got '{entry}'"
+                    ))
+                })
+        })
+        .collect()
+}
+
+fn run_executor(args: ExecutorArgs) -> Result<ExitCode> {
+    let memory = ember_common::config::parse_bytes(&args.memory).ok_or_else(|| {
+        ember_common::EmberError::Config(format!(
+            "--memory expects a size such as 1g or 512m, got '{}'",
+            args.memory
+        ))
+    })?;
+    let cores = args.cores.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    ember_runtime::cluster::run_executor(ember_runtime::cluster::ExecutorOptions {
+        driver: args.driver,
+        host: args.host,
+        cores: cores.max(1),
+        memory,
+        conf: parse_conf(&args.conf)?,
+        exit_on_stdin_eof: args.exit_on_stdin_eof,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_server(args: ServerArgs) -> Result<ExitCode> {
+    let mut conf = EmberConf::new();
+    for (k, v) in parse_conf(&args.conf)? {
+        conf.set(&k, &v)?;
+    }
+    conf.set(
+        "ember.master",
+        &format!("ember://{}:{}", args.host, args.port),
+    )?;
+    conf.set("ember.executor.instances", &args.executors.to_string())?;
+    let session = ember_session::EmberSession::new(conf)?;
+    eprintln!(
+        "Ember driver {} is listening for executors (`ember executor --driver HOST:{}`). \
+         The Flight SQL endpoint for clients is not served yet; until it is, run queries on a \
+         cluster with `ember sql --master ember://HOST:PORT`. Ctrl-C stops the server.",
+        session.context().master(),
+        args.port
+    );
+    loop {
+        std::thread::park();
+    }
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("warn,ember_core::scheduler=error"),
@@ -79,6 +183,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Sql(args)) => shell::run(args),
         Some(Command::Tpch(command)) => tpch::run(command),
+        Some(Command::Executor(args)) => run_executor(args),
+        Some(Command::Server(args)) => run_server(args),
         None => shell::run(cli.sql),
     };
     match result {

@@ -70,6 +70,14 @@ fn tpch_sf001_parquet_matches_reference_answers() {
         "local[2]",
         &["--conf", "spark.sql.verifyTaskSerialization=true"],
     );
+    // On three executor processes that shuffle over Arrow Flight.
+    run_checked(
+        data.path(),
+        "0.01",
+        "parquet",
+        "local-cluster[3,1,1g]",
+        &["--conf", "ember.scheduler.minRegisteredResourcesRatio=1.0"],
+    );
 }
 
 #[test]

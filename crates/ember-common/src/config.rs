@@ -17,7 +17,42 @@ pub const ENTRIES: &[ConfigEntry] = &[
     ConfigEntry {
         key: "ember.master",
         default: "local[*]",
-        doc: "Where tasks run: local, local[N] or local[*] (all cores).",
+        doc: "Where tasks run: local, local[N] or local[*] (threads of this process); local-cluster[E,C,M] (E executor processes of C cores and M MiB started on loopback); ember://HOST:PORT (this driver listens there and `ember executor --driver HOST:PORT` processes join it).",
+    },
+    ConfigEntry {
+        key: "ember.executor.instances",
+        default: "0",
+        doc: "Executors an ember:// driver expects; it waits for ember.scheduler.minRegisteredResourcesRatio of them before scheduling (local-cluster[E,..] expects E).",
+    },
+    ConfigEntry {
+        key: "ember.scheduler.minRegisteredResourcesRatio",
+        default: "0.8",
+        doc: "Share of the expected executors that must register before the first job is scheduled.",
+    },
+    ConfigEntry {
+        key: "ember.scheduler.maxRegisteredResourcesWaitingTime",
+        default: "30s",
+        doc: "Longest wait for executors to register before scheduling starts anyway.",
+    },
+    ConfigEntry {
+        key: "ember.executor.heartbeatInterval",
+        default: "10s",
+        doc: "How often an executor tells the driver it is alive.",
+    },
+    ConfigEntry {
+        key: "ember.network.timeout",
+        default: "120s",
+        doc: "An executor without a heartbeat for this long is removed, and its shuffle outputs and cached partitions are recomputed; an executor that cannot reach its driver for this long exits.",
+    },
+    ConfigEntry {
+        key: "ember.locality.wait",
+        default: "3s",
+        doc: "How long a task waits for the busy executor holding its cached partition before it runs elsewhere (and recomputes the partition there).",
+    },
+    ConfigEntry {
+        key: "ember.executor.binary",
+        default: "",
+        doc: "The program local-cluster starts for each executor; empty means this ember program (or an ember beside it).",
     },
     ConfigEntry {
         key: "ember.sql.shuffle.partitions",

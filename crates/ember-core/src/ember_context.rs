@@ -10,10 +10,33 @@ use ember_common::{EmberConf, JobId, RddId, Result, ShuffleId};
 use crate::executor_env::ExecutorEnv;
 use crate::master::Master;
 use crate::rdds::ParallelCollectionRdd;
-use crate::scheduler::{DagScheduler, JobHandle, JobSummary, LocalBackend, TaskScheduler};
+use crate::scheduler::{
+    DagScheduler, JobHandle, JobSummary, LocalBackend, SchedulerBackend, TaskScheduler,
+};
 use crate::shuffle::{MapOutputTracker, ShuffleBlockStore};
 use crate::storage::BlockManager;
 use crate::Rdd;
+
+/// What a scheduler backend may use of the context it serves.
+pub struct BackendParts {
+    /// The driver's record of map outputs (a cluster backend forgets a lost executor's).
+    pub tracker: Arc<MapOutputTracker>,
+    /// The shuffle blocks of tasks run in this process.
+    pub block_store: Arc<ShuffleBlockStore>,
+    /// The cached partitions of tasks run in this process.
+    pub block_manager: Arc<BlockManager>,
+}
+
+impl BackendParts {
+    /// The environment of tasks run by this process itself (local mode's executor "driver").
+    pub fn local_env(&self) -> Arc<ExecutorEnv> {
+        Arc::new(ExecutorEnv::local_with_blocks(
+            self.block_store.clone(),
+            self.tracker.clone(),
+            self.block_manager.clone(),
+        ))
+    }
+}
 
 /// One running engine: the DAG and task schedulers, the map-output tracker and, in local
 /// mode, the single executor ("driver") with its shuffle block store.
@@ -33,27 +56,50 @@ pub struct EmberContext {
 }
 
 impl EmberContext {
-    /// Starts a context for `ember.master` (`local`, `local[N]` or `local[*]`).
+    /// Starts a context for a local `ember.master` (`local`, `local[N]` or `local[*]`).
+    /// Cluster masters need executor processes and RPC: `ember_runtime::cluster` starts
+    /// those and builds the context with [`EmberContext::with_backend`].
     pub fn new(conf: EmberConf) -> Result<Arc<EmberContext>> {
         let master = Master::parse(&conf.get("ember.master").unwrap_or_default())?;
-        let tracker = Arc::new(MapOutputTracker::new());
-        let block_store = Arc::new(ShuffleBlockStore::new(&conf));
-        let block_manager = Arc::new(BlockManager::new(&conf));
-        let env = Arc::new(ExecutorEnv::local_with_blocks(
-            block_store.clone(),
-            tracker.clone(),
-            block_manager.clone(),
-        ));
-        let backend = match master {
-            Master::Local { cores } => LocalBackend::new(cores, env)?,
+        let Master::Local { cores } = master else {
+            return Err(ember_common::EmberError::Config(format!(
+                "ember.master {master} runs executor processes; start it through an Ember \
+                 session (EmberSession::new), which brings the cluster runtime"
+            )));
         };
-        let task_scheduler = Arc::new(TaskScheduler::new(Box::new(backend)));
+        Self::with_backend(conf, master, |parts| {
+            Ok(Box::new(LocalBackend::new(cores, parts.local_env())?))
+        })
+    }
+
+    /// Starts a context whose tasks run through the backend `make_backend` builds from the
+    /// context's shared services (the map-output tracker, the local stores).
+    pub fn with_backend(
+        conf: EmberConf,
+        master: Master,
+        make_backend: impl FnOnce(&BackendParts) -> Result<Box<dyn SchedulerBackend>>,
+    ) -> Result<Arc<EmberContext>> {
+        let parts = BackendParts {
+            tracker: Arc::new(MapOutputTracker::new()),
+            block_store: Arc::new(ShuffleBlockStore::new(&conf)),
+            block_manager: Arc::new(BlockManager::new(&conf)),
+        };
+        let backend = make_backend(&parts)?;
+        let BackendParts {
+            tracker,
+            block_store,
+            block_manager,
+        } = parts;
+        let task_scheduler = Arc::new(TaskScheduler::new(backend));
         let dag_scheduler = DagScheduler::start(
             task_scheduler.clone(),
             tracker.clone(),
             block_manager.clone(),
         )?;
-        log::info!("Started Ember context with master {master}");
+        log::info!(
+            "Started Ember context with master {master} ({})",
+            task_scheduler.backend_name()
+        );
         Ok(Arc::new(EmberContext {
             conf,
             master,
@@ -65,6 +111,25 @@ impl EmberContext {
             task_scheduler,
             dag_scheduler,
         }))
+    }
+
+    /// Where cached partitions are and how many: the executors' when they run out of
+    /// process, else the local block manager's.
+    pub fn cache_status(&self, rdd: RddId) -> crate::CacheStatus {
+        self.task_scheduler
+            .cache_status(rdd)
+            .unwrap_or_else(|| self.block_manager.status(rdd))
+    }
+
+    /// The executor processes of a cluster master (none in local mode).
+    pub fn executors(&self) -> Vec<crate::scheduler::ExecutorInfo> {
+        self.task_scheduler.executors()
+    }
+
+    /// Drops every cached partition of `rdd`, here and on the executors.
+    pub fn remove_rdd(&self, rdd: RddId) {
+        self.block_manager.remove_rdd(rdd);
+        self.task_scheduler.remove_rdd(rdd);
     }
 
     /// The persisted partitions of the local executor.
@@ -79,7 +144,7 @@ impl EmberContext {
 
     /// How tasks are run (`local[N]`).
     pub fn master(&self) -> Master {
-        self.master
+        self.master.clone()
     }
 
     /// A fresh id for a new RDD of this context.
@@ -201,6 +266,7 @@ impl EmberContext {
     pub fn remove_shuffle(&self, shuffle_id: ShuffleId) {
         self.tracker.unregister_shuffle(shuffle_id);
         let blocks = self.block_store.remove_shuffle(shuffle_id);
+        self.task_scheduler.remove_shuffle(shuffle_id);
         log::debug!("Removed {shuffle_id}: {blocks} block(s) deleted");
     }
 
@@ -414,9 +480,14 @@ mod tests {
         conf.set("ember.master", "spark://host:7077").unwrap();
         let err = EmberContext::new(conf).unwrap_err().to_string();
         assert!(
-            err.contains("not supported yet") && err.contains("local[N]"),
+            err.contains("not supported") && err.contains("local[N]"),
             "{err}"
         );
+        // Cluster masters need the runtime's executor processes.
+        let mut conf = EmberConf::new();
+        conf.set("ember.master", "local-cluster[2,1,512]").unwrap();
+        let err = EmberContext::new(conf).unwrap_err().to_string();
+        assert!(err.contains("EmberSession"), "{err}");
         let cx = local_context(3);
         assert_eq!(cx.default_parallelism(), 3);
         assert_ne!(cx.new_rdd_id(), cx.new_rdd_id());

@@ -15,7 +15,7 @@ pub mod task_metrics;
 #[cfg(test)]
 pub(crate) mod test_util;
 
-pub use ember_context::EmberContext;
+pub use ember_context::{BackendParts, EmberContext};
 pub use executor_env::ExecutorEnv;
 pub use master::Master;
 pub use partitioners::{HashPartitioner, RoundRobinPartitioner, SinglePartitioner};

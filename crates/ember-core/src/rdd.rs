@@ -55,6 +55,11 @@ pub trait Rdd: Send + Sync + fmt::Debug {
     fn fully_cached(&self, _blocks: &crate::storage::BlockManager) -> bool {
         false
     }
+
+    /// This RDD as `Any`, for the RDD kinds a task serializer knows how to send.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// How a child RDD's partitions depend on its parent's.

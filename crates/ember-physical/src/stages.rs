@@ -17,7 +17,7 @@ use ember_core::EmberContext;
 use ember_core::{BatchIter, Dependency, Rdd, ShuffleDependency, TaskContext};
 
 use crate::operators::exchange::{ExchangeExec, ShuffleReadExec};
-use crate::plan::ExecutionPlan;
+use crate::plan::{ExecutionPlan, Partitioning};
 
 /// An RDD whose partition i is partition i of a plan fragment (a stage's operators).
 #[derive(Debug)]
@@ -25,11 +25,28 @@ pub struct PlanRdd {
     id: RddId,
     fragment: Arc<dyn ExecutionPlan>,
     dependencies: Vec<Dependency>,
+    /// For the map side of a shuffle, how the exchange above it partitions its rows.
+    exchange: Option<Partitioning>,
 }
 
 impl PlanRdd {
+    /// An RDD running `fragment`, e.g. one an executor decoded from a task.
+    pub fn new(id: RddId, fragment: Arc<dyn ExecutionPlan>, dependencies: Vec<Dependency>) -> Self {
+        PlanRdd {
+            id,
+            fragment,
+            dependencies,
+            exchange: None,
+        }
+    }
+
     pub fn fragment(&self) -> &Arc<dyn ExecutionPlan> {
         &self.fragment
+    }
+
+    /// The partitioning of the exchange this fragment feeds, when it is a shuffle's map side.
+    pub fn exchange(&self) -> Option<&Partitioning> {
+        self.exchange.as_ref()
     }
 }
 
@@ -56,6 +73,10 @@ impl Rdd for PlanRdd {
 
     fn compute(&self, partition: usize, cx: &TaskContext) -> Result<BatchIter> {
         self.fragment.execute(partition, cx)
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }
 
@@ -84,6 +105,7 @@ pub fn lower_to_rdd_with(
         id: ctx.new_rdd_id(),
         fragment: prepare(fragment)?,
         dependencies,
+        exchange: None,
     });
     Ok((rdd, shuffles))
 }
@@ -110,6 +132,7 @@ fn cut(
                 id: ctx.new_rdd_id(),
                 fragment: prepare(map_fragment)?,
                 dependencies: map_dependencies,
+                exchange: Some(exchange.partitioning().clone()),
             });
             let shuffle_id = ctx.new_shuffle_id();
             shuffles.push(shuffle_id);

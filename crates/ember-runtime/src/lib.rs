@@ -7,4 +7,5 @@
 //!   values, schemas, types: codec::arrow (Arrow IPC inside protobuf `bytes`)
 //! ```
 
+pub mod cluster;
 pub mod codec;

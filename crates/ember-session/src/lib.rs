@@ -74,11 +74,13 @@ impl EmberSession {
     /// Starts a local session: `ember.master` says how many executor cores.
     pub fn new(conf: EmberConf) -> Result<Self> {
         let mut conf = conf;
-        // As in Spark, local mode does not retry failed tasks: a failure there is the query's own.
-        if conf.explicit().all(|(k, _)| k != "ember.task.maxFailures") {
+        // As in Spark, local mode does not retry failed tasks: a failure there is the query's
+        // own. Executor processes can die, so cluster modes retry (ember.task.maxFailures).
+        let master = ember_core::Master::parse(&conf.get("ember.master").unwrap_or_default())?;
+        if !master.is_cluster() && conf.explicit().all(|(k, _)| k != "ember.task.maxFailures") {
             conf.set("ember.task.maxFailures", "1")?;
         }
-        let context = EmberContext::new(conf.clone())?;
+        let context = ember_runtime::cluster::start_context(conf.clone())?;
         if conf.get_usize("ember.default.parallelism") == 0 {
             conf.set(
                 "ember.default.parallelism",
@@ -600,12 +602,23 @@ impl EmberSession {
             shuffles,
             plan: Arc::new(plan),
         });
-        self.catalog.cache(name, source);
+        self.catalog.cache(name, source.clone());
         if !lazy {
             let conf = self.conf.read().clone();
+            // A scan of the cache fills it: a plan fragment, so executor processes can run it.
+            let scan: Arc<dyn ember_physical::plan::ExecutionPlan> = Arc::new(
+                ember_physical::operators::cached_scan::CachedScanExec::try_new(source, None)?,
+            );
+            let fill = Arc::new(ember_physical::stages::PlanRdd::new(
+                self.context.new_rdd_id(),
+                scan,
+                vec![ember_core::Dependency::OneToOne(
+                    cached as Arc<dyn ember_core::Rdd>,
+                )],
+            ));
             let rows = self
                 .context
-                .count(cached as Arc<dyn ember_core::Rdd>, &conf)
+                .count(fill, &conf)
                 .map_err(EmberError::into_root);
             if let Err(e) = rows {
                 self.uncache(name);
@@ -626,10 +639,7 @@ impl EmberSession {
             .as_ref()
             .downcast_ref::<ember_physical::operators::cached_scan::CachedTableSource>()?;
         let rdd_id = ember_core::Rdd::id(cached.rdd.as_ref());
-        Some((
-            cached.rdd.level(),
-            self.context.block_manager().status(rdd_id),
-        ))
+        Some((cached.rdd.level(), self.context.cache_status(rdd_id)))
     }
 
     /// Drops the cached data of `name`, if any; returns whether there was some.
@@ -642,7 +652,6 @@ impl EmberSession {
             .downcast_ref::<ember_physical::operators::cached_scan::CachedTableSource>(
         ) {
             self.context
-                .block_manager()
                 .remove_rdd(ember_core::Rdd::id(cached.rdd.as_ref()));
             for shuffle in &cached.shuffles {
                 self.context.remove_shuffle(*shuffle);

@@ -13,4 +13,4 @@ pub use job_handle::JobHandle;
 pub use job_summary::{JobSummary, StageSummary};
 pub use local_backend::LocalBackend;
 pub use task::{run_task, Task, TaskEnd, TaskKind, TaskOutput, TaskReporter};
-pub use task_scheduler::{SchedulerBackend, TaskScheduler};
+pub use task_scheduler::{ExecutorInfo, SchedulerBackend, TaskScheduler};

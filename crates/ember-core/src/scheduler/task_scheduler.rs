@@ -1,9 +1,10 @@
 //! The task scheduler: hands a stage's tasks to a backend that runs them on executor cores.
 
 use ember_common::ids::IdGenerator;
-use ember_common::{Result, TaskId};
+use ember_common::{RddId, Result, ShuffleId, TaskId};
 
 use super::task::{Task, TaskEnd, TaskReporter};
+use crate::storage::CacheStatus;
 use crate::task_metrics::TaskMetricsSnapshot;
 
 /// Where tasks run. `LocalBackend` runs them on threads of this process; a cluster backend
@@ -21,6 +22,37 @@ pub trait SchedulerBackend: Send + Sync {
 
     /// Stops running tasks; queued tasks are dropped without running.
     fn stop(&self);
+
+    /// The shuffle's query finished: executors may delete its blocks.
+    fn remove_shuffle(&self, _shuffle_id: ShuffleId) {}
+
+    /// The RDD was uncached: executors drop its cached partitions.
+    fn remove_rdd(&self, _rdd: RddId) {}
+
+    /// Where the cached partitions of `rdd` are, when they live outside this process.
+    fn cache_status(&self, _rdd: RddId) -> Option<CacheStatus> {
+        None
+    }
+
+    /// The executor processes tasks run on (none in local mode).
+    fn executors(&self) -> Vec<ExecutorInfo> {
+        Vec::new()
+    }
+}
+
+/// One executor process as the driver knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutorInfo {
+    /// The id the driver gave it at registration.
+    pub id: String,
+    /// `host:port` of its Flight service.
+    pub address: String,
+    /// Its process id (on its host).
+    pub pid: u32,
+    /// Task slots.
+    pub cores: usize,
+    /// Cached partitions it holds.
+    pub cached_blocks: usize,
 }
 
 /// Gives task ids out and passes task sets to its backend.
@@ -72,6 +104,26 @@ impl TaskScheduler {
     /// The backend's name, e.g. `local[4]`.
     pub fn backend_name(&self) -> String {
         self.backend.name()
+    }
+
+    /// Lets the backend's executors delete the shuffle's blocks.
+    pub fn remove_shuffle(&self, shuffle_id: ShuffleId) {
+        self.backend.remove_shuffle(shuffle_id);
+    }
+
+    /// Lets the backend's executors drop the RDD's cached partitions.
+    pub fn remove_rdd(&self, rdd: RddId) {
+        self.backend.remove_rdd(rdd);
+    }
+
+    /// The backend's record of the RDD's cached partitions, if it keeps them elsewhere.
+    pub fn cache_status(&self, rdd: RddId) -> Option<CacheStatus> {
+        self.backend.cache_status(rdd)
+    }
+
+    /// The backend's executor processes.
+    pub fn executors(&self) -> Vec<ExecutorInfo> {
+        self.backend.executors()
     }
 
     /// Stops the backend; queued tasks do not run.

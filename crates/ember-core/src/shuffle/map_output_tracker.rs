@@ -125,6 +125,11 @@ impl MapOutputTracker {
             .and_then(|maps| maps.get(map_index).cloned().flatten())
     }
 
+    /// Every map output of a tracked shuffle, by map index (`None` where missing).
+    pub fn map_statuses(&self, shuffle_id: ShuffleId) -> Option<Vec<Option<MapStatus>>> {
+        self.shuffles.read().get(&shuffle_id).cloned()
+    }
+
     /// Stops tracking a shuffle (its query finished).
     pub fn unregister_shuffle(&self, shuffle_id: ShuffleId) -> bool {
         self.shuffles.write().remove(&shuffle_id).is_some()

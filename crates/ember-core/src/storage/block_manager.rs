@@ -254,6 +254,23 @@ impl BlockManager {
         removed.into_iter().for_each(delete_file);
     }
 
+    /// Every block held: (RDD, partition, bytes, whether on disk).
+    pub fn blocks(&self) -> Vec<(RddId, usize, u64, bool)> {
+        let state = self.state.lock();
+        state
+            .blocks
+            .iter()
+            .map(|((rdd, partition), block)| {
+                (
+                    *rdd,
+                    *partition,
+                    block.bytes,
+                    matches!(block.stored, Stored::Disk(_)),
+                )
+            })
+            .collect()
+    }
+
     /// How much of `rdd` is held, and where.
     pub fn status(&self, rdd: RddId) -> CacheStatus {
         let state = self.state.lock();

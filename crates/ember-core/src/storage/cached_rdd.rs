@@ -29,6 +29,11 @@ impl CachedRdd {
     pub fn level(&self) -> StorageLevel {
         self.level
     }
+
+    /// The RDD whose partitions are cached.
+    pub fn parent(&self) -> &Arc<dyn Rdd> {
+        &self.parent
+    }
 }
 
 impl fmt::Debug for CachedRdd {

@@ -46,7 +46,9 @@ impl TableSource for CachedTableSource {
 /// Scans the partitions of a cached table, keeping the columns at `projection`.
 #[derive(Debug)]
 pub struct CachedScanExec {
-    source: Arc<CachedTableSource>,
+    name: String,
+    rdd: Arc<CachedRdd>,
+    table_schema: SchemaRef,
     projection: Option<Vec<usize>>,
     schema: SchemaRef,
 }
@@ -54,12 +56,29 @@ pub struct CachedScanExec {
 impl CachedScanExec {
     /// A scan of `source` reading the columns at `projection` (all when `None`).
     pub fn try_new(source: Arc<CachedTableSource>, projection: Option<Vec<usize>>) -> Result<Self> {
+        Self::from_parts(
+            source.name.clone(),
+            Arc::clone(&source.rdd),
+            Arc::clone(&source.schema),
+            projection,
+        )
+    }
+
+    /// A scan of the cached RDD `rdd` of table `name` (an executor decodes one from a task).
+    pub fn from_parts(
+        name: String,
+        rdd: Arc<CachedRdd>,
+        table_schema: SchemaRef,
+        projection: Option<Vec<usize>>,
+    ) -> Result<Self> {
         let schema = match &projection {
-            Some(columns) => Arc::new(source.schema.project(columns)?),
-            None => Arc::clone(&source.schema),
+            Some(columns) => Arc::new(table_schema.project(columns)?),
+            None => Arc::clone(&table_schema),
         };
         Ok(CachedScanExec {
-            source,
+            name,
+            rdd,
+            table_schema,
             projection,
             schema,
         })
@@ -67,7 +86,27 @@ impl CachedScanExec {
 
     /// The storage level of the cached data.
     pub fn level(&self) -> StorageLevel {
-        self.source.rdd.level()
+        self.rdd.level()
+    }
+
+    /// The cached table's name.
+    pub fn table_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The RDD whose partitions are cached.
+    pub fn rdd(&self) -> &Arc<CachedRdd> {
+        &self.rdd
+    }
+
+    /// Every column of the cached table.
+    pub fn table_schema(&self) -> &SchemaRef {
+        &self.table_schema
+    }
+
+    /// The columns read, when not all.
+    pub fn projection(&self) -> Option<&[usize]> {
+        self.projection.as_deref()
     }
 }
 
@@ -88,18 +127,20 @@ impl ExecutionPlan for CachedScanExec {
         &self,
         _children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(CachedScanExec::try_new(
-            Arc::clone(&self.source),
+        Ok(Arc::new(CachedScanExec::from_parts(
+            self.name.clone(),
+            Arc::clone(&self.rdd),
+            Arc::clone(&self.table_schema),
             self.projection.clone(),
         )?))
     }
 
     fn output_partitioning(&self) -> Partitioning {
-        Partitioning::Unknown(self.source.rdd.num_partitions())
+        Partitioning::Unknown(self.rdd.num_partitions())
     }
 
     fn execute(&self, partition: usize, cx: &TaskContext) -> Result<BatchIter> {
-        let batches = self.source.rdd.compute(partition, cx)?;
+        let batches = self.rdd.compute(partition, cx)?;
         let Some(columns) = self.projection.clone() else {
             return Ok(batches);
         };
@@ -110,9 +151,7 @@ impl ExecutionPlan for CachedScanExec {
     }
 
     fn rdd_dependencies(&self) -> Vec<Dependency> {
-        vec![Dependency::OneToOne(
-            Arc::clone(&self.source.rdd) as Arc<dyn Rdd>
-        )]
+        vec![Dependency::OneToOne(Arc::clone(&self.rdd) as Arc<dyn Rdd>)]
     }
 
     fn describe(&self) -> String {
@@ -124,10 +163,10 @@ impl ExecutionPlan for CachedScanExec {
             .collect();
         format!(
             "CachedScanExec: {} [{}], {}, partitions={}",
-            self.source.name,
+            self.name,
             columns.join(", "),
             self.level(),
-            self.source.rdd.num_partitions()
+            self.rdd.num_partitions()
         )
     }
 }

@@ -9,7 +9,8 @@
 //!
 //! A `ScanExec` carries its whole file table (files, sizes, splits, schema, options), so the
 //! executor reads the very splits the driver planned without listing the location again.
-//! A `CachedScanExec` cannot travel: it points at an RDD of the driver's process.
+//! A `CachedScanExec` carries the cached RDD's id and the fragment that computes it: the
+//! executor serves the partition from its block manager, or computes and keeps it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use ember_datasource::{
     CsvOptions, DataFile, FileTable, FileTableParts, FormatParts, Split, SplitKind,
 };
 use ember_physical::expressions::PhysicalExprRef;
+use ember_physical::operators::cached_scan::CachedScanExec;
 use ember_physical::operators::exchange::{ExchangeExec, ShuffleReadExec};
 use ember_physical::operators::filter::FilterExec;
 use ember_physical::operators::hash_aggregate::{AggregateMode, HashAggregateExec};
@@ -33,6 +35,7 @@ use ember_physical::operators::sort::{SortExec, SortKey};
 use ember_physical::operators::union::UnionExec;
 use ember_physical::operators::values::ValuesExec;
 use ember_physical::operators::window::WindowExec;
+use ember_physical::stages::PlanRdd;
 use ember_physical::{ExecutionPlan, Partitioning};
 use prost::Message;
 
@@ -60,7 +63,7 @@ pub mod pb {
     pub struct PlanNode {
         #[prost(
             oneof = "plan_node::Node",
-            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13"
+            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"
         )]
         pub node: Option<plan_node::Node>,
     }
@@ -97,6 +100,8 @@ pub mod pb {
             Exchange(Box<super::ExchangeNode>),
             #[prost(message, tag = "13")]
             ShuffleRead(Box<super::ShuffleReadNode>),
+            #[prost(message, tag = "14")]
+            CachedScan(Box<super::CachedScanNode>),
         }
     }
 
@@ -443,6 +448,29 @@ pub mod pb {
         pub input: Option<Box<PlanNode>>,
         #[prost(message, optional, tag = "2")]
         pub partitioning: Option<PartitioningNode>,
+    }
+
+    /// `CachedScanExec`: the cached RDD's id and level, and the fragment that computes a
+    /// partition the executor does not hold (lineage).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct CachedScanNode {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(uint64, tag = "2")]
+        pub rdd_id: u64,
+        #[prost(string, tag = "3")]
+        pub level: String,
+        /// Arrow IPC schema of the whole cached table.
+        #[prost(bytes = "vec", tag = "4")]
+        pub table_schema: Vec<u8>,
+        #[prost(bool, tag = "5")]
+        pub has_projection: bool,
+        #[prost(uint64, repeated, tag = "6")]
+        pub projection: Vec<u64>,
+        #[prost(message, optional, boxed, tag = "7")]
+        pub parent: Option<Box<PlanNode>>,
+        #[prost(uint64, tag = "8")]
+        pub parent_rdd_id: u64,
     }
 
     /// `ShuffleReadExec`; hash keys over `schema`.
@@ -827,11 +855,34 @@ pub fn encode_plan(plan: &Arc<dyn ExecutionPlan>) -> Result<pb::PlanNode> {
             }))
         }
         "CachedScanExec" => {
-            return Err(EmberError::NotSupported(format!(
-                "sending a scan of a cached table to an executor ({}): it reads an RDD held by \
-                 the driver's process; run the query in local mode or UNCACHE the table",
-                plan.describe()
-            )))
+            let scan = downcast::<CachedScanExec>(plan)?;
+            let parent = scan.rdd().parent();
+            let parent_plan = parent
+                .as_any()
+                .and_then(|any| any.downcast_ref::<PlanRdd>())
+                .ok_or_else(|| {
+                    EmberError::NotSupported(format!(
+                        "sending a scan of the cached table {} to an executor: it caches {}, \
+                         which is not a plan fragment",
+                        scan.table_name(),
+                        parent.name()
+                    ))
+                })?;
+            Node::CachedScan(Box::new(pb::CachedScanNode {
+                name: scan.table_name().to_string(),
+                rdd_id: ember_core::Rdd::id(scan.rdd().as_ref()).0,
+                level: scan.level().to_string(),
+                table_schema: ipc::encode_schema(scan.table_schema())?,
+                has_projection: scan.projection().is_some(),
+                projection: scan
+                    .projection()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&c| c as u64)
+                    .collect(),
+                parent: Some(Box::new(encode_plan(parent_plan.fragment())?)),
+                parent_rdd_id: parent.id().0,
+            }))
         }
         other => {
             return Err(EmberError::NotSupported(format!(
@@ -1241,6 +1292,29 @@ pub fn decode_plan(node: &pb::PlanNode) -> Result<Arc<dyn ExecutionPlan>> {
             let input = decode_child(&exchange.input, "an exchange's input")?;
             let partitioning = decode_partitioning(&exchange.partitioning, &input.schema())?;
             Arc::new(ExchangeExec::new(input, partitioning))
+        }
+        Node::CachedScan(scan) => {
+            let parent = decode_child(&scan.parent, "a cached scan's lineage")?;
+            let parent: Arc<dyn ember_core::Rdd> = Arc::new(PlanRdd::new(
+                ember_common::RddId(scan.parent_rdd_id),
+                parent,
+                Vec::new(),
+            ));
+            let level: ember_core::StorageLevel = scan.level.parse()?;
+            let rdd = Arc::new(ember_core::CachedRdd::new(
+                ember_common::RddId(scan.rdd_id),
+                parent,
+                level,
+            ));
+            let projection = scan
+                .has_projection
+                .then(|| scan.projection.iter().map(|&c| c as usize).collect());
+            Arc::new(CachedScanExec::from_parts(
+                scan.name.clone(),
+                rdd,
+                ipc::decode_schema(&scan.table_schema)?,
+                projection,
+            )?)
         }
         Node::ShuffleRead(read) => {
             let schema = ipc::decode_schema(&read.schema)?;
@@ -1767,7 +1841,31 @@ mod tests {
     }
 
     #[test]
-    fn cached_scans_cannot_travel() -> Result<()> {
+    fn cached_scans_travel_with_their_lineage() -> Result<()> {
+        let plan = values(&[1, 2, 3])?;
+        let schema = plan.schema();
+        let parent = Arc::new(PlanRdd::new(ember_common::RddId(4), plan, Vec::new()));
+        let rdd = Arc::new(CachedRdd::new(
+            ember_common::RddId(5),
+            parent,
+            StorageLevel::MemoryAndDisk,
+        ));
+        let cached: Arc<dyn ExecutionPlan> = Arc::new(CachedScanExec::from_parts(
+            "t".to_string(),
+            rdd,
+            schema,
+            Some(vec![0]),
+        )?);
+        let decoded = round_trip(&cached)?;
+        let scan = downcast::<CachedScanExec>(&decoded)?;
+        assert_eq!(ember_core::Rdd::id(scan.rdd().as_ref()).0, 5);
+        assert_eq!(scan.level(), StorageLevel::MemoryAndDisk);
+        assert_eq!(run(&decoded)?, run(&cached)?);
+        Ok(())
+    }
+
+    #[test]
+    fn cached_scans_of_other_rdds_cannot_travel() -> Result<()> {
         let plan = values(&[1, 2])?;
         let schema = plan.schema();
         let batches = run(&plan)?.concat();

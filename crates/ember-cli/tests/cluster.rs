@@ -1,0 +1,270 @@
+//! Cluster mode with real executor processes (`local-cluster[E,C,M]` starts them from the
+//! `ember` binary): the golden suite gives the same answers as local mode, a killed executor
+//! costs only the map outputs it held, and a task that always fails ends the query with its
+//! stage, task and cause.
+
+#[path = "../../ember-session/tests/golden/mod.rs"]
+mod golden;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const EMBER: &str = env!("CARGO_BIN_EXE_ember");
+
+fn ember() -> Command {
+    Command::new(EMBER)
+}
+
+/// TPC-H SF 0.1 Parquet, generated once for the tests of this file.
+fn sf01() -> &'static std::path::Path {
+    static DATA: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        let data = tempfile::tempdir().unwrap();
+        let status = ember()
+            .args(["tpch", "gen", "--sf", "0.1", "--format", "parquet", "--out"])
+            .arg(data.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        data
+    })
+    .path()
+}
+
+#[test]
+fn golden_sql_files_in_local_cluster() {
+    golden::check_golden_files(
+        false,
+        &[
+            ("ember.master", "local-cluster[3,1,1g]"),
+            ("ember.executor.binary", EMBER),
+            ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn a_task_that_always_fails_ends_the_query_after_max_failures() {
+    let started = Instant::now();
+    let output = ember()
+        .args([
+            "sql",
+            "--master",
+            "local-cluster[2,1,512]",
+            "--conf",
+            "ember.task.maxFailures=3",
+            "-e",
+            "SELECT id, 10 / (id - id) FROM VALUES (1), (2), (3) AS t(id)",
+        ])
+        .output()
+        .expect("ember runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the query should fail:\n{stderr}");
+    let re = regex::Regex::new(
+        r"task \d+ in stage \d+ failed 3 times; most recent failure: .*DIVIDE_BY_ZERO",
+    )
+    .unwrap();
+    assert!(re.is_match(&stderr), "unexpected error:\n{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Runs TPC-H Q9 at SF 0.1 on three executor processes and SIGKILLs one as soon as the first
+/// map stage has finished (so it holds map outputs a later stage needs). The answer must still
+/// match the reference, and only the lost map tasks may run again.
+#[test]
+fn killing_an_executor_mid_query_reruns_only_its_map_tasks() {
+    let mut child = ember()
+        .args([
+            "tpch",
+            "run",
+            "--sf",
+            "0.1",
+            "--queries",
+            "9",
+            "--check",
+            "--master",
+            "local-cluster[3,1,1g]",
+            "--conf",
+            "ember.scheduler.minRegisteredResourcesRatio=1.0",
+            "--conf",
+            "ember.sql.shuffle.partitions=6",
+            "--data",
+        ])
+        .arg(sf01())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut log = Vec::new();
+    let mut pids: HashMap<String, u32> = HashMap::new();
+    let mut ran_on: HashMap<String, Vec<String>> = HashMap::new();
+    let mut victim: Option<(String, String)> = None;
+    let registered = regex::Regex::new(r"Registered executor (\d+) at \S+ \(pid (\d+)\)").unwrap();
+    let task_ran = regex::Regex::new(
+        r"Task \d+ \(stage (\d+) partition \d+ attempt \d+\) finished on executor (\d+)",
+    )
+    .unwrap();
+    let stage_done = regex::Regex::new(r"ShuffleMapStage (\d+) .* finished in ").unwrap();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(c) = registered.captures(&line) {
+            pids.insert(c[1].to_string(), c[2].parse().unwrap());
+        }
+        if let Some(c) = task_ran.captures(&line) {
+            ran_on
+                .entry(c[1].to_string())
+                .or_default()
+                .push(c[2].to_string());
+        }
+        if victim.is_none() {
+            if let Some(c) = stage_done.captures(&line) {
+                // An executor that holds map outputs of the stage that just finished.
+                if let Some(executor) = ran_on.get(&c[1]).and_then(|e| e.first()) {
+                    let status = Command::new("kill")
+                        .args(["-KILL", &pids[executor].to_string()])
+                        .status()
+                        .unwrap();
+                    assert!(status.success());
+                    victim = Some((executor.clone(), c[1].to_string()));
+                }
+            }
+        }
+        log.push(line);
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let log = log.join("\n");
+    let (lost_id, finished_stage) =
+        victim.unwrap_or_else(|| panic!("no map stage finished:\n{log}"));
+    assert!(output.status.success(), "{stdout}\n{log}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("Q09") && l.trim_end().ends_with("OK")),
+        "Q09 not OK after losing an executor:\n{stdout}\n{log}"
+    );
+    assert!(
+        log.contains(&format!("Lost executor {lost_id}")),
+        "the driver did not notice the lost executor:\n{log}"
+    );
+    // The stage that had finished when its executor died runs again only for the outputs it
+    // lost. (The stage that was reading them when the fetch failed reruns its unfinished
+    // tasks, as in Spark.)
+    let submit = regex::Regex::new(
+        r"Submitting ShuffleMapStage (\d+) .*?\(attempt (\d+)\): (\d+) task\(s\)",
+    )
+    .unwrap();
+    let submissions: Vec<(usize, usize)> = submit
+        .captures_iter(&log)
+        .filter(|c| c[1] == finished_stage)
+        .map(|c| (c[2].parse().unwrap(), c[3].parse().unwrap()))
+        .collect();
+    let all = submissions
+        .iter()
+        .find(|(attempt, _)| *attempt == 0)
+        .map(|(_, tasks)| *tasks)
+        .expect("the first submission is logged");
+    let reruns: Vec<usize> = submissions
+        .iter()
+        .filter(|(attempt, _)| *attempt > 0)
+        .map(|(_, tasks)| *tasks)
+        .collect();
+    assert!(
+        !reruns.is_empty(),
+        "stage {finished_stage} lost outputs with executor {lost_id} but never ran again:\n{log}"
+    );
+    assert!(
+        reruns.iter().all(|&tasks| tasks < all),
+        "stage {finished_stage} reran {reruns:?} of its {all} tasks, not only the lost ones:\n{log}"
+    );
+}
+
+fn rows(session: &ember_session::EmberSession, sql: &str) -> String {
+    let result = session.sql(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    arrow::util::pretty::pretty_format_batches(&result.batches)
+        .unwrap()
+        .to_string()
+}
+
+/// A cached table lives in the executors: it is read with its files gone, and the partitions
+/// of a killed executor are recomputed from lineage (the files) by the next query.
+#[test]
+fn cached_table_is_served_by_executors_and_survives_losing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("lineitem");
+    std::fs::create_dir(&table).unwrap();
+    for file in std::fs::read_dir(sf01().join("lineitem")).unwrap() {
+        let file = file.unwrap().path();
+        std::fs::copy(&file, table.join(file.file_name().unwrap())).unwrap();
+    }
+    let mut conf = ember_common::EmberConf::new();
+    for (key, value) in [
+        ("ember.master", "local-cluster[3,1,1g]"),
+        ("ember.executor.binary", EMBER),
+        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
+        ("ember.sql.files.maxPartitionBytes", "4m"),
+    ] {
+        conf.set(key, value).unwrap();
+    }
+    let session = ember_session::EmberSession::new(conf).unwrap();
+    session
+        .sql(&format!(
+            "CREATE TABLE lineitem USING parquet LOCATION '{}'",
+            table.display()
+        ))
+        .unwrap();
+    let query = "SELECT l_returnflag, count(*), sum(l_quantity), max(l_comment) \
+                 FROM lineitem GROUP BY l_returnflag ORDER BY 1";
+    let expected = rows(&session, query);
+
+    session.sql("CACHE TABLE lineitem").unwrap();
+    let (_, status) = session.cache_status("lineitem").unwrap();
+    let partitions = status.memory_partitions;
+    assert!(partitions >= 3, "{status:?}");
+
+    // Without its files, the table is still read: from the executors' block managers.
+    let moved = dir.path().join("moved");
+    std::fs::rename(&table, &moved).unwrap();
+    assert_eq!(rows(&session, query), expected);
+    std::fs::rename(&moved, &table).unwrap();
+
+    let executors = session.context().executors();
+    assert_eq!(executors.len(), 3, "{executors:?}");
+    let victim = executors
+        .iter()
+        .find(|e| e.cached_blocks > 0)
+        .cloned()
+        .unwrap_or_else(|| panic!("no executor holds a cached partition: {executors:?}"));
+    let status = Command::new("kill")
+        .args(["-KILL", &victim.pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    // The lost partitions are recomputed from the files, and cached again elsewhere.
+    assert_eq!(rows(&session, query), expected);
+    let executors = session.context().executors();
+    assert!(
+        executors.iter().all(|e| e.id != victim.id),
+        "executor {} should be gone: {executors:?}",
+        victim.id
+    );
+    let (_, status) = session.cache_status("lineitem").unwrap();
+    assert_eq!(status.memory_partitions, partitions, "{status:?}");
+    session.sql("UNCACHE TABLE lineitem").unwrap();
+    assert!(session.cache_status("lineitem").is_none());
+    let executors = session.context().executors();
+    assert!(
+        executors.iter().all(|e| e.cached_blocks == 0),
+        "{executors:?}"
+    );
+}

@@ -1,0 +1,957 @@
+//! The driver side of cluster mode: the scheduler backend that places tasks on executor
+//! processes, and the Flight service executors register and send heartbeats to.
+//!
+//! ```text
+//!  DAG scheduler ──launch_task──▶ queue ──dispatch: a free core, not where the task failed──▶
+//!      executor ──launch_task RPC (fragment, partition, map outputs it reads)──▶ TaskResult
+//!  ◀──report(TaskEnd)── result / map status registered ── core freed ── dispatch again
+//!
+//!  executor lost (RPC broken, heartbeats stopped): removed; its map outputs and cached
+//!  blocks are forgotten, so the DAG scheduler recomputes only those from lineage
+//! ```
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_flight::flight_service_client::FlightServiceClient;
+use bytes::Bytes;
+use ember_common::{EmberConf, EmberError, ExecutorId, RddId, Result, ShuffleId, StageId};
+use ember_core::scheduler::{
+    ExecutorInfo, SchedulerBackend, Task, TaskEnd, TaskKind, TaskReporter,
+};
+use ember_core::{CacheStatus, Dependency, MapOutputTracker, Master, Rdd, TaskMetricsSnapshot};
+use ember_physical::operators::exchange::ExchangeExec;
+use ember_physical::plan::ExecutionPlan;
+use ember_physical::stages::PlanRdd;
+use futures::stream::BoxStream;
+use parking_lot::{Condvar, Mutex};
+use prost::Message;
+use tokio::runtime::{Handle, Runtime};
+use tonic::transport::Channel;
+use tonic::Status;
+
+use super::duration_conf;
+use super::proto::{self, actions, check_version};
+use super::rpc::{self, Endpoint};
+use crate::codec::plan::plan_to_bytes;
+
+/// Encoded fragments kept per RDD, so that a stage's tasks are encoded once.
+const FRAGMENTS_KEPT: usize = 64;
+
+/// Places tasks on executor processes; see the module doc.
+pub struct ClusterBackend {
+    driver: Arc<Driver>,
+    runtime: Mutex<Option<Runtime>>,
+}
+
+struct Driver {
+    name: String,
+    handle: Handle,
+    tracker: Arc<MapOutputTracker>,
+    /// What executors are told at registration (the driver's explicit settings).
+    conf: EmberConf,
+    state: Mutex<State>,
+    changed: Condvar,
+    next_executor: AtomicU64,
+    /// Executor processes this driver started (`local-cluster`).
+    children: Mutex<Vec<Child>>,
+    fragments: Mutex<VecDeque<(RddId, Arc<Vec<u8>>)>>,
+    shutdown: tokio::sync::Notify,
+    stopped: AtomicBool,
+    locality_wait: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    executors: BTreeMap<String, ExecutorSlot>,
+    queue: VecDeque<Queued>,
+    /// Executors a task (stage, partition) failed on, avoided by its next attempts.
+    failed_on: HashMap<(StageId, usize), HashSet<String>>,
+    /// Which executor holds each cached partition.
+    cached: HashMap<(RddId, usize), proto::CachedBlock>,
+    cached_on: HashMap<(RddId, usize), String>,
+    /// Cores of executors that ever registered (to tell "none yet" from "all lost").
+    lost: usize,
+}
+
+struct ExecutorSlot {
+    address: String,
+    cores: usize,
+    free: usize,
+    client: FlightServiceClient<Channel>,
+    last_heartbeat: Instant,
+    pid: u32,
+}
+
+struct Queued {
+    task: Task,
+    reporter: TaskReporter,
+    enqueued: Instant,
+}
+
+impl ClusterBackend {
+    /// Starts the driver's Flight service on `address` and, for `local-cluster`, the executor
+    /// processes; waits for `ember.scheduler.minRegisteredResourcesRatio` of the expected
+    /// executors or `ember.scheduler.maxRegisteredResourcesWaitingTime`.
+    pub fn start(
+        conf: &EmberConf,
+        master: &Master,
+        tracker: Arc<MapOutputTracker>,
+    ) -> Result<ClusterBackend> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("ember-driver-rpc")
+            .enable_all()
+            .build()
+            .map_err(|e| EmberError::io("starting the driver's RPC runtime", e))?;
+        let (bind_address, expected) = match master {
+            Master::LocalCluster { executors, .. } => ("127.0.0.1:0".to_string(), *executors),
+            Master::Cluster { address } => {
+                (address.clone(), conf.get_usize("ember.executor.instances"))
+            }
+            Master::Local { .. } => {
+                return Err(EmberError::internal(
+                    "the cluster backend was asked to run a local master",
+                ))
+            }
+        };
+        let (listener, local) = runtime.block_on(rpc::bind(&bind_address))?;
+        let mut shipped = EmberConf::new();
+        for (key, value) in conf.explicit() {
+            if key != "ember.master" {
+                shipped.set(key, value)?;
+            }
+        }
+        let driver = Arc::new(Driver {
+            name: master.to_string(),
+            handle: runtime.handle().clone(),
+            tracker,
+            conf: shipped,
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            next_executor: AtomicU64::new(0),
+            children: Mutex::new(Vec::new()),
+            fragments: Mutex::new(VecDeque::new()),
+            shutdown: tokio::sync::Notify::new(),
+            stopped: AtomicBool::new(false),
+            locality_wait: duration_conf(conf, "ember.locality.wait"),
+        });
+        let stop = {
+            let driver = driver.clone();
+            async move { driver.shutdown.notified().await }
+        };
+        runtime.spawn(rpc::serve(driver.clone(), listener, stop));
+        runtime.spawn(monitor(
+            driver.clone(),
+            duration_conf(conf, "ember.network.timeout"),
+        ));
+        log::info!("Driver listening for executors on {local}");
+        let backend = ClusterBackend {
+            driver: driver.clone(),
+            runtime: Mutex::new(Some(runtime)),
+        };
+        if let Master::LocalCluster {
+            executors,
+            cores,
+            memory,
+        } = master
+        {
+            let binary = executor_binary(conf)?;
+            for _ in 0..*executors {
+                let child = spawn_executor(&binary, local, *cores, *memory)?;
+                driver.children.lock().push(child);
+            }
+        }
+        let ratio = conf
+            .get("ember.scheduler.minRegisteredResourcesRatio")
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.8)
+            .clamp(0.0, 1.0);
+        let wanted = (ratio * expected as f64).ceil() as usize;
+        let waiting = duration_conf(conf, "ember.scheduler.maxRegisteredResourcesWaitingTime");
+        driver.wait_for_executors(
+            wanted,
+            waiting,
+            matches!(master, Master::LocalCluster { .. }),
+        )?;
+        Ok(backend)
+    }
+}
+
+/// The program started for each `local-cluster` executor: `ember.executor.binary`, else this
+/// program when it is `ember`, else an `ember` beside it or one directory up (cargo's layout
+/// of test binaries).
+fn executor_binary(conf: &EmberConf) -> Result<std::path::PathBuf> {
+    if let Some(configured) = conf.get("ember.executor.binary").filter(|b| !b.is_empty()) {
+        return Ok(configured.into());
+    }
+    if let Ok(from_env) = std::env::var("EMBER_EXECUTOR_BINARY") {
+        if !from_env.is_empty() {
+            return Ok(from_env.into());
+        }
+    }
+    let current = std::env::current_exe()
+        .map_err(|e| EmberError::io("finding this program to start executors", e))?;
+    let name = format!("ember{}", std::env::consts::EXE_SUFFIX);
+    if current.file_name().is_some_and(|n| n == name.as_str()) {
+        return Ok(current);
+    }
+    let mut dir = current.parent();
+    for _ in 0..2 {
+        let Some(d) = dir else { break };
+        let candidate = d.join(&name);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        dir = d.parent();
+    }
+    Err(EmberError::Config(format!(
+        "local-cluster needs the ember program to start executors, and {} is not it; set \
+         ember.executor.binary (or EMBER_EXECUTOR_BINARY) to the path of `ember`",
+        current.display()
+    )))
+}
+
+fn spawn_executor(
+    binary: &std::path::Path,
+    driver: SocketAddr,
+    cores: usize,
+    memory: u64,
+) -> Result<Child> {
+    Command::new(binary)
+        .args([
+            "executor",
+            "--driver",
+            &driver.to_string(),
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            &cores.to_string(),
+            "--memory",
+            &memory.to_string(),
+            "--exit-on-stdin-eof",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| EmberError::io(format!("starting executor {}", binary.display()), e))
+}
+
+impl Driver {
+    fn wait_for_executors(&self, wanted: usize, waiting: Duration, local: bool) -> Result<()> {
+        let deadline = Instant::now() + waiting;
+        let mut state = self.state.lock();
+        loop {
+            let registered = state.executors.len();
+            if registered >= wanted {
+                log::info!("{registered} executor(s) registered; scheduling starts");
+                return Ok(());
+            }
+            if local {
+                let mut children = self.children.lock();
+                for child in children.iter_mut() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        return Err(EmberError::Execution(format!(
+                            "an executor process of {} exited before registering ({status}); \
+                             its error is printed above",
+                            self.name
+                        )));
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                if local && registered == 0 {
+                    return Err(EmberError::Execution(format!(
+                        "no executor of {} registered within {waiting:?} \
+                         (ember.scheduler.maxRegisteredResourcesWaitingTime)",
+                        self.name
+                    )));
+                }
+                log::warn!(
+                    "{registered} of {wanted} executor(s) registered within {waiting:?}; \
+                     scheduling starts anyway"
+                );
+                return Ok(());
+            }
+            self.changed
+                .wait_for(&mut state, Duration::from_millis(100));
+        }
+    }
+
+    fn register(&self, body: Bytes) -> std::result::Result<Vec<u8>, Status> {
+        let request: proto::RegisterExecutor = rpc::decode(actions::REGISTER, &body)?;
+        check_version("the executor", request.wire_version).map_err(|e| rpc::status(&e))?;
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(Status::unavailable("the driver is stopping"));
+        }
+        let id = self
+            .next_executor
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string();
+        let address = format!("{}:{}", request.host, request.port);
+        let client = rpc::client(&address).map_err(|e| rpc::status(&e))?;
+        let cores = (request.cores as usize).max(1);
+        log::info!(
+            "Registered executor {id} at {address} (pid {}) with {cores} core(s), {} MiB",
+            request.pid,
+            request.memory >> 20
+        );
+        self.state.lock().executors.insert(
+            id.clone(),
+            ExecutorSlot {
+                address,
+                cores,
+                free: cores,
+                client,
+                last_heartbeat: Instant::now(),
+                pid: request.pid,
+            },
+        );
+        self.changed.notify_all();
+        let conf = self
+            .conf
+            .explicit()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(proto::Registered {
+            executor_id: id,
+            conf,
+        }
+        .encode_to_vec())
+    }
+
+    fn heartbeat(&self, body: Bytes) -> std::result::Result<Vec<u8>, Status> {
+        let request: proto::Heartbeat = rpc::decode(actions::HEARTBEAT, &body)?;
+        let mut state = self.state.lock();
+        let known = match state.executors.get_mut(&request.executor_id) {
+            Some(slot) => {
+                slot.last_heartbeat = Instant::now();
+                true
+            }
+            None => false,
+        };
+        Ok(proto::HeartbeatReply { known }.encode_to_vec())
+    }
+
+    /// Forgets an executor: its map outputs and cached blocks are gone with it.
+    fn executor_lost(&self, executor_id: &str, reason: &str) {
+        let slot = {
+            let mut state = self.state.lock();
+            let Some(slot) = state.executors.remove(executor_id) else {
+                return;
+            };
+            state.lost += 1;
+            let gone: Vec<(RddId, usize)> = state
+                .cached_on
+                .iter()
+                .filter(|(_, e)| e.as_str() == executor_id)
+                .map(|(k, _)| *k)
+                .collect();
+            for key in gone {
+                state.cached_on.remove(&key);
+                state.cached.remove(&key);
+            }
+            slot
+        };
+        let removed = self
+            .tracker
+            .remove_outputs_on_executor(&ExecutorId(executor_id.to_string()));
+        log::warn!(
+            "Lost executor {executor_id} at {} (pid {}): {reason}; {removed} map output(s) it held \
+             will be recomputed from lineage when needed",
+            slot.address,
+            slot.pid
+        );
+        // A child that stopped answering is stopped for good.
+        let mut children = self.children.lock();
+        for child in children.iter_mut() {
+            if child.id() == slot.pid {
+                let _ = child.kill();
+            }
+        }
+        self.changed.notify_all();
+    }
+
+    fn dispatch(self: &Arc<Self>) {
+        let mut launches = Vec::new();
+        let mut cancelled = Vec::new();
+        {
+            let mut state = self.state.lock();
+            let mut index = 0;
+            while index < state.queue.len() {
+                if !state.executors.values().any(|slot| slot.free > 0) {
+                    break;
+                }
+                let queued = &state.queue[index];
+                if queued.task.cancelled.load(Ordering::Relaxed) {
+                    cancelled.extend(state.queue.remove(index));
+                    continue;
+                }
+                let key = (queued.task.attempt.stage_id, queued.task.attempt.partition);
+                let preferred = preferred_executor(&state, &queued.task);
+                // Delay scheduling: a task whose cached partition is on a busy executor waits
+                // up to ember.locality.wait for it rather than recomputing the partition.
+                if let Some(preferred) = &preferred {
+                    let busy = state
+                        .executors
+                        .get(preferred)
+                        .is_some_and(|slot| slot.free == 0);
+                    if busy && queued.enqueued.elapsed() < self.locality_wait {
+                        index += 1;
+                        continue;
+                    }
+                }
+                let avoid = state.failed_on.get(&key);
+                let choice = state
+                    .executors
+                    .iter()
+                    .filter(|(_, slot)| slot.free > 0)
+                    .max_by_key(|(id, slot)| {
+                        (
+                            avoid.is_none_or(|a| !a.contains(*id)),
+                            preferred.as_deref() == Some(id.as_str()),
+                            slot.free,
+                        )
+                    })
+                    .map(|(id, _)| id.clone());
+                let Some(executor_id) = choice else { break };
+                let Some(queued) = state.queue.remove(index) else {
+                    break;
+                };
+                let Some(slot) = state.executors.get_mut(&executor_id) else {
+                    break;
+                };
+                slot.free -= 1;
+                let client = slot.client.clone();
+                launches.push((queued, executor_id, client));
+            }
+        }
+        for queued in cancelled {
+            queued.reporter.report(ended(
+                &queued.task,
+                "none",
+                Err(EmberError::Cancelled(format!(
+                    "{} was cancelled before it started",
+                    queued.task.attempt.task_id
+                ))),
+            ));
+        }
+        for (queued, executor_id, client) in launches {
+            match self.launch_message(&queued.task) {
+                Ok(message) => {
+                    let driver = self.clone();
+                    self.handle.spawn(async move {
+                        driver
+                            .run_remote(queued, executor_id, client, message)
+                            .await;
+                    });
+                }
+                Err(e) => {
+                    self.release(&executor_id);
+                    queued
+                        .reporter
+                        .report(ended(&queued.task, &executor_id, Err(e)));
+                }
+            }
+        }
+    }
+
+    fn release(&self, executor_id: &str) {
+        if let Some(slot) = self.state.lock().executors.get_mut(executor_id) {
+            slot.free = (slot.free + 1).min(slot.cores);
+        }
+    }
+
+    async fn run_remote(
+        self: Arc<Self>,
+        queued: Queued,
+        executor_id: String,
+        mut client: FlightServiceClient<Channel>,
+        message: proto::LaunchTask,
+    ) {
+        let Queued { task, reporter, .. } = queued;
+        let started = Instant::now();
+        let outcome = {
+            let mut call = Box::pin(rpc::call(&mut client, actions::LAUNCH_TASK, &message));
+            loop {
+                match tokio::time::timeout(Duration::from_millis(200), &mut call).await {
+                    Ok(result) => break Some(result),
+                    // Dropping the call makes the executor cancel the task.
+                    Err(_) if task.cancelled.load(Ordering::Relaxed) => break None,
+                    Err(_) => {}
+                }
+            }
+        };
+        let end = match outcome {
+            None => ended(
+                &task,
+                &executor_id,
+                Err(EmberError::Cancelled(format!(
+                    "{} was cancelled",
+                    task.attempt.task_id
+                ))),
+            ),
+            Some(Ok(reply)) => match proto::TaskResult::decode(reply.as_ref()) {
+                Ok(mut result) => {
+                    self.record_cached(&executor_id, &result.cached);
+                    let outcome = proto::task_output_from_wire(&mut result, task.attempt.task_id);
+                    TaskEnd {
+                        attempt: task.attempt,
+                        stage_attempt: task.stage_attempt,
+                        executor_id: ExecutorId(executor_id.clone()),
+                        duration: Duration::from_micros(result.duration_micros),
+                        metrics: proto::metrics_from_wire(&result.metrics),
+                        outcome,
+                    }
+                }
+                Err(e) => ended(
+                    &task,
+                    &executor_id,
+                    Err(EmberError::internal(format!(
+                        "executor {executor_id} sent a malformed task result: {e}"
+                    ))),
+                ),
+            },
+            Some(Err(status)) => {
+                let reason = format!("{} ({:?})", status.message(), status.code());
+                self.executor_lost(&executor_id, &reason);
+                ended(
+                    &task,
+                    &executor_id,
+                    Err(EmberError::Execution(format!(
+                        "executor {executor_id} was lost while running {} after {:?}: {reason}",
+                        task.attempt.task_id,
+                        started.elapsed()
+                    ))),
+                )
+            }
+        };
+        if end.outcome.is_err() {
+            self.state
+                .lock()
+                .failed_on
+                .entry((task.attempt.stage_id, task.attempt.partition))
+                .or_default()
+                .insert(executor_id.clone());
+        } else {
+            self.state
+                .lock()
+                .failed_on
+                .remove(&(task.attempt.stage_id, task.attempt.partition));
+        }
+        self.release(&executor_id);
+        reporter.report(end);
+        self.dispatch();
+    }
+
+    /// Takes an executor's list of the cached partitions it holds now.
+    fn record_cached(&self, executor_id: &str, blocks: &[proto::CachedBlock]) {
+        let mut state = self.state.lock();
+        if blocks.is_empty() && state.cached_on.is_empty() {
+            return;
+        }
+        let held: Vec<(RddId, usize)> = state
+            .cached_on
+            .iter()
+            .filter(|(_, e)| e.as_str() == executor_id)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in held {
+            state.cached_on.remove(&key);
+            state.cached.remove(&key);
+        }
+        for block in blocks {
+            let key = (RddId(block.rdd_id), block.partition as usize);
+            state.cached.insert(key, block.clone());
+            state.cached_on.insert(key, executor_id.to_string());
+        }
+    }
+
+    /// The task on the wire: its fragment, partition and where its shuffle inputs are.
+    fn launch_message(&self, task: &Task) -> Result<proto::LaunchTask> {
+        let plan_rdd = task
+            .rdd
+            .as_any()
+            .and_then(|any| any.downcast_ref::<PlanRdd>())
+            .ok_or_else(|| {
+                EmberError::NotSupported(format!(
+                    "running {} on executor processes: cluster mode runs the plan fragments of \
+                     SQL queries; use a local master for other RDDs",
+                    task.rdd.name()
+                ))
+            })?;
+        let shuffle_id = match &task.kind {
+            TaskKind::ShuffleMap(dependency) => Some(dependency.shuffle_id.0),
+            TaskKind::Result => None,
+        };
+        let fragment = self.encoded_fragment(plan_rdd, shuffle_id.is_some())?;
+        let mut inputs = Vec::new();
+        let mut seen = HashSet::new();
+        for shuffle in shuffle_reads(&task.rdd) {
+            if !seen.insert(shuffle) {
+                continue;
+            }
+            let maps = self
+                .tracker
+                .map_statuses(shuffle)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|status| match status {
+                    Some(s) => proto::MapOutput {
+                        executor_id: s.executor_id.0,
+                        block_sizes: s.block_sizes,
+                        task_id: s.task_id.0,
+                    },
+                    None => proto::MapOutput::default(),
+                })
+                .collect();
+            inputs.push(proto::ShuffleInput {
+                shuffle_id: shuffle.0,
+                maps,
+            });
+        }
+        let executors = self
+            .state
+            .lock()
+            .executors
+            .iter()
+            .map(|(id, slot)| proto::ExecutorAddress {
+                executor_id: id.clone(),
+                address: slot.address.clone(),
+            })
+            .collect();
+        Ok(proto::LaunchTask {
+            wire_version: proto::WIRE_VERSION,
+            job_id: task.job_id.0,
+            stage_id: task.attempt.stage_id.0,
+            stage_attempt: task.stage_attempt as u64,
+            partition: task.attempt.partition as u64,
+            attempt: task.attempt.attempt as u64,
+            task_id: task.attempt.task_id.0,
+            shuffle_id,
+            fragment: fragment.to_vec(),
+            conf: task
+                .conf
+                .explicit()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            inputs,
+            executors,
+        })
+    }
+
+    fn encoded_fragment(&self, rdd: &PlanRdd, is_map: bool) -> Result<Arc<Vec<u8>>> {
+        let id = Rdd::id(rdd);
+        if let Some((_, bytes)) = self.fragments.lock().iter().find(|(r, _)| *r == id) {
+            return Ok(bytes.clone());
+        }
+        let plan: Arc<dyn ExecutionPlan> = match (is_map, rdd.exchange()) {
+            (true, Some(partitioning)) => Arc::new(ExchangeExec::new(
+                rdd.fragment().clone(),
+                partitioning.clone(),
+            )),
+            (true, None) => {
+                return Err(EmberError::internal(format!(
+                    "{} writes a shuffle but does not know its exchange",
+                    rdd.name()
+                )))
+            }
+            (false, _) => rdd.fragment().clone(),
+        };
+        let bytes = Arc::new(plan_to_bytes(&plan)?);
+        let mut fragments = self.fragments.lock();
+        if fragments.len() >= FRAGMENTS_KEPT {
+            fragments.pop_front();
+        }
+        fragments.push_back((id, bytes.clone()));
+        Ok(bytes)
+    }
+
+    /// Tells every executor something, without waiting for the answers.
+    fn broadcast(&self, kind: &'static str, request: proto::RemoveRequest) {
+        let clients: Vec<FlightServiceClient<Channel>> = self
+            .state
+            .lock()
+            .executors
+            .values()
+            .map(|slot| slot.client.clone())
+            .collect();
+        for mut client in clients {
+            let request = request.clone();
+            self.handle.spawn(async move {
+                if let Err(status) = rpc::call(&mut client, kind, &request).await {
+                    log::debug!("{kind} {}: {}", request.id, status.message());
+                }
+            });
+        }
+    }
+
+    fn stop(&self) {
+        if self.stopped.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let queued: Vec<Queued> = self.state.lock().queue.drain(..).collect();
+        for queued in queued {
+            queued.reporter.report(ended(
+                &queued.task,
+                "none",
+                Err(EmberError::Cancelled("the driver is stopping".into())),
+            ));
+        }
+        let clients: Vec<FlightServiceClient<Channel>> = self
+            .state
+            .lock()
+            .executors
+            .values()
+            .map(|slot| slot.client.clone())
+            .collect();
+        let stops = clients.into_iter().map(|mut client| async move {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                rpc::call(&mut client, actions::STOP, &proto::RemoveRequest::default()),
+            )
+            .await;
+        });
+        self.handle.block_on(futures::future::join_all(stops));
+        let mut children = self.children.lock();
+        for child in children.iter_mut() {
+            // Closing stdin stops the executor; a kill makes sure.
+            drop(child.stdin.take());
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        children.clear();
+        self.shutdown.notify_one();
+    }
+}
+
+/// The executor holding a cached partition this task reads, if any.
+fn preferred_executor(state: &State, task: &Task) -> Option<String> {
+    if state.cached_on.is_empty() {
+        return None;
+    }
+    let mut stack = vec![task.rdd.clone()];
+    while let Some(rdd) = stack.pop() {
+        if let Some(executor) = state.cached_on.get(&(rdd.id(), task.attempt.partition)) {
+            return Some(executor.clone());
+        }
+        for dependency in rdd.dependencies() {
+            match dependency {
+                Dependency::OneToOne(parent) => stack.push(parent),
+                Dependency::Range { rdd, .. } => stack.push(rdd),
+                Dependency::Shuffle(_) => {}
+            }
+        }
+    }
+    None
+}
+
+/// The shuffles the stage of `rdd` reads (its wide dependencies, through narrow ones).
+fn shuffle_reads(rdd: &Arc<dyn Rdd>) -> Vec<ShuffleId> {
+    let mut out = Vec::new();
+    let mut stack = vec![rdd.clone()];
+    while let Some(rdd) = stack.pop() {
+        for dependency in rdd.dependencies() {
+            match dependency {
+                Dependency::OneToOne(parent) => stack.push(parent),
+                Dependency::Range { rdd, .. } => stack.push(rdd),
+                Dependency::Shuffle(shuffle) => out.push(shuffle.shuffle_id),
+            }
+        }
+    }
+    out
+}
+
+fn ended(
+    task: &Task,
+    executor_id: &str,
+    outcome: Result<ember_core::scheduler::TaskOutput>,
+) -> TaskEnd {
+    TaskEnd {
+        attempt: task.attempt,
+        stage_attempt: task.stage_attempt,
+        executor_id: ExecutorId(executor_id.to_string()),
+        duration: Duration::ZERO,
+        metrics: TaskMetricsSnapshot::default(),
+        outcome,
+    }
+}
+
+/// Removes executors whose heartbeats stopped for `ember.network.timeout`, and says so when
+/// tasks wait with no executor to run them.
+async fn monitor(driver: Arc<Driver>, timeout: Duration) {
+    let mut warned = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if driver.stopped.load(Ordering::Relaxed) {
+            return;
+        }
+        let (silent, starving): (Vec<String>, bool) = {
+            let state = driver.state.lock();
+            let silent = state
+                .executors
+                .iter()
+                .filter(|(_, slot)| slot.last_heartbeat.elapsed() > timeout)
+                .map(|(id, _)| id.clone())
+                .collect();
+            (
+                silent,
+                state.executors.is_empty() && !state.queue.is_empty(),
+            )
+        };
+        // Tasks whose locality wait ran out may go elsewhere now.
+        driver.dispatch();
+        for id in silent {
+            driver.executor_lost(
+                &id,
+                &format!("no heartbeat for more than {timeout:?} (ember.network.timeout)"),
+            );
+        }
+        if starving && warned.elapsed() > Duration::from_secs(10) {
+            warned = Instant::now();
+            log::warn!(
+                "tasks are waiting and no executor is registered with {}; start executors with \
+                 `ember executor --driver HOST:PORT`",
+                driver.name
+            );
+        }
+    }
+}
+
+impl Endpoint for Driver {
+    fn action(
+        &self,
+        kind: String,
+        body: Bytes,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<Vec<u8>, Status>> + Send + '_>> {
+        Box::pin(async move {
+            match kind.as_str() {
+                actions::REGISTER => self.register(body),
+                actions::HEARTBEAT => self.heartbeat(body),
+                other => Err(Status::unimplemented(format!(
+                    "the driver does not answer the action '{other}'"
+                ))),
+            }
+        })
+    }
+
+    fn get(
+        &self,
+        _ticket: Bytes,
+    ) -> std::result::Result<BoxStream<'static, std::result::Result<Bytes, Status>>, Status> {
+        Err(Status::unimplemented(
+            "the driver serves no blocks; ask the executor that holds them",
+        ))
+    }
+}
+
+impl SchedulerBackend for ClusterBackend {
+    fn name(&self) -> String {
+        let state = self.driver.state.lock();
+        format!(
+            "{} ({} executor(s), {} core(s))",
+            self.driver.name,
+            state.executors.len(),
+            state.executors.values().map(|s| s.cores).sum::<usize>()
+        )
+    }
+
+    fn total_cores(&self) -> usize {
+        let cores: usize = self
+            .driver
+            .state
+            .lock()
+            .executors
+            .values()
+            .map(|s| s.cores)
+            .sum();
+        cores.max(1)
+    }
+
+    fn launch_task(&self, task: Task, reporter: TaskReporter) -> Result<()> {
+        if self.driver.stopped.load(Ordering::Relaxed) {
+            return Err(EmberError::execution("the driver was stopped"));
+        }
+        self.driver.state.lock().queue.push_back(Queued {
+            task,
+            reporter,
+            enqueued: Instant::now(),
+        });
+        self.driver.dispatch();
+        Ok(())
+    }
+
+    fn stop(&self) {
+        self.driver.stop();
+        if let Some(runtime) = self.runtime.lock().take() {
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+
+    fn remove_shuffle(&self, shuffle_id: ShuffleId) {
+        self.driver.broadcast(
+            actions::REMOVE_SHUFFLE,
+            proto::RemoveRequest { id: shuffle_id.0 },
+        );
+    }
+
+    fn remove_rdd(&self, rdd: RddId) {
+        {
+            let mut state = self.driver.state.lock();
+            state.cached.retain(|(r, _), _| *r != rdd);
+            state.cached_on.retain(|(r, _), _| *r != rdd);
+        }
+        self.driver
+            .broadcast(actions::REMOVE_RDD, proto::RemoveRequest { id: rdd.0 });
+    }
+
+    fn executors(&self) -> Vec<ExecutorInfo> {
+        let state = self.driver.state.lock();
+        state
+            .executors
+            .iter()
+            .map(|(id, slot)| ExecutorInfo {
+                id: id.clone(),
+                address: slot.address.clone(),
+                pid: slot.pid,
+                cores: slot.cores,
+                cached_blocks: state.cached_on.values().filter(|e| *e == id).count(),
+            })
+            .collect()
+    }
+
+    fn cache_status(&self, rdd: RddId) -> Option<CacheStatus> {
+        let state = self.driver.state.lock();
+        let mut status = CacheStatus::default();
+        for ((r, _), block) in &state.cached {
+            if *r != rdd {
+                continue;
+            }
+            if block.on_disk {
+                status.disk_partitions += 1;
+                status.disk_bytes += block.bytes;
+            } else {
+                status.memory_partitions += 1;
+                status.memory_bytes += block.bytes;
+            }
+        }
+        Some(status)
+    }
+}
+
+impl Drop for ClusterBackend {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

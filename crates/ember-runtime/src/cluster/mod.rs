@@ -1,0 +1,85 @@
+//! Cluster mode: the driver places tasks on executor processes over gRPC (Arrow Flight
+//! actions), executors fetch each other's shuffle blocks with Flight `do_get`, and losing an
+//! executor loses only what it held, which lineage recomputes.
+//!
+//! ```text
+//!   ember sql --master local-cluster[3,1,1g]      ember server / --master ember://HOST:PORT
+//!        │ spawns 3 `ember executor` children           │ executors join whenever they start
+//!        ▼                                              ▼
+//!   driver: DAG scheduler ─▶ ClusterBackend ──launch_task──▶ executor ──do_get──▶ executor
+//!                 ▲                 │◀──── TaskResult ─────┘   (shuffle blocks, Arrow IPC)
+//!                 └── map statuses, lost executors ──┘
+//! ```
+
+pub mod driver;
+pub mod executor;
+pub mod proto;
+pub mod rpc;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ember_common::{EmberConf, Result};
+use ember_core::{EmberContext, Master};
+
+pub use driver::ClusterBackend;
+pub use executor::{run_executor, ExecutorOptions};
+
+/// Starts a context for `ember.master`: local masters run tasks on threads of this process,
+/// `local-cluster[E,C,M]` and `ember://HOST:PORT` on executor processes.
+pub fn start_context(conf: EmberConf) -> Result<Arc<EmberContext>> {
+    let master = Master::parse(&conf.get("ember.master").unwrap_or_default())?;
+    if !master.is_cluster() {
+        return EmberContext::new(conf);
+    }
+    let backend_conf = conf.clone();
+    let backend_master = master.clone();
+    EmberContext::with_backend(conf, master, move |parts| {
+        Ok(Box::new(ClusterBackend::start(
+            &backend_conf,
+            &backend_master,
+            parts.tracker.clone(),
+        )?))
+    })
+}
+
+/// A duration setting: `10s`, `500ms`, `2min`, `1h`, or a bare number of seconds.
+pub fn duration_conf(conf: &EmberConf, key: &str) -> Duration {
+    let value = conf.get(key).unwrap_or_default();
+    parse_duration(&value).unwrap_or_else(|| {
+        log::warn!("{key}: '{value}' is not a duration such as 10s or 500ms; using 10s");
+        Duration::from_secs(10)
+    })
+}
+
+/// Parses `10s`, `500ms`, `2min`/`2m`, `1h` or a bare number of seconds.
+pub fn parse_duration(value: &str) -> Option<Duration> {
+    let value = value.trim().to_ascii_lowercase();
+    let split = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" | "mins" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_spark_units() {
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2min"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("soon"), None);
+    }
+}
