@@ -268,3 +268,149 @@ fn cached_table_is_served_by_executors_and_survives_losing_one() {
         "{executors:?}"
     );
 }
+
+/// `ember executor` processes started on their own join a driver listening on
+/// `ember://HOST:PORT`, run its query, and stop when the driver stops.
+#[test]
+fn executors_started_separately_join_an_ember_driver() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let driver = ember()
+        .args([
+            "sql",
+            "--master",
+            &format!("ember://{address}"),
+            "--conf",
+            "ember.executor.instances=2",
+            "--conf",
+            "ember.scheduler.minRegisteredResourcesRatio=1.0",
+            "-e",
+            "SELECT k % 3 AS g, count(*) AS n FROM VALUES (1), (2), (3), (4), (5) AS t(k) \
+             GROUP BY k % 3 ORDER BY g",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut executors: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            ember()
+                .args([
+                    "executor", "--driver", &address, "--cores", "1", "--memory", "512m",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let output = driver.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in ["| 0 | 1 |", "| 1 | 2 |", "| 2 | 2 |"] {
+        assert!(stdout.contains(expected), "{expected} missing:\n{stdout}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    for executor in &mut executors {
+        while executor.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = executor.kill();
+                panic!("an executor outlived its driver");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// An executor whose heartbeats stop (the process is frozen with SIGSTOP) is removed after
+/// ember.network.timeout, and queries go on on the others.
+#[test]
+fn an_executor_without_heartbeats_is_removed() {
+    let mut conf = ember_common::EmberConf::new();
+    for (key, value) in [
+        ("ember.master", "local-cluster[2,1,512]"),
+        ("ember.executor.binary", EMBER),
+        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
+        ("ember.executor.heartbeatInterval", "200ms"),
+        ("ember.network.timeout", "2s"),
+    ] {
+        conf.set(key, value).unwrap();
+    }
+    let session = ember_session::EmberSession::new(conf).unwrap();
+    let query = "SELECT count(*) FROM VALUES (1), (2), (3) AS t(k)";
+    let expected = rows(&session, query);
+    let frozen = session.context().executors()[0].clone();
+    assert!(Command::new("kill")
+        .args(["-STOP", &frozen.pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while session
+        .context()
+        .executors()
+        .iter()
+        .any(|e| e.id == frozen.id)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the frozen executor was never removed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(rows(&session, query), expected);
+    // The driver kills an executor it removed; make sure of it either way.
+    let _ = Command::new("kill")
+        .args(["-KILL", &frozen.pid.to_string()])
+        .status();
+}
+
+/// With ember.speculation, a task stuck on a frozen executor gets a copy on another one and
+/// the query finishes with the same answer.
+#[test]
+fn a_straggler_gets_a_speculative_copy() {
+    let mut conf = ember_common::EmberConf::new();
+    for (key, value) in [
+        ("ember.master", "local-cluster[2,1,512]"),
+        ("ember.executor.binary", EMBER),
+        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
+        ("ember.sql.files.maxPartitionBytes", "4m"),
+        ("ember.speculation", "true"),
+    ] {
+        conf.set(key, value).unwrap();
+    }
+    let session = ember_session::EmberSession::new(conf).unwrap();
+    session
+        .sql(&format!(
+            "CREATE TABLE lineitem USING parquet LOCATION '{}'",
+            sf01().join("lineitem").display()
+        ))
+        .unwrap();
+    // One stage of several tasks (a scan and a filter), so that the other executor runs the
+    // rest of the stage and then the copy of the task stuck on the frozen one.
+    let plain = "SELECT l_orderkey, l_linenumber FROM lineitem \
+                 WHERE l_quantity >= 50 AND l_discount = 0.1";
+    let expected = rows(&session, plain);
+    let frozen = session.context().executors()[0].clone();
+    assert!(Command::new("kill")
+        .args(["-STOP", &frozen.pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    let answer = rows(&session, plain);
+    let elapsed = started.elapsed();
+    let _ = Command::new("kill")
+        .args(["-KILL", &frozen.pid.to_string()])
+        .status();
+    assert_eq!(answer, expected);
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+}

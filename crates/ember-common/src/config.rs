@@ -50,6 +50,21 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "How long a task waits for the busy executor holding its cached partition before it runs elsewhere (and recomputes the partition there).",
     },
     ConfigEntry {
+        key: "ember.speculation",
+        default: "false",
+        doc: "Run a copy of a task that is far slower than the rest of its stage on another executor, and keep whichever finishes first.",
+    },
+    ConfigEntry {
+        key: "ember.speculation.multiplier",
+        default: "1.5",
+        doc: "How many times slower than its stage's median task a task must be to get a speculative copy.",
+    },
+    ConfigEntry {
+        key: "ember.speculation.quantile",
+        default: "0.75",
+        doc: "Share of a stage's tasks that must have finished before speculation starts for it.",
+    },
+    ConfigEntry {
         key: "ember.executor.binary",
         default: "",
         doc: "The program local-cluster starts for each executor; empty means this ember program (or an ember beside it).",

@@ -78,6 +78,11 @@ struct State {
     cached_on: HashMap<(RddId, usize), String>,
     /// Cores of executors that ever registered (to tell "none yet" from "all lost").
     lost: usize,
+    /// Task copies running now, by a number of their own.
+    running: HashMap<u64, Running>,
+    next_run: u64,
+    /// Durations of the successful tasks of each stage (for speculation).
+    durations: HashMap<StageId, Vec<Duration>>,
 }
 
 struct ExecutorSlot {
@@ -93,6 +98,55 @@ struct Queued {
     task: Task,
     reporter: TaskReporter,
     enqueued: Instant,
+    copies: Arc<Copies>,
+    /// For a speculative copy, the executor running the original.
+    avoid: Option<String>,
+}
+
+/// The copies of one task the DAG scheduler launched (two with speculation): the first to
+/// succeed is reported and the other stops; a failure is reported once no copy is left.
+#[derive(Default)]
+struct Copies {
+    state: Mutex<CopiesState>,
+    superseded: AtomicBool,
+}
+
+#[derive(Default)]
+struct CopiesState {
+    unfinished: usize,
+    reported: bool,
+    speculated: bool,
+}
+
+impl Copies {
+    fn new() -> Arc<Self> {
+        let copies = Copies::default();
+        copies.state.lock().unfinished = 1;
+        Arc::new(copies)
+    }
+
+    /// One copy ended; whether its end is the one to report.
+    fn ended(&self, succeeded: bool) -> bool {
+        let mut state = self.state.lock();
+        state.unfinished = state.unfinished.saturating_sub(1);
+        if state.reported || !(succeeded || state.unfinished == 0) {
+            return false;
+        }
+        state.reported = true;
+        if succeeded {
+            self.superseded.store(true, Ordering::Relaxed);
+        }
+        true
+    }
+}
+
+/// A task copy running on an executor, watched for speculation.
+struct Running {
+    task: Task,
+    reporter: TaskReporter,
+    copies: Arc<Copies>,
+    executor_id: String,
+    started: Instant,
 }
 
 impl ClusterBackend {
@@ -150,6 +204,7 @@ impl ClusterBackend {
         runtime.spawn(monitor(
             driver.clone(),
             duration_conf(conf, "ember.network.timeout"),
+            Speculation::from_conf(conf),
         ));
         log::info!("Driver listening for executors on {local}");
         let backend = ClusterBackend {
@@ -409,10 +464,12 @@ impl Driver {
                     }
                 }
                 let avoid = state.failed_on.get(&key);
+                let original = queued.avoid.clone();
                 let choice = state
                     .executors
                     .iter()
                     .filter(|(_, slot)| slot.free > 0)
+                    .filter(|(id, _)| original.as_deref() != Some(id.as_str()))
                     .max_by_key(|(id, slot)| {
                         (
                             avoid.is_none_or(|a| !a.contains(*id)),
@@ -434,6 +491,9 @@ impl Driver {
             }
         }
         for queued in cancelled {
+            if !queued.copies.ended(false) {
+                continue;
+            }
             queued.reporter.report(ended(
                 &queued.task,
                 "none",
@@ -455,9 +515,11 @@ impl Driver {
                 }
                 Err(e) => {
                     self.release(&executor_id);
-                    queued
-                        .reporter
-                        .report(ended(&queued.task, &executor_id, Err(e)));
+                    if queued.copies.ended(false) {
+                        queued
+                            .reporter
+                            .report(ended(&queued.task, &executor_id, Err(e)));
+                    }
                 }
             }
         }
@@ -476,19 +538,57 @@ impl Driver {
         mut client: FlightServiceClient<Channel>,
         message: proto::LaunchTask,
     ) {
-        let Queued { task, reporter, .. } = queued;
+        let Queued {
+            task,
+            reporter,
+            copies,
+            ..
+        } = queued;
         let started = Instant::now();
+        let run = {
+            let mut state = self.state.lock();
+            let run = state.next_run;
+            state.next_run += 1;
+            state.running.insert(
+                run,
+                Running {
+                    task: task.clone(),
+                    reporter: reporter.clone(),
+                    copies: copies.clone(),
+                    executor_id: executor_id.clone(),
+                    started,
+                },
+            );
+            run
+        };
         let outcome = {
             let mut call = Box::pin(rpc::call(&mut client, actions::LAUNCH_TASK, &message));
             loop {
-                match tokio::time::timeout(Duration::from_millis(200), &mut call).await {
+                match tokio::time::timeout(Duration::from_millis(100), &mut call).await {
                     Ok(result) => break Some(result),
                     // Dropping the call makes the executor cancel the task.
-                    Err(_) if task.cancelled.load(Ordering::Relaxed) => break None,
+                    Err(_)
+                        if task.cancelled.load(Ordering::Relaxed)
+                            || copies.superseded.load(Ordering::Relaxed) =>
+                    {
+                        break None
+                    }
                     Err(_) => {}
                 }
             }
         };
+        self.state.lock().running.remove(&run);
+        if outcome.is_none() && copies.superseded.load(Ordering::Relaxed) {
+            // Another copy of this task finished first.
+            log::info!(
+                "Stopped the copy of {} on executor {executor_id}: another copy finished first",
+                task.attempt.task_id
+            );
+            copies.ended(false);
+            self.release(&executor_id);
+            self.dispatch();
+            return;
+        }
         let end = match outcome {
             None => ended(
                 &task,
@@ -533,21 +633,29 @@ impl Driver {
                 )
             }
         };
-        if end.outcome.is_err() {
-            self.state
-                .lock()
-                .failed_on
-                .entry((task.attempt.stage_id, task.attempt.partition))
-                .or_default()
-                .insert(executor_id.clone());
-        } else {
-            self.state
-                .lock()
-                .failed_on
-                .remove(&(task.attempt.stage_id, task.attempt.partition));
+        let succeeded = end.outcome.is_ok();
+        {
+            let mut state = self.state.lock();
+            let key = (task.attempt.stage_id, task.attempt.partition);
+            if succeeded {
+                state.failed_on.remove(&key);
+                state
+                    .durations
+                    .entry(task.attempt.stage_id)
+                    .or_default()
+                    .push(started.elapsed());
+            } else {
+                state
+                    .failed_on
+                    .entry(key)
+                    .or_default()
+                    .insert(executor_id.clone());
+            }
         }
         self.release(&executor_id);
-        reporter.report(end);
+        if copies.ended(succeeded) {
+            reporter.report(end);
+        }
         self.dispatch();
     }
 
@@ -699,6 +807,9 @@ impl Driver {
         }
         let queued: Vec<Queued> = self.state.lock().queue.drain(..).collect();
         for queued in queued {
+            if !queued.copies.ended(false) {
+                continue;
+            }
             queued.reporter.report(ended(
                 &queued.task,
                 "none",
@@ -733,6 +844,82 @@ impl Driver {
         }
         children.clear();
         self.shutdown.notify_one();
+    }
+}
+
+/// `ember.speculation`: when a task runs `multiplier` times longer than the median of its
+/// stage's finished tasks, once `quantile` of them finished, a copy runs on another executor.
+struct Speculation {
+    multiplier: f64,
+    quantile: f64,
+}
+
+impl Speculation {
+    fn from_conf(conf: &EmberConf) -> Option<Speculation> {
+        if !conf.get_bool("ember.speculation") {
+            return None;
+        }
+        let number = |key: &str, default: f64| {
+            conf.get(key)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(default)
+        };
+        Some(Speculation {
+            multiplier: number("ember.speculation.multiplier", 1.5).max(1.0),
+            quantile: number("ember.speculation.quantile", 0.75).clamp(0.0, 1.0),
+        })
+    }
+}
+
+impl Driver {
+    /// Queues a copy of every straggler (see [`Speculation`]).
+    fn speculate(self: &Arc<Self>, speculation: &Speculation) {
+        let mut state = self.state.lock();
+        let mut copies = Vec::new();
+        for running in state.running.values() {
+            let stage = running.task.attempt.stage_id;
+            let Some(durations) = state.durations.get(&stage) else {
+                continue;
+            };
+            let total = running.task.rdd.num_partitions().max(1);
+            if (durations.len() as f64) < speculation.quantile * total as f64 {
+                continue;
+            }
+            let mut sorted = durations.clone();
+            sorted.sort_unstable();
+            let median = sorted[sorted.len() / 2];
+            let threshold = median
+                .mul_f64(speculation.multiplier)
+                .max(Duration::from_millis(100));
+            if running.started.elapsed() <= threshold {
+                continue;
+            }
+            {
+                let mut copy_state = running.copies.state.lock();
+                if copy_state.speculated || copy_state.reported {
+                    continue;
+                }
+                copy_state.speculated = true;
+                copy_state.unfinished += 1;
+            }
+            log::info!(
+                "Launching a speculative copy of {} (stage {} partition {}): it has run {:?} \
+                 on executor {}, the stage's median task took {median:?}",
+                running.task.attempt.task_id,
+                stage.0,
+                running.task.attempt.partition,
+                running.started.elapsed(),
+                running.executor_id
+            );
+            copies.push(Queued {
+                task: running.task.clone(),
+                reporter: running.reporter.clone(),
+                enqueued: Instant::now(),
+                copies: running.copies.clone(),
+                avoid: Some(running.executor_id.clone()),
+            });
+        }
+        state.queue.extend(copies);
     }
 }
 
@@ -790,7 +977,7 @@ fn ended(
 
 /// Removes executors whose heartbeats stopped for `ember.network.timeout`, and says so when
 /// tasks wait with no executor to run them.
-async fn monitor(driver: Arc<Driver>, timeout: Duration) {
+async fn monitor(driver: Arc<Driver>, timeout: Duration, speculation: Option<Speculation>) {
     let mut warned = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -810,6 +997,9 @@ async fn monitor(driver: Arc<Driver>, timeout: Duration) {
                 state.executors.is_empty() && !state.queue.is_empty(),
             )
         };
+        if let Some(speculation) = &speculation {
+            driver.speculate(speculation);
+        }
         // Tasks whose locality wait ran out may go elsewhere now.
         driver.dispatch();
         for id in silent {
@@ -887,6 +1077,8 @@ impl SchedulerBackend for ClusterBackend {
             task,
             reporter,
             enqueued: Instant::now(),
+            copies: Copies::new(),
+            avoid: None,
         });
         self.driver.dispatch();
         Ok(())
