@@ -339,8 +339,8 @@ fn an_executor_without_heartbeats_is_removed() {
         ("ember.master", "local-cluster[2,1,512]"),
         ("ember.executor.binary", EMBER),
         ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
-        ("ember.executor.heartbeatInterval", "200ms"),
-        ("ember.network.timeout", "2s"),
+        ("ember.executor.heartbeatInterval", "500ms"),
+        ("ember.network.timeout", "5s"),
     ] {
         conf.set(key, value).unwrap();
     }
