@@ -87,11 +87,8 @@ pub struct EngineArgs {
 impl EngineArgs {
     pub fn conf(&self) -> Result<EmberConf> {
         let mut conf = EmberConf::new();
-        for entry in &self.conf {
-            let (k, v) = entry.split_once('=').ok_or_else(|| {
-                ember_common::EmberError::Config(format!("--conf expects KEY=VALUE, got '{entry}'"))
-            })?;
-            conf.set(k, v)?;
+        for (k, v) in parse_conf(&self.conf)? {
+            conf.set(&k, &v)?;
         }
         if let Some(master) = &self.master {
             conf.set("ember.master", master)?;

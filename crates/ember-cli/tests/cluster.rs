@@ -188,6 +188,23 @@ fn killing_an_executor_mid_query_reruns_only_its_map_tasks() {
     );
 }
 
+/// An in-process driver of `master` whose executors are this build's `ember`, started once
+/// all of them registered; `settings` on top.
+fn cluster_session(master: &str, settings: &[(&str, &str)]) -> ember_session::EmberSession {
+    let mut conf = ember_common::EmberConf::new();
+    for (key, value) in [
+        ("ember.master", master),
+        ("ember.executor.binary", EMBER),
+        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
+    ]
+    .iter()
+    .chain(settings)
+    {
+        conf.set(key, value).unwrap();
+    }
+    ember_session::EmberSession::new(conf).unwrap()
+}
+
 fn rows(session: &ember_session::EmberSession, sql: &str) -> String {
     let result = session.sql(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     arrow::util::pretty::pretty_format_batches(&result.batches)
@@ -206,16 +223,10 @@ fn cached_table_is_served_by_executors_and_survives_losing_one() {
         let file = file.unwrap().path();
         std::fs::copy(&file, table.join(file.file_name().unwrap())).unwrap();
     }
-    let mut conf = ember_common::EmberConf::new();
-    for (key, value) in [
-        ("ember.master", "local-cluster[3,1,1g]"),
-        ("ember.executor.binary", EMBER),
-        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
-        ("ember.sql.files.maxPartitionBytes", "4m"),
-    ] {
-        conf.set(key, value).unwrap();
-    }
-    let session = ember_session::EmberSession::new(conf).unwrap();
+    let session = cluster_session(
+        "local-cluster[3,1,1g]",
+        &[("ember.sql.files.maxPartitionBytes", "4m")],
+    );
     session
         .sql(&format!(
             "CREATE TABLE lineitem USING parquet LOCATION '{}'",
@@ -334,17 +345,13 @@ fn executors_started_separately_join_an_ember_driver() {
 /// ember.network.timeout, and queries go on on the others.
 #[test]
 fn an_executor_without_heartbeats_is_removed() {
-    let mut conf = ember_common::EmberConf::new();
-    for (key, value) in [
-        ("ember.master", "local-cluster[2,1,512]"),
-        ("ember.executor.binary", EMBER),
-        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
-        ("ember.executor.heartbeatInterval", "500ms"),
-        ("ember.network.timeout", "5s"),
-    ] {
-        conf.set(key, value).unwrap();
-    }
-    let session = ember_session::EmberSession::new(conf).unwrap();
+    let session = cluster_session(
+        "local-cluster[2,1,512]",
+        &[
+            ("ember.executor.heartbeatInterval", "500ms"),
+            ("ember.network.timeout", "5s"),
+        ],
+    );
     let query = "SELECT count(*) FROM VALUES (1), (2), (3) AS t(k)";
     let expected = rows(&session, query);
     let frozen = session.context().executors()[0].clone();
@@ -377,17 +384,13 @@ fn an_executor_without_heartbeats_is_removed() {
 /// the query finishes with the same answer.
 #[test]
 fn a_straggler_gets_a_speculative_copy() {
-    let mut conf = ember_common::EmberConf::new();
-    for (key, value) in [
-        ("ember.master", "local-cluster[2,1,512]"),
-        ("ember.executor.binary", EMBER),
-        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
-        ("ember.sql.files.maxPartitionBytes", "4m"),
-        ("ember.speculation", "true"),
-    ] {
-        conf.set(key, value).unwrap();
-    }
-    let session = ember_session::EmberSession::new(conf).unwrap();
+    let session = cluster_session(
+        "local-cluster[2,1,512]",
+        &[
+            ("ember.sql.files.maxPartitionBytes", "4m"),
+            ("ember.speculation", "true"),
+        ],
+    );
     session
         .sql(&format!(
             "CREATE TABLE lineitem USING parquet LOCATION '{}'",

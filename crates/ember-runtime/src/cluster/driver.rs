@@ -36,9 +36,9 @@ use tokio::runtime::{Handle, Runtime};
 use tonic::transport::Channel;
 use tonic::Status;
 
-use super::duration_conf;
 use super::proto::{self, actions, check_version};
 use super::rpc::{self, Endpoint};
+use super::{duration_conf, Recent};
 use crate::codec::plan::plan_to_bytes;
 
 /// Encoded fragments kept per RDD, so that a stage's tasks are encoded once.
@@ -61,7 +61,7 @@ struct Driver {
     next_executor: AtomicU64,
     /// Executor processes this driver started (`local-cluster`).
     children: Mutex<Vec<Child>>,
-    fragments: Mutex<VecDeque<(RddId, Arc<Vec<u8>>)>>,
+    fragments: Recent<RddId, Arc<Vec<u8>>>,
     shutdown: tokio::sync::Notify,
     stopped: AtomicBool,
     locality_wait: Duration,
@@ -73,11 +73,8 @@ struct State {
     queue: VecDeque<Queued>,
     /// Executors a task (stage, partition) failed on, avoided by its next attempts.
     failed_on: HashMap<(StageId, usize), HashSet<String>>,
-    /// Which executor holds each cached partition.
-    cached: HashMap<(RddId, usize), proto::CachedBlock>,
-    cached_on: HashMap<(RddId, usize), String>,
-    /// Cores of executors that ever registered (to tell "none yet" from "all lost").
-    lost: usize,
+    /// Each cached partition: the executor holding it, and its size and place.
+    cached: HashMap<(RddId, usize), (String, proto::CachedBlock)>,
     /// Task copies running now, by a number of their own.
     running: HashMap<u64, Running>,
     next_run: u64,
@@ -191,7 +188,7 @@ impl ClusterBackend {
             changed: Condvar::new(),
             next_executor: AtomicU64::new(0),
             children: Mutex::new(Vec::new()),
-            fragments: Mutex::new(VecDeque::new()),
+            fragments: Recent::new(FRAGMENTS_KEPT),
             shutdown: tokio::sync::Notify::new(),
             stopped: AtomicBool::new(false),
             locality_wait: duration_conf(conf, "ember.locality.wait"),
@@ -402,17 +399,7 @@ impl Driver {
             let Some(slot) = state.executors.remove(executor_id) else {
                 return;
             };
-            state.lost += 1;
-            let gone: Vec<(RddId, usize)> = state
-                .cached_on
-                .iter()
-                .filter(|(_, e)| e.as_str() == executor_id)
-                .map(|(k, _)| *k)
-                .collect();
-            for key in gone {
-                state.cached_on.remove(&key);
-                state.cached.remove(&key);
-            }
+            state.cached.retain(|_, (holder, _)| holder != executor_id);
             slot
         };
         let removed = self
@@ -662,23 +649,15 @@ impl Driver {
     /// Takes an executor's list of the cached partitions it holds now.
     fn record_cached(&self, executor_id: &str, blocks: &[proto::CachedBlock]) {
         let mut state = self.state.lock();
-        if blocks.is_empty() && state.cached_on.is_empty() {
+        if blocks.is_empty() && state.cached.is_empty() {
             return;
         }
-        let held: Vec<(RddId, usize)> = state
-            .cached_on
-            .iter()
-            .filter(|(_, e)| e.as_str() == executor_id)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in held {
-            state.cached_on.remove(&key);
-            state.cached.remove(&key);
-        }
+        state.cached.retain(|_, (holder, _)| holder != executor_id);
         for block in blocks {
             let key = (RddId(block.rdd_id), block.partition as usize);
-            state.cached.insert(key, block.clone());
-            state.cached_on.insert(key, executor_id.to_string());
+            state
+                .cached
+                .insert(key, (executor_id.to_string(), block.clone()));
         }
     }
 
@@ -756,42 +735,37 @@ impl Driver {
     }
 
     fn encoded_fragment(&self, rdd: &PlanRdd, is_map: bool) -> Result<Arc<Vec<u8>>> {
-        let id = Rdd::id(rdd);
-        if let Some((_, bytes)) = self.fragments.lock().iter().find(|(r, _)| *r == id) {
-            return Ok(bytes.clone());
-        }
-        let plan: Arc<dyn ExecutionPlan> = match (is_map, rdd.exchange()) {
-            (true, Some(partitioning)) => Arc::new(ExchangeExec::new(
-                rdd.fragment().clone(),
-                partitioning.clone(),
-            )),
-            (true, None) => {
-                return Err(EmberError::internal(format!(
-                    "{} writes a shuffle but does not know its exchange",
-                    rdd.name()
-                )))
-            }
-            (false, _) => rdd.fragment().clone(),
-        };
-        let bytes = Arc::new(plan_to_bytes(&plan)?);
-        let mut fragments = self.fragments.lock();
-        if fragments.len() >= FRAGMENTS_KEPT {
-            fragments.pop_front();
-        }
-        fragments.push_back((id, bytes.clone()));
-        Ok(bytes)
+        self.fragments.get_or_try_insert(Rdd::id(rdd), || {
+            let plan: Arc<dyn ExecutionPlan> = match (is_map, rdd.exchange()) {
+                (true, Some(partitioning)) => Arc::new(ExchangeExec::new(
+                    rdd.fragment().clone(),
+                    partitioning.clone(),
+                )),
+                (true, None) => {
+                    return Err(EmberError::internal(format!(
+                        "{} writes a shuffle but does not know its exchange",
+                        rdd.name()
+                    )))
+                }
+                (false, _) => rdd.fragment().clone(),
+            };
+            Ok(Arc::new(plan_to_bytes(&plan)?))
+        })
     }
 
-    /// Tells every executor something, without waiting for the answers.
-    fn broadcast(&self, kind: &'static str, request: proto::RemoveRequest) {
-        let clients: Vec<FlightServiceClient<Channel>> = self
-            .state
+    /// A client of every registered executor.
+    fn clients(&self) -> Vec<FlightServiceClient<Channel>> {
+        self.state
             .lock()
             .executors
             .values()
             .map(|slot| slot.client.clone())
-            .collect();
-        for mut client in clients {
+            .collect()
+    }
+
+    /// Tells every executor something, without waiting for the answers.
+    fn broadcast(&self, kind: &'static str, request: proto::RemoveRequest) {
+        for mut client in self.clients() {
             let request = request.clone();
             self.handle.spawn(async move {
                 if let Err(status) = rpc::call(&mut client, kind, &request).await {
@@ -816,14 +790,7 @@ impl Driver {
                 Err(EmberError::Cancelled("the driver is stopping".into())),
             ));
         }
-        let clients: Vec<FlightServiceClient<Channel>> = self
-            .state
-            .lock()
-            .executors
-            .values()
-            .map(|slot| slot.client.clone())
-            .collect();
-        let stops = clients.into_iter().map(|mut client| async move {
+        let stops = self.clients().into_iter().map(|mut client| async move {
             let _ = tokio::time::timeout(
                 Duration::from_secs(2),
                 rpc::call(&mut client, actions::STOP, &proto::RemoveRequest::default()),
@@ -925,12 +892,12 @@ impl Driver {
 
 /// The executor holding a cached partition this task reads, if any.
 fn preferred_executor(state: &State, task: &Task) -> Option<String> {
-    if state.cached_on.is_empty() {
+    if state.cached.is_empty() {
         return None;
     }
     let mut stack = vec![task.rdd.clone()];
     while let Some(rdd) = stack.pop() {
-        if let Some(executor) = state.cached_on.get(&(rdd.id(), task.attempt.partition)) {
+        if let Some((executor, _)) = state.cached.get(&(rdd.id(), task.attempt.partition)) {
             return Some(executor.clone());
         }
         for dependency in rdd.dependencies() {
@@ -1102,7 +1069,6 @@ impl SchedulerBackend for ClusterBackend {
         {
             let mut state = self.driver.state.lock();
             state.cached.retain(|(r, _), _| *r != rdd);
-            state.cached_on.retain(|(r, _), _| *r != rdd);
         }
         self.driver
             .broadcast(actions::REMOVE_RDD, proto::RemoveRequest { id: rdd.0 });
@@ -1118,7 +1084,7 @@ impl SchedulerBackend for ClusterBackend {
                 address: slot.address.clone(),
                 pid: slot.pid,
                 cores: slot.cores,
-                cached_blocks: state.cached_on.values().filter(|e| *e == id).count(),
+                cached_blocks: state.cached.values().filter(|(e, _)| e == id).count(),
             })
             .collect()
     }
@@ -1126,7 +1092,7 @@ impl SchedulerBackend for ClusterBackend {
     fn cache_status(&self, rdd: RddId) -> Option<CacheStatus> {
         let state = self.driver.state.lock();
         let mut status = CacheStatus::default();
-        for ((r, _), block) in &state.cached {
+        for ((r, _), (_, block)) in &state.cached {
             if *r != rdd {
                 continue;
             }

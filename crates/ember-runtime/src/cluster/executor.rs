@@ -9,7 +9,7 @@
 //!   driver ◀──TaskResult {map status | batches | error}┘
 //! ```
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::io::Read;
 use std::pin::Pin;
@@ -39,9 +39,9 @@ use tokio::runtime::Handle;
 use tonic::transport::Channel;
 use tonic::Status;
 
-use super::duration_conf;
 use super::proto::{self, actions, check_version, LaunchTask, MapOutput, ShuffleBlockRequest};
 use super::rpc::{self, Endpoint, BLOCK_CHUNK};
+use super::{duration_conf, Recent};
 use crate::codec::plan::plan_from_bytes;
 
 /// How `ember executor` was started.
@@ -122,7 +122,7 @@ async fn executor_main(options: ExecutorOptions, handle: Handle) -> Result<()> {
         block_store: Arc::new(ShuffleBlockStore::new(&conf)),
         block_manager: Arc::new(BlockManager::new(&conf)),
         fetcher,
-        fragments: Mutex::new(VecDeque::new()),
+        fragments: Recent::new(FRAGMENTS_KEPT),
         stop: tokio::sync::Notify::new(),
     });
     log::info!(
@@ -231,22 +231,14 @@ struct Executor {
     block_store: Arc<ShuffleBlockStore>,
     block_manager: Arc<BlockManager>,
     fetcher: Arc<FlightFetcher>,
-    fragments: Mutex<VecDeque<(u64, Arc<dyn ExecutionPlan>)>>,
+    fragments: Recent<u64, Arc<dyn ExecutionPlan>>,
     stop: tokio::sync::Notify,
 }
 
 impl Executor {
     fn fragment(&self, stage_id: u64, bytes: &[u8]) -> Result<Arc<dyn ExecutionPlan>> {
-        if let Some((_, plan)) = self.fragments.lock().iter().find(|(s, _)| *s == stage_id) {
-            return Ok(plan.clone());
-        }
-        let plan = plan_from_bytes(bytes)?;
-        let mut fragments = self.fragments.lock();
-        if fragments.len() >= FRAGMENTS_KEPT {
-            fragments.pop_front();
-        }
-        fragments.push_back((stage_id, plan.clone()));
-        Ok(plan)
+        self.fragments
+            .get_or_try_insert(stage_id, || plan_from_bytes(bytes))
     }
 
     /// The core task for a launch message.

@@ -43,6 +43,36 @@ pub fn start_context(conf: EmberConf) -> Result<Arc<EmberContext>> {
     })
 }
 
+/// The last few values computed per key (a stage's fragment, encoded on the driver or
+/// decoded on an executor), so that the tasks of one stage share one.
+pub(crate) struct Recent<K, V> {
+    entries: parking_lot::Mutex<std::collections::VecDeque<(K, V)>>,
+    capacity: usize,
+}
+
+impl<K: PartialEq, V: Clone> Recent<K, V> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Recent {
+            entries: parking_lot::Mutex::new(std::collections::VecDeque::new()),
+            capacity,
+        }
+    }
+
+    /// The value kept for `key`, else `make()`'s, kept (the oldest goes beyond capacity).
+    pub(crate) fn get_or_try_insert(&self, key: K, make: impl FnOnce() -> Result<V>) -> Result<V> {
+        if let Some((_, value)) = self.entries.lock().iter().find(|(k, _)| *k == key) {
+            return Ok(value.clone());
+        }
+        let value = make()?;
+        let mut entries = self.entries.lock();
+        if entries.len() >= self.capacity {
+            entries.pop_front();
+        }
+        entries.push_back((key, value.clone()));
+        Ok(value)
+    }
+}
+
 /// A duration setting: `10s`, `500ms`, `2min`, `1h`, or a bare number of seconds.
 pub fn duration_conf(conf: &EmberConf, key: &str) -> Duration {
     let value = conf.get(key).unwrap_or_default();
