@@ -24,3 +24,6 @@ INSERT INTO people VALUES (1);
 CACHE TABLE people;
 SELECT name FROM people GROUP BY;
 SELECT 1 2;
+-- Parameters belong to prepared statements (Flight SQL, JDBC); plain SQL text cannot bind them.
+SELECT name FROM people WHERE id = ?;
+SELECT $1 + 1;

@@ -17,6 +17,7 @@ use ember_physical::stages::{explain_stages, lower_to_rdd};
 use ember_physical::{ExecutionPlan, PhysicalPlanner};
 use ember_sql::parser::{EmberStatement, ParsedStatement};
 use ember_sql::types::{spark_type_name, sql_to_arrow};
+pub use ember_sql::Parameters;
 use ember_sql::{Binder, SessionCatalog};
 use parking_lot::RwLock;
 
@@ -63,6 +64,62 @@ impl QueryResult {
     }
 }
 
+/// A table or view of the catalog, as metadata calls list it.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    pub name: String,
+    /// A temporary view of this session.
+    pub temporary: bool,
+    pub view: bool,
+    pub schema: SchemaRef,
+}
+
+/// Cancels one running query from another thread: [`QueryControl::cancel`] stops its job (the
+/// tasks on every executor) or, before the job started, keeps it from starting.
+#[derive(Debug, Default)]
+pub struct QueryControl {
+    cancelled: std::sync::atomic::AtomicBool,
+    job: parking_lot::Mutex<Option<(Arc<EmberContext>, ember_common::JobId)>>,
+}
+
+impl QueryControl {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels the query: its job ends with a `Cancelled` error.
+    pub fn cancel(&self) {
+        self.cancelled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some((context, job)) = self.job.lock().as_ref() {
+            context.cancel_job(*job);
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.is_cancelled() {
+            return Err(EmberError::Cancelled("the query was cancelled".into()));
+        }
+        Ok(())
+    }
+
+    fn started(&self, context: &Arc<EmberContext>, job: ember_common::JobId) {
+        *self.job.lock() = Some((Arc::clone(context), job));
+        // A cancel that came between the last check and now.
+        if self.is_cancelled() {
+            context.cancel_job(job);
+        }
+    }
+
+    fn finished(&self) {
+        self.job.lock().take();
+    }
+}
+
 /// One user's session: its own configuration and temporary views over a shared context.
 pub struct EmberSession {
     context: Arc<EmberContext>,
@@ -103,6 +160,29 @@ impl EmberSession {
         }
     }
 
+    /// The tables and views this session sees, sorted by name: what `SHOW TABLES` lists, with
+    /// each one's columns.
+    pub fn tables(&self) -> Vec<TableInfo> {
+        self.catalog
+            .list()
+            .into_iter()
+            .filter_map(|(name, temporary, view)| {
+                let schema = match self.catalog.lookup(&name)? {
+                    ember_sql::CatalogEntry::Table(table) => table.schema(),
+                    ember_sql::CatalogEntry::View(plan) => {
+                        Arc::new(plan.schema().as_arrow().clone())
+                    }
+                };
+                Some(TableInfo {
+                    name,
+                    temporary,
+                    view,
+                    schema,
+                })
+            })
+            .collect()
+    }
+
     pub fn context(&self) -> &Arc<EmberContext> {
         &self.context
     }
@@ -128,6 +208,93 @@ impl EmberSession {
 
     pub fn execute(&self, statement: &ParsedStatement) -> Result<QueryResult> {
         self.execute_statement(&statement.statement)
+    }
+
+    /// Runs a statement whose `?` / `$n` placeholders take `parameters`' values. Only a query
+    /// takes parameters; in other statements a placeholder is an error naming it.
+    pub fn execute_with(
+        &self,
+        statement: &ParsedStatement,
+        parameters: Option<&Parameters>,
+    ) -> Result<QueryResult> {
+        match (&statement.statement, parameters) {
+            (EmberStatement::Query(query), Some(_)) => {
+                let plan = self.bind_with(query, parameters)?;
+                self.run_plan(&plan)
+            }
+            _ => self.execute(statement),
+        }
+    }
+
+    /// Binds a query statement without running it: its plan and the schema of its result, for
+    /// callers that stream the result later with [`EmberSession::stream_plan`]. `None` for
+    /// statements that are not queries.
+    pub fn plan_query(
+        &self,
+        statement: &ParsedStatement,
+        parameters: Option<&Parameters>,
+    ) -> Result<Option<(LogicalPlan, SchemaRef)>> {
+        let EmberStatement::Query(query) = &statement.statement else {
+            return Ok(None);
+        };
+        let plan = self.bind_with(query, parameters)?;
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        Ok(Some((plan, schema)))
+    }
+
+    /// Runs a bound query and hands its result batches to `on_batch` as the job produces them,
+    /// in partition order (partition 1's batches wait until partition 0 finished). The batches
+    /// carry the query's column names. `on_batch` returning false (the reader went away) or
+    /// `control.cancel()` cancels the job and its running tasks.
+    pub fn stream_plan(
+        &self,
+        plan: &LogicalPlan,
+        control: &QueryControl,
+        mut on_batch: impl FnMut(RecordBatch) -> bool,
+    ) -> Result<()> {
+        let (optimized, _) = self.optimize(plan.clone())?;
+        control.check()?;
+        let physical = self.physical_with_subqueries_run(optimized)?;
+        control.check()?;
+        let schema = output_schema(plan, &physical.schema())?;
+        let (rdd, shuffles) = self.lower(physical)?;
+        let conf = self.conf.read().clone();
+        let partitions: Vec<usize> = (0..rdd.num_partitions()).collect();
+        let result = self
+            .context
+            .submit_job(rdd, partitions, &conf)
+            .and_then(|handle| {
+                control.started(&self.context, handle.job_id());
+                let mut waiting: BTreeMap<usize, Vec<RecordBatch>> = BTreeMap::new();
+                let mut next = 0;
+                let mut reading = true;
+                for (partition, batches) in handle.results().iter() {
+                    if !reading {
+                        continue;
+                    }
+                    waiting.insert(partition, batches);
+                    while let Some(batches) = waiting.remove(&next) {
+                        next += 1;
+                        for batch in batches {
+                            let batch = RecordBatch::try_new(
+                                Arc::clone(&schema),
+                                batch.columns().to_vec(),
+                            )?;
+                            if reading && !on_batch(batch) {
+                                reading = false;
+                                handle.cancel();
+                            }
+                        }
+                    }
+                }
+                control.finished();
+                handle.wait()
+            });
+        for shuffle in &shuffles {
+            self.context.remove_shuffle(*shuffle);
+        }
+        result.map_err(EmberError::into_root)?;
+        Ok(())
     }
 
     fn execute_statement(&self, statement: &EmberStatement) -> Result<QueryResult> {
@@ -372,8 +539,17 @@ impl EmberSession {
     }
 
     fn bind(&self, query: &sqlparser_query::Query) -> Result<LogicalPlan> {
+        self.bind_with(query, None)
+    }
+
+    /// Binds a query, its `?` / `$n` placeholders to `parameters`.
+    fn bind_with(
+        &self,
+        query: &sqlparser_query::Query,
+        parameters: Option<&Parameters>,
+    ) -> Result<LogicalPlan> {
         let conf = self.conf.read().clone();
-        let mut binder = Binder::new(&self.catalog, &conf);
+        let mut binder = Binder::new(&self.catalog, &conf).with_parameters(parameters);
         binder.bind_query_statement(query)
     }
 

@@ -23,12 +23,37 @@ use crate::functions::ansi::{self, Overflow};
 use crate::types::{spark_type_name, sql_to_arrow};
 
 impl Binder<'_> {
+    /// The value bound to a `?` or `$n` placeholder, as a literal.
+    fn parameter(
+        &self,
+        name: &str,
+        span: sqlparser::tokenizer::Span,
+        node: &ast::Expr,
+    ) -> Result<Expr> {
+        let Some(parameters) = self.parameters else {
+            return Err(error_at(
+                node,
+                format!(
+                    "Parameter {name} can only be used in a prepared statement with bound values"
+                ),
+            ));
+        };
+        let value = parameters
+            .value(name, span.start)
+            .map_err(|message| error_at(node, message))?;
+        Ok(Expr::Literal(value, None))
+    }
+
     /// Binds an expression against the columns of `schema`.
     pub(crate) fn bind_expr(&mut self, expr: &ast::Expr, schema: &DFSchema) -> Result<Expr> {
         use ast::Expr as E;
         match expr {
             E::Identifier(ident) => self.resolve_column(std::slice::from_ref(ident), schema, expr),
             E::CompoundIdentifier(idents) => self.resolve_column(idents, schema, expr),
+            E::Value(ast::ValueWithSpan {
+                value: ast::Value::Placeholder(name),
+                span,
+            }) => self.parameter(name, *span, expr),
             E::Value(value) => literal(&value.value, expr),
             E::TypedString(typed) => typed_literal(&typed.data_type, &typed.value.value, expr),
             E::Interval(interval) => interval_literal(interval, expr),

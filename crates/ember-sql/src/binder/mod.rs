@@ -39,6 +39,8 @@ pub struct Binder<'a> {
     outer_schemas: Vec<DFSchema>,
     /// `WINDOW name AS (...)` definitions of the SELECTs being bound, innermost last.
     named_windows: Vec<BTreeMap<String, ast::WindowSpec>>,
+    /// Values of a prepared statement's `?` / `$n` parameters.
+    parameters: Option<&'a crate::Parameters>,
 }
 
 impl<'a> Binder<'a> {
@@ -49,7 +51,14 @@ impl<'a> Binder<'a> {
             ctes: Vec::new(),
             outer_schemas: Vec::new(),
             named_windows: Vec::new(),
+            parameters: None,
         }
+    }
+
+    /// Binds `?` and `$n` placeholders to these values.
+    pub fn with_parameters(mut self, parameters: Option<&'a crate::Parameters>) -> Self {
+        self.parameters = parameters;
+        self
     }
 
     /// Binds a query (SELECT, WITH, VALUES, set operations) to a logical plan.
