@@ -31,7 +31,8 @@ enum Command {
     Tpch(tpch::TpchCommand),
     /// An executor process: joins the driver at --driver and runs its tasks.
     Executor(ExecutorArgs),
-    /// A long-running driver that executors join at any time.
+    /// The Flight SQL server: clients (ADBC, JDBC, `ember sql --connect`) run SQL on its
+    /// driver, in local mode or with executors that join it.
     Server(ServerArgs),
 }
 
@@ -60,13 +61,21 @@ pub struct ExecutorArgs {
 
 #[derive(Args, Clone)]
 pub struct ServerArgs {
-    /// The port executors join on.
-    #[arg(long, default_value_t = 7078)]
+    /// The Flight SQL port clients connect to (0: any free port, printed at start).
+    #[arg(long, default_value_t = 50051)]
     port: u16,
     /// The address to listen on.
     #[arg(long, default_value = "0.0.0.0")]
     host: String,
-    /// Executors to wait for (ember.executor.instances) before accepting work.
+    /// Where tasks run: local[N] (the default, all cores), local-cluster[E,C,M], or
+    /// ember://HOST:PORT to have executors join there.
+    #[arg(long)]
+    master: Option<String>,
+    /// Have executors join on this port (the same as --master ember://HOST:PORT).
+    #[arg(long)]
+    driver_port: Option<u16>,
+    /// Executors to wait for (ember.executor.instances) before accepting work; implies
+    /// --driver-port 7078 when no master is given.
     #[arg(long, default_value_t = 0)]
     executors: usize,
     #[arg(long = "conf", value_name = "KEY=VALUE")]
@@ -105,6 +114,20 @@ pub struct SqlArgs {
     /// Run the statements in this file and exit.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     file: Option<std::path::PathBuf>,
+    /// Run the statements on an Ember (or other Flight SQL) server at HOST:PORT instead of
+    /// in this process.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "master")]
+    connect: Option<String>,
+    /// The user to log in as (with --connect); the password comes from EMBER_PASSWORD or is
+    /// asked for.
+    #[arg(long, requires = "connect")]
+    user: Option<String>,
+    /// Connect over TLS (with --connect).
+    #[arg(long, requires = "connect")]
+    tls: bool,
+    /// The PEM certificate of the authority that signed the server's certificate (with --tls).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_ca: Option<std::path::PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -153,22 +176,40 @@ fn run_server(args: ServerArgs) -> Result<ExitCode> {
     for (k, v) in parse_conf(&args.conf)? {
         conf.set(&k, &v)?;
     }
-    conf.set(
-        "ember.master",
-        &format!("ember://{}:{}", args.host, args.port),
-    )?;
-    conf.set("ember.executor.instances", &args.executors.to_string())?;
-    let session = ember_session::EmberSession::new(conf)?;
-    eprintln!(
-        "Ember driver {} is listening for executors (`ember executor --driver HOST:{}`). \
-         The Flight SQL endpoint for clients is not served yet; until it is, run queries on a \
-         cluster with `ember sql --master ember://HOST:PORT`. Ctrl-C stops the server.",
-        session.context().master(),
-        args.port
-    );
-    loop {
-        std::thread::park();
+    let driver_port = args
+        .driver_port
+        .or((args.executors > 0 && args.master.is_none()).then_some(7078));
+    match (&args.master, driver_port) {
+        (Some(_), Some(_)) => {
+            return Err(ember_common::EmberError::Config(
+                "give either --master or --driver-port, not both".into(),
+            ))
+        }
+        (Some(master), None) => conf.set("ember.master", master)?,
+        (None, Some(port)) => conf.set("ember.master", &format!("ember://{}:{port}", args.host))?,
+        (None, None) => {}
     }
+    if args.executors > 0 {
+        conf.set("ember.executor.instances", &args.executors.to_string())?;
+    }
+    let options = ember_flight_sql::ServerOptions::from_conf(
+        format!("{}:{}", args.host, args.port),
+        &mut conf,
+    )?;
+    let session = ember_session::EmberSession::new(conf)?;
+    let master = session.context().master().to_string();
+    let server = ember_flight_sql::start(session, options.clone())?;
+    eprintln!(
+        "Ember Flight SQL server listening on {}{} (tasks: {master}; logins: {:?}). Ctrl-C stops it.",
+        server.address(),
+        if options.tls.is_some() { " with TLS" } else { "" },
+        options.auth,
+    );
+    if let Some(port) = driver_port {
+        eprintln!("Executors join with `ember executor --driver HOST:{port}`.");
+    }
+    server.wait();
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

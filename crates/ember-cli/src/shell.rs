@@ -1,32 +1,75 @@
 //! The interactive shell and the `-e` / `-f` runners.
 
+use std::cell::RefCell;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use arrow::util::pretty::pretty_format_batches_with_options;
 use ember_common::{EmberError, Result};
+use ember_flight_sql::client::ConnectOptions;
+use ember_flight_sql::FlightSqlClient;
 use ember_session::{render_with_source, EmberSession, QueryResult};
 use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
 
 use crate::SqlArgs;
 
+/// Where the shell's statements run.
+enum Engine {
+    /// A driver in this process.
+    Local(EmberSession),
+    /// A Flight SQL server (`--connect`).
+    Remote(Box<RefCell<FlightSqlClient>>),
+}
+
 pub fn run(args: SqlArgs) -> Result<ExitCode> {
-    let session = EmberSession::new(args.engine.conf()?)?;
+    let engine = match &args.connect {
+        Some(address) => Engine::Remote(Box::new(RefCell::new(connect(address, &args)?))),
+        None => Engine::Local(EmberSession::new(args.engine.conf()?)?),
+    };
     if let Some(sql) = &args.execute {
-        return Ok(run_script(&session, sql));
+        return Ok(run_script(&engine, sql));
     }
     if let Some(path) = &args.file {
         let sql = std::fs::read_to_string(path)
             .map_err(|e| EmberError::io(path.display().to_string(), e))?;
-        return Ok(run_script(&session, &sql));
+        return Ok(run_script(&engine, &sql));
     }
-    interactive(&session)
+    interactive(&engine)
+}
+
+fn connect(address: &str, args: &SqlArgs) -> Result<FlightSqlClient> {
+    let password = match &args.user {
+        None => None,
+        Some(user) => Some(match std::env::var("EMBER_PASSWORD") {
+            Ok(password) => password,
+            Err(_) => rpassword::prompt_password(format!("Password for {user}@{address}: "))
+                .map_err(|e| {
+                    EmberError::execution(format!(
+                        "cannot read the password ({e}); set EMBER_PASSWORD instead"
+                    ))
+                })?,
+        }),
+    };
+    let tls_ca = match &args.tls_ca {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| EmberError::io(path.display().to_string(), e))?)
+        }
+        None => None,
+    };
+    FlightSqlClient::connect(&ConnectOptions {
+        address: address.to_string(),
+        user: args.user.clone(),
+        password,
+        tls: args.tls,
+        tls_ca,
+    })
 }
 
 /// Runs every statement, printing each result; stops at the first error.
-fn run_script(session: &EmberSession, sql: &str) -> ExitCode {
-    let statements = match session.parse(sql) {
+fn run_script(engine: &Engine, sql: &str) -> ExitCode {
+    // Statements are split here in both modes, so a remote script also prints every result.
+    let statements = match ember_sql::parse_statements(sql) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}", render_with_source(&e, sql));
@@ -35,10 +78,20 @@ fn run_script(session: &EmberSession, sql: &str) -> ExitCode {
     };
     for statement in statements {
         let started = Instant::now();
-        match session.execute(&statement) {
+        let result = match engine {
+            Engine::Local(session) => session
+                .execute(&statement)
+                .map_err(|e| render_with_source(&e.into_root(), sql)),
+            Engine::Remote(client) => client
+                .borrow_mut()
+                .execute(&statement.text)
+                .map(|(schema, batches)| QueryResult { schema, batches })
+                .map_err(|e| e.to_string()),
+        };
+        match result {
             Ok(result) => print_result(&result, started),
-            Err(e) => {
-                eprintln!("{}", render_with_source(&e.into_root(), sql));
+            Err(message) => {
+                eprintln!("{message}");
                 return ExitCode::FAILURE;
             }
         }
@@ -101,7 +154,7 @@ fn history_path() -> Option<std::path::PathBuf> {
     dirs::home_dir().map(|h| h.join(".ember_history"))
 }
 
-fn interactive(session: &EmberSession) -> Result<ExitCode> {
+fn interactive(engine: &Engine) -> Result<ExitCode> {
     let mut editor = DefaultEditor::new()
         .map_err(|e| EmberError::execution(format!("cannot start the line editor: {e}")))?;
     let history = history_path();
@@ -140,7 +193,7 @@ fn interactive(session: &EmberSession) -> Result<ExitCode> {
                 }
                 let sql = std::mem::take(&mut buffer);
                 let _ = editor.add_history_entry(sql.trim());
-                run_script(session, &sql);
+                run_script(engine, &sql);
             }
             Err(ReadlineError::Interrupted) => {
                 buffer.clear();

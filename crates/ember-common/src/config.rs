@@ -70,6 +70,31 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "The program local-cluster starts for each executor; empty means this ember program (or an ember beside it).",
     },
     ConfigEntry {
+        key: "ember.server.auth",
+        default: "password",
+        doc: "How `ember server` authenticates Flight SQL clients: password (Basic user/password handshake, then a bearer token) or none (anyone who reaches the port).",
+    },
+    ConfigEntry {
+        key: "ember.server.user",
+        default: "ember",
+        doc: "The user name Flight SQL clients log in with (ember.server.auth=password).",
+    },
+    ConfigEntry {
+        key: "ember.server.password",
+        default: "",
+        doc: "The password Flight SQL clients log in with; also read from EMBER_SERVER_PASSWORD. Required when ember.server.auth=password. Never shown by SET.",
+    },
+    ConfigEntry {
+        key: "ember.server.tls.cert",
+        default: "",
+        doc: "A PEM certificate (chain) file: with ember.server.tls.key, `ember server` serves Flight SQL over TLS.",
+    },
+    ConfigEntry {
+        key: "ember.server.tls.key",
+        default: "",
+        doc: "The PEM private key of ember.server.tls.cert.",
+    },
+    ConfigEntry {
         key: "ember.sql.shuffle.partitions",
         default: "0",
         doc: "Partitions of every shuffle (aggregation, join, window). 0 means twice the executor cores.",

@@ -328,11 +328,19 @@ impl Executor {
         };
         let env = self.env(&message);
         // The driver drops the call when the task's job is cancelled: stop the task then.
-        let _guard = CancelOnDrop(cancelled);
+        let _guard = CancelOnDrop(cancelled.clone());
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let name = format!("ember-task-{}", message.task_id);
+        let executor_id = self.id.clone();
+        let task_id = message.task_id;
         let spawned = std::thread::Builder::new().name(name).spawn(move || {
             let end = run_task(&task, &env);
+            if cancelled.load(Ordering::Relaxed) {
+                log::info!(
+                    "{executor_id}: task {task_id} stopped after {:.3} s: cancelled by the driver",
+                    started.elapsed().as_secs_f64()
+                );
+            }
             let _ = sender.send(end);
         });
         if let Err(e) = spawned {

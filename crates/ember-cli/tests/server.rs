@@ -1,0 +1,132 @@
+//! `ember server` and `ember sql --connect`: the shell as a Flight SQL client of a server.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const PASSWORD: &str = "open sesame";
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ember() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ember"))
+}
+
+fn server() -> Server {
+    let mut child = ember()
+        .args([
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--master",
+            "local[1]",
+        ])
+        .env("EMBER_SERVER_PASSWORD", PASSWORD)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ember server starts");
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    while let Ok(line) = receiver.recv_timeout(Duration::from_secs(60)) {
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let address = rest.split_whitespace().next().unwrap().to_string();
+            return Server { child, address };
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("ember server did not say where it listens within 60 s");
+}
+
+fn connect(server: &Server, password: &str, sql: &str) -> std::process::Output {
+    ember()
+        .args([
+            "sql",
+            "--connect",
+            &server.address,
+            "--user",
+            "ember",
+            "-e",
+            sql,
+        ])
+        .env("EMBER_PASSWORD", password)
+        .output()
+        .expect("ember sql runs")
+}
+
+#[test]
+fn the_shell_runs_statements_on_a_server() {
+    let server = server();
+    let out = connect(
+        &server,
+        PASSWORD,
+        "CREATE TEMPORARY VIEW v AS SELECT * FROM VALUES (1), (2), (3) AS t(x);\nSELECT sum(x) AS total FROM v;",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("OK ("), "{stdout}");
+    assert!(
+        stdout.contains("total") && stdout.contains("| 6 "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 row in"), "{stdout}");
+
+    // Errors point into the statement, as in a local shell.
+    let out = connect(&server, PASSWORD, "SELECT\n  nope FROM VALUES (1) AS t(x)");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nope") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+
+    let out = connect(&server, "not the password", "SELECT 1");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused the login"), "{stderr}");
+}
+
+#[test]
+fn a_server_without_a_password_does_not_start() {
+    let out = ember()
+        .args([
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--master",
+            "local[1]",
+        ])
+        .env_remove("EMBER_SERVER_PASSWORD")
+        .output()
+        .expect("ember server runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("EMBER_SERVER_PASSWORD") && stderr.contains("ember.server.auth=none"),
+        "{stderr}"
+    );
+}
