@@ -42,6 +42,10 @@ type DoGetStream = <EmberFlightSql as FlightService>::DoGetStream;
 
 /// Statements not fetched within this long are forgotten.
 const STATEMENT_TTL: Duration = Duration::from_secs(3600);
+/// A session unused this long ends (its temporary views and settings with it).
+const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
+/// At most this many sessions at once; a new login ends the one idle the longest.
+const MAX_SESSIONS: usize = 10_000;
 
 pub struct EmberFlightSql {
     inner: Arc<Inner>,
@@ -50,8 +54,8 @@ pub struct EmberFlightSql {
 struct Inner {
     root: Arc<EmberSession>,
     auth: Auth,
-    /// Logged-in sessions by bearer token.
-    sessions: Mutex<HashMap<String, Arc<EmberSession>>>,
+    /// Logged-in sessions by bearer token, with when each was last used.
+    sessions: Mutex<HashMap<String, (Arc<EmberSession>, Instant)>>,
     /// The session of calls without a token, when logins are off.
     anonymous: Arc<EmberSession>,
     /// Statements between `GetFlightInfo` and `DoGet`, by handle.
@@ -104,9 +108,15 @@ impl EmberFlightSql {
     #[allow(clippy::result_large_err)]
     fn session<T>(&self, request: &Request<T>) -> Result<Arc<EmberSession>, Status> {
         match bearer(request.metadata())? {
-            Some(token) => self.inner.sessions.lock().get(&token).cloned().ok_or_else(|| {
-                Status::unauthenticated("unknown or expired token: log in again")
-            }),
+            Some(token) => match self.inner.sessions.lock().get_mut(&token) {
+                Some((session, used)) => {
+                    *used = Instant::now();
+                    Ok(Arc::clone(session))
+                }
+                None => Err(Status::unauthenticated(
+                    "unknown or expired token: log in again",
+                )),
+            },
             None => match self.inner.auth {
                 Auth::None => Ok(Arc::clone(&self.inner.anonymous)),
                 Auth::Password { .. } => Err(Status::unauthenticated(
@@ -212,9 +222,12 @@ impl Inner {
         };
         let handle = random_handle()?;
         let control = Arc::new(QueryControl::new());
-        self.controls
-            .lock()
-            .insert(handle.clone(), Arc::clone(&control));
+        // Only a query still to run can be cancelled; other statements already ran.
+        if matches!(work, Work::Query(..)) {
+            self.controls
+                .lock()
+                .insert(handle.clone(), Arc::clone(&control));
+        }
         let mut statements = self.statements.lock();
         let expired: Vec<String> = statements
             .iter()
@@ -444,6 +457,8 @@ impl EmberFlightSql {
                     finished: Arc::clone(&finished),
                 };
                 let announced = Arc::clone(&schema);
+                let inner = Arc::clone(&self.inner);
+                let key = guard.handle.clone();
                 tokio::task::spawn_blocking(move || {
                     let started = Instant::now();
                     let mut rows = 0usize;
@@ -451,6 +466,8 @@ impl EmberFlightSql {
                         rows += batch.num_rows();
                         sender.blocking_send(conform(batch, &announced)).is_ok()
                     });
+                    // The job is over: a cancel from now on has nothing to stop.
+                    inner.controls.lock().remove(&key);
                     match result {
                         Ok(()) => {
                             finished.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -491,10 +508,24 @@ impl FlightSqlService for EmberFlightSql {
     > {
         let user = self.inner.auth.login(request.metadata())?;
         let token = new_token()?;
-        self.inner
-            .sessions
-            .lock()
-            .insert(token.clone(), Arc::new(self.inner.root.new_session()));
+        {
+            let mut sessions = self.inner.sessions.lock();
+            sessions.retain(|_, (_, used)| used.elapsed() < SESSION_IDLE);
+            if sessions.len() >= MAX_SESSIONS {
+                // Make room by ending the session idle the longest.
+                if let Some(oldest) = sessions
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(token, _)| token.clone())
+                {
+                    sessions.remove(&oldest);
+                }
+            }
+            sessions.insert(
+                token.clone(),
+                (Arc::new(self.inner.root.new_session()), Instant::now()),
+            );
+        }
         log::info!("Flight SQL: user '{user}' logged in; new session");
         let output = futures::stream::iter(vec![Ok(HandshakeResponse {
             protocol_version: 0,
@@ -911,7 +942,9 @@ impl FlightSqlService for EmberFlightSql {
             let nulls = parameters.clone().bind_nulls();
             let schema = match session.plan_query(statement, Some(&nulls)) {
                 Ok(Some((_, schema))) => Some(schema),
-                Ok(None) => None,
+                // SHOW, DESCRIBE, SET, EXPLAIN: rows of a known shape (JDBC takes a statement
+                // without a dataset schema for an update).
+                Ok(None) => session.result_schema(statement),
                 Err(e) if parameters.count() == 0 => return Err(status(e, &sql)),
                 Err(_) => None,
             };
@@ -1010,7 +1043,12 @@ impl FlightSqlService for EmberFlightSql {
 async fn read_parameters(
     request: Request<PeekableFlightDataStream>,
 ) -> Result<Vec<RecordBatch>, Status> {
-    let stream = request.into_inner().map_err(FlightError::from);
+    // A message with only the descriptor (no IPC header) carries no rows: arrow-rs's own
+    // client sends one to execute an update without parameters.
+    let stream = request
+        .into_inner()
+        .try_filter(|data| futures::future::ready(!data.data_header.is_empty()))
+        .map_err(FlightError::from);
     let batches: Vec<RecordBatch> = FlightRecordBatchStream::new_from_flight_data(stream)
         .try_collect()
         .await

@@ -145,3 +145,82 @@ fn the_password_never_reaches_sessions() {
     let err = ServerOptions::from_conf("127.0.0.1:0".into(), &mut conf).unwrap_err();
     assert!(err.to_string().contains("ember.server.tls.key"), "{err}");
 }
+
+/// arrow-rs's own Flight SQL client: prepared statements with bound parameters, and an update
+/// through a prepared statement (its DoPut carries only the descriptor).
+#[test]
+fn arrow_rs_client_prepared_statements() {
+    use arrow::array::{Int64Array as I64, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow_flight::sql::client::FlightSqlServiceClient;
+    use futures::TryStreamExt;
+    use std::sync::Arc;
+
+    let server = server(false);
+    let address = format!("http://{}", server.address());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let channel = tonic::transport::Endpoint::from_shared(address)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = FlightSqlServiceClient::new(channel);
+        client.handshake("ember", PASSWORD).await.unwrap();
+
+        let mut update = client
+            .prepare(
+                "CREATE TEMPORARY VIEW nums AS SELECT * FROM VALUES (1), (5), (9) AS t(n)".into(),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(update.execute_update().await.unwrap(), 0);
+
+        let mut query = client
+            .prepare("SELECT count(*) AS c FROM nums WHERE n > ?".into(), None)
+            .await
+            .unwrap();
+        assert_eq!(query.parameter_schema().unwrap().fields().len(), 1);
+        assert_eq!(query.dataset_schema().unwrap().field(0).name(), "c");
+        let schema = Arc::new(Schema::new(vec![Field::new("p", DataType::Int64, false)]));
+        for (bound, expected) in [(0i64, 3i64), (4, 2), (100, 0)] {
+            let parameters =
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(I64::from(vec![bound]))])
+                    .unwrap();
+            query.set_parameters(parameters).unwrap();
+            let info = query.execute().await.unwrap();
+            let ticket = info.endpoint[0].ticket.clone().unwrap();
+            let batches: Vec<RecordBatch> = client
+                .do_get(ticket)
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            let count = batches[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<I64>()
+                .unwrap()
+                .value(0);
+            assert_eq!(count, expected, "n > {bound}");
+        }
+        query.close().await.unwrap();
+
+        // A statement with rows that is not a query announces their schema when prepared.
+        let show = client.prepare("SHOW TABLES".into(), None).await.unwrap();
+        assert_eq!(show.dataset_schema().unwrap().fields().len(), 3);
+
+        // $n beyond the limit is refused when prepared, before anything is sized by it.
+        let err = client
+            .prepare("SELECT $100000000000".into(), None)
+            .await
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("at most"), "{err}");
+    });
+}

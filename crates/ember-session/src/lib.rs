@@ -242,6 +242,31 @@ impl EmberSession {
         Ok(Some((plan, schema)))
     }
 
+    /// The schema of the rows a statement other than a query returns (`SHOW TABLES`,
+    /// `DESCRIBE`, `SET`, `EXPLAIN`), known without running it; `None` for statements that
+    /// return no rows (DDL, `CACHE`, ...) and for queries (see [`EmberSession::plan_query`]).
+    pub fn result_schema(&self, statement: &ParsedStatement) -> Option<SchemaRef> {
+        let strings = |names: &[&str]| {
+            Arc::new(Schema::new(
+                names
+                    .iter()
+                    .map(|n| Field::new(*n, DataType::Utf8, false))
+                    .collect::<Vec<_>>(),
+            ))
+        };
+        match &statement.statement {
+            EmberStatement::ShowTables => Some(Arc::new(Schema::new(vec![
+                Field::new("namespace", DataType::Utf8, false),
+                Field::new("tableName", DataType::Utf8, false),
+                Field::new("isTemporary", DataType::Boolean, false),
+            ]))),
+            EmberStatement::Describe { .. } => Some(strings(&["col_name", "data_type", "comment"])),
+            EmberStatement::Set { .. } => Some(strings(&["key", "value"])),
+            EmberStatement::Explain { .. } => Some(strings(&["plan"])),
+            _ => None,
+        }
+    }
+
     /// Runs a bound query and hands its result batches to `on_batch` as the job produces them,
     /// in partition order (partition 1's batches wait until partition 0 finished). The batches
     /// carry the query's column names. `on_batch` returning false (the reader went away) or
@@ -268,6 +293,9 @@ impl EmberSession {
                 let mut waiting: BTreeMap<usize, Vec<RecordBatch>> = BTreeMap::new();
                 let mut next = 0;
                 let mut reading = true;
+                let mut failure = None;
+                // The loop always drains the results and waits for the job, so the shuffles
+                // are removed only once no task reads them.
                 for (partition, batches) in handle.results().iter() {
                     if !reading {
                         continue;
@@ -276,19 +304,34 @@ impl EmberSession {
                     while let Some(batches) = waiting.remove(&next) {
                         next += 1;
                         for batch in batches {
-                            let batch = RecordBatch::try_new(
-                                Arc::clone(&schema),
-                                batch.columns().to_vec(),
-                            )?;
-                            if reading && !on_batch(batch) {
-                                reading = false;
-                                handle.cancel();
+                            if !reading {
+                                break;
+                            }
+                            let delivered =
+                                RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())
+                                    .map_err(EmberError::from)
+                                    .map(&mut on_batch);
+                            match delivered {
+                                Ok(true) => {}
+                                Ok(false) => {
+                                    reading = false;
+                                    handle.cancel();
+                                }
+                                Err(e) => {
+                                    failure = Some(e);
+                                    reading = false;
+                                    handle.cancel();
+                                }
                             }
                         }
                     }
                 }
+                let outcome = handle.wait();
                 control.finished();
-                handle.wait()
+                match failure {
+                    Some(e) => Err(e),
+                    None => outcome,
+                }
             });
         for shuffle in &shuffles {
             self.context.remove_shuffle(*shuffle);

@@ -7,6 +7,10 @@ use ember_common::{EmberError, Result};
 use sqlparser::dialect::SparkSqlDialect;
 use sqlparser::tokenizer::{Location, Token, Tokenizer};
 
+/// The most parameters a statement takes (`$n` beyond this is refused before anything is sized
+/// by it).
+pub const MAX_PARAMETERS: usize = 65_535;
+
 /// The parameters of one statement and, once bound, their values.
 #[derive(Debug, Clone, Default)]
 pub struct Parameters {
@@ -29,6 +33,14 @@ impl Parameters {
                 if name == "?" {
                     parameters.question_marks.push(token.span.start);
                 } else if let Some(n) = numbered(name) {
+                    if n > MAX_PARAMETERS {
+                        return Err(EmberError::Analysis {
+                            message: format!(
+                                "Parameter {name} is out of range: a statement takes at most {MAX_PARAMETERS} parameters"
+                            ),
+                            position: crate::error::position_of(token.span),
+                        });
+                    }
                     parameters.max_numbered = parameters.max_numbered.max(n);
                 }
             }
@@ -134,6 +146,8 @@ mod tests {
             "{err}"
         );
         let unbound = p.value("$1", Location::new(1, 8)).unwrap_err();
+        let err = Parameters::of("SELECT $100000000000").unwrap_err();
+        assert!(err.to_string().contains("at most 65535"), "{err}");
         assert!(unbound.contains("has no value"), "{unbound}");
     }
 }
