@@ -216,6 +216,17 @@ impl Inner {
                 }))
             }
         };
+        self.register(session, sql, work)
+    }
+
+    /// Keeps a planned or finished statement for `DoGet` under a fresh handle; forgets the
+    /// ones never fetched within [`STATEMENT_TTL`].
+    fn register(
+        &self,
+        session: Arc<EmberSession>,
+        sql: &str,
+        work: Work,
+    ) -> Result<(String, SchemaRef), Status> {
         let schema = match &work {
             Work::Query(_, schema) => Arc::clone(schema),
             Work::Done(result) => Arc::clone(&result.schema),
@@ -592,21 +603,7 @@ impl FlightSqlService for EmberFlightSql {
                 }
             }
             let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
-            let handle = random_handle()?;
-            inner.statements.lock().insert(
-                handle.clone(),
-                Statement {
-                    owner: session,
-                    sql,
-                    work: Work::Done(QueryResult {
-                        schema: Arc::clone(&schema),
-                        batches,
-                    }),
-                    control: Arc::new(QueryControl::new()),
-                    created: Instant::now(),
-                },
-            );
-            Ok((handle, schema))
+            inner.register(session, &sql, Work::Done(QueryResult { schema, batches }))
         })
         .await?;
         let info = Inner::flight_info(handle, &schema, request.into_inner())?;
