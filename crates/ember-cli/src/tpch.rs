@@ -28,7 +28,7 @@ pub enum TpchCommand {
     Run {
         #[arg(long, default_value_t = 1.0)]
         sf: f64,
-        /// Folder holding the generated tables; without it data is generated into a cache.
+        /// Folder (or s3://bucket/prefix) holding the generated tables; without it data is generated into a cache.
         #[arg(long)]
         data: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Parquet)]
@@ -47,7 +47,7 @@ pub enum TpchCommand {
     Bench {
         #[arg(long, default_value_t = 1.0)]
         sf: f64,
-        /// Folder holding the generated tables; without it data is generated into a cache.
+        /// Folder (or s3://bucket/prefix) holding the generated tables; without it data is generated into a cache.
         #[arg(long)]
         data: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Parquet)]

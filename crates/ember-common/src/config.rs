@@ -1,6 +1,8 @@
 //! Configuration keys (`ember.*`, with `spark.*` accepted as aliases) and their defaults.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
 
 use crate::{EmberError, Result};
 
@@ -150,6 +152,61 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Send every stage fragment through the task wire format (protobuf) and run the decoded copy, as executor processes will; checks that every plan can travel.",
     },
     ConfigEntry {
+        key: "ember.s3.accessKeyId",
+        default: "",
+        doc: "The access key for s3:// paths; else AWS_ACCESS_KEY_ID, else the AWS credential chain (web identity, container, instance profile). Any ember.s3.* key can be set for one bucket as ember.s3.bucket.<bucket>.<key>.",
+    },
+    ConfigEntry {
+        key: "ember.s3.secretAccessKey",
+        default: "",
+        doc: "The secret key for s3:// paths; else AWS_SECRET_ACCESS_KEY. Never shown by SET, in logs, EXPLAIN or errors.",
+    },
+    ConfigEntry {
+        key: "ember.s3.sessionToken",
+        default: "",
+        doc: "A session token for temporary credentials; else AWS_SESSION_TOKEN.",
+    },
+    ConfigEntry {
+        key: "ember.s3.region",
+        default: "",
+        doc: "The bucket's region; else AWS_REGION or AWS_DEFAULT_REGION, else us-east-1.",
+    },
+    ConfigEntry {
+        key: "ember.s3.endpoint",
+        default: "",
+        doc: "The endpoint of an S3-compatible store (http://host:port); else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS.",
+    },
+    ConfigEntry {
+        key: "ember.s3.allowHttp",
+        default: "false",
+        doc: "Allow a plain-HTTP endpoint (an S3-compatible store on a trusted network); else only HTTPS is used.",
+    },
+    ConfigEntry {
+        key: "ember.s3.virtualHostedStyle",
+        default: "false",
+        doc: "Address buckets as bucket.endpoint (virtual-hosted style) instead of endpoint/bucket (path style).",
+    },
+    ConfigEntry {
+        key: "ember.s3.anonymous",
+        default: "false",
+        doc: "Send unsigned requests (public buckets); no credentials are looked up.",
+    },
+    ConfigEntry {
+        key: "ember.s3.maxConnections",
+        default: "32",
+        doc: "Most requests one process has in flight to one bucket at a time.",
+    },
+    ConfigEntry {
+        key: "ember.s3.maxRetries",
+        default: "5",
+        doc: "Retries of a request that failed with a throttling (503 SlowDown, 429) or transient error, with exponential backoff.",
+    },
+    ConfigEntry {
+        key: "ember.s3.retryTimeout",
+        default: "60s",
+        doc: "Longest time spent retrying one request.",
+    },
+    ConfigEntry {
         key: "ember.sql.caseSensitive",
         default: "false",
         doc: "Whether column and table names are case sensitive (Spark's default: not).",
@@ -157,9 +214,38 @@ pub const ENTRIES: &[ConfigEntry] = &[
 ];
 
 /// A set of configuration values: defaults overlaid by `--conf` and `SET`.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct EmberConf {
     values: BTreeMap<String, String>,
+}
+
+/// Shown instead of a secret's value, as Spark shows redacted settings.
+pub const REDACTED: &str = "*********(redacted)";
+
+/// Keys whose values are secrets (Spark's `spark.redaction.regex`: secret, password, token,
+/// access key): `SET` and `Debug` show [`REDACTED`] instead of their values.
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["secret", "password", "token", "accesskey", "access.key"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+/// The value as `SET` may show it: [`REDACTED`] for a non-empty secret.
+pub fn display_value(key: &str, value: &str) -> String {
+    if is_secret_key(key) && !value.is_empty() {
+        REDACTED.to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+impl fmt::Debug for EmberConf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.values.iter().map(|(k, v)| (k, display_value(k, v))))
+            .finish()
+    }
 }
 
 /// `spark.sql.shuffle.partitions` and `ember.sql.shuffle.partitions` name the same setting.
@@ -213,6 +299,11 @@ impl EmberConf {
         })
     }
 
+    /// The value set for a key with `--conf` or `SET`, ignoring defaults.
+    pub fn explicit_value(&self, key: &str) -> Option<String> {
+        self.values.get(&normalize_key(key)).cloned()
+    }
+
     pub fn get_usize(&self, key: &str) -> usize {
         self.get(key)
             .and_then(|v| parse_bytes(&v))
@@ -251,6 +342,24 @@ impl EmberConf {
         }
         out
     }
+}
+
+/// Parses `10s`, `500ms`, `2min`/`2m`, `1h` or a bare number of seconds.
+pub fn parse_duration(value: &str) -> Option<Duration> {
+    let value = value.trim().to_ascii_lowercase();
+    let split = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" | "mins" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(seconds))
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -305,5 +414,32 @@ mod tests {
         assert!(err.to_string().contains("expects a number"), "{err}");
         assert!(conf.set("ember.sql.ansi.enabled", "yes").is_err());
         assert_eq!(parse_bytes("128m"), Some(128 << 20));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mut conf = EmberConf::new();
+        conf.set("ember.s3.secretAccessKey", "hunter2").unwrap();
+        conf.set("ember.s3.bucket.b.secretAccessKey", "hunter3")
+            .unwrap();
+        conf.set("ember.s3.region", "eu-west-1").unwrap();
+        let shown = format!("{conf:?}");
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(
+            shown.contains("eu-west-1") && shown.contains(REDACTED),
+            "{shown}"
+        );
+        assert_eq!(display_value("ember.server.password", ""), "");
+        assert_eq!(display_value("ember.s3.region", "x"), "x");
+        assert!(is_secret_key("spark.hadoop.fs.s3a.access.key"));
+    }
+
+    #[test]
+    fn durations_take_spark_units() {
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2min"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("soon"), None);
     }
 }

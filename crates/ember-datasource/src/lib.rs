@@ -16,6 +16,8 @@ mod csv;
 mod format;
 mod options;
 mod parquet_source;
+mod partition;
+mod prune;
 mod store;
 mod table;
 mod table_source;
@@ -23,7 +25,8 @@ mod writer;
 
 pub use format::FileFormat;
 pub use options::CsvOptions;
-pub use table::{DataFile, FileTable, FileTableParts, FormatParts, Split, SplitKind};
+pub use store::S3Settings;
+pub use table::{DataFile, FileTable, FileTableParts, FormatParts, PruneSummary, Split, SplitKind};
 pub use table_source::FileTableSource;
 pub use writer::{write_csv, write_parquet, write_parquet_iter, DEFAULT_ROW_GROUP_ROWS};
 

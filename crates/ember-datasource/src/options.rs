@@ -29,6 +29,9 @@ pub struct CsvOptions {
     pub date_format: String,
     /// The Spark pattern of timestamp columns (`timestampFormat`).
     pub timestamp_format: String,
+    /// Read (and write) files gzip-compressed (`compression 'gzip'`); files ending in `.gz`
+    /// are read as gzip anyway, as Spark does.
+    pub gzip: bool,
 }
 
 impl Default for CsvOptions {
@@ -42,6 +45,7 @@ impl Default for CsvOptions {
             null_value: String::new(),
             date_format: DEFAULT_DATE_FORMAT.to_string(),
             timestamp_format: DEFAULT_TIMESTAMP_FORMAT.to_string(),
+            gzip: false,
         }
     }
 }
@@ -90,13 +94,16 @@ impl CsvOptions {
                         ))
                     }
                 },
-                "compression" | "codec"
-                    if !matches!(value.to_ascii_lowercase().as_str(), "none" | "uncompressed") =>
-                {
-                    return Err(EmberError::NotSupported(format!(
-                        "compressed CSV files ({key} '{value}'); only uncompressed files can be read"
-                    )));
-                }
+                "compression" | "codec" => match value.to_ascii_lowercase().as_str() {
+                    "none" | "uncompressed" => csv.gzip = false,
+                    "gzip" | "gz" => csv.gzip = true,
+                    "bzip2" | "deflate" | "lz4" | "snappy" | "zstd" => {
+                        return Err(EmberError::NotSupported(format!(
+                            "CSV {key} '{value}'; CSV files can be gzip-compressed or uncompressed"
+                        )))
+                    }
+                    _ => return Err(invalid(key, value, "expected none, uncompressed or gzip")),
+                },
                 _ => {}
             }
         }

@@ -6,12 +6,24 @@ use std::sync::Arc;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use ember_common::{EmberError, Result};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
+use std::collections::VecDeque;
+use std::path::PathBuf;
 
-use crate::store::{FileEntry, Store};
+use arrow::error::ArrowError;
+
+use crate::prune::ColumnStats;
+use crate::store::s3::ObjectChunks;
+use crate::table::Unit;
+use arrow::array::Array;
+use datafusion_common::ScalarValue;
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+
+use crate::store::{open_local, FileEntry, Store};
 use crate::table::{Split, SplitKind};
 use crate::BatchIter;
 
@@ -23,10 +35,19 @@ pub(crate) struct ParquetFile {
 }
 
 impl ParquetFile {
-    pub fn open(store: Store, entry: FileEntry) -> Result<ParquetFile> {
-        let file = store.open_at(&entry.path, 0)?;
-        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-            .map_err(|e| read_error(&entry.path, e))?;
+    /// Reads a file's footer: from the local file, or with one ranged GET of the object's tail.
+    pub fn open(store: &Store, entry: FileEntry) -> Result<ParquetFile> {
+        let metadata = match store {
+            Store::Local => {
+                let file = open_local(&entry.path, 0)?;
+                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            }
+            Store::S3(s3) => {
+                let chunks = s3.chunk_reader(&entry.path, entry.size)?;
+                ArrowReaderMetadata::load(&chunks, ArrowReaderOptions::new())
+            }
+        }
+        .map_err(|e| read_error(&entry.path, e))?;
         Ok(ParquetFile { entry, metadata })
     }
 
@@ -231,7 +252,7 @@ pub(crate) fn splits(files: &[ParquetFile], max_split_bytes: usize) -> Vec<(usiz
 /// Reads the given row groups of a file, returning the table columns `projection` (indices into
 /// the table schema) in that order, under `output_schema`.
 pub(crate) fn read(
-    store: Store,
+    store: &Store,
     file: &ParquetFile,
     column_map: &[usize],
     row_groups: Vec<usize>,
@@ -256,15 +277,37 @@ pub(crate) fn read(
         .map(|column| roots.partition_point(|root| root < column))
         .collect();
     let path = file.entry.path.clone();
-    let input = store.open_at(&path, 0)?;
-    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(input, file.metadata.clone());
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .with_row_groups(row_groups)
-        .with_batch_size(batch_size.max(1))
-        .build()
-        .map_err(|e| read_error(&path, e))?;
+    let reader: Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send> =
+        match store {
+            Store::Local => {
+                let input = open_local(&path, 0)?;
+                let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                    input,
+                    file.metadata.clone(),
+                );
+                let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+                Box::new(
+                    builder
+                        .with_projection(mask)
+                        .with_row_groups(row_groups)
+                        .with_batch_size(batch_size.max(1))
+                        .build()
+                        .map_err(|e| read_error(&path, e))?,
+                )
+            }
+            Store::S3(s3) => {
+                let chunks = s3.chunk_reader(&path, file.entry.size)?;
+                Box::new(ObjectRowGroups {
+                    chunks,
+                    metadata: file.metadata.clone(),
+                    roots: roots.clone(),
+                    remaining: row_groups.into(),
+                    current: None,
+                    batch_size: batch_size.max(1),
+                    path: path.clone(),
+                })
+            }
+        };
     Ok(Box::new(reader.map(move |batch| {
         let batch = batch.map_err(|e| read_error(&path, e))?;
         let columns = positions.iter().map(|&p| batch.column(p).clone()).collect();
@@ -272,4 +315,130 @@ pub(crate) fn read(
         RecordBatch::try_new_with_options(output_schema.clone(), columns, &options)
             .map_err(|e| read_error(&path, e))
     })))
+}
+
+/// Reads the row groups of an object one at a time: each row group's projected column chunks
+/// are fetched first (ranged GETs, coalesced), then decoded from memory, so a task holds one
+/// row group's columns at a time and never issues a request per page.
+struct ObjectRowGroups {
+    chunks: ObjectChunks,
+    metadata: ArrowReaderMetadata,
+    roots: Vec<usize>,
+    remaining: VecDeque<usize>,
+    current: Option<ParquetRecordBatchReader>,
+    batch_size: usize,
+    path: PathBuf,
+}
+
+impl ObjectRowGroups {
+    fn open_next(&mut self) -> Result<Option<ParquetRecordBatchReader>> {
+        let Some(row_group) = self.remaining.pop_front() else {
+            return Ok(None);
+        };
+        let metadata = self.metadata.metadata();
+        let schema = metadata.file_metadata().schema_descr();
+        let group = metadata.row_group(row_group);
+        let ranges: Vec<std::ops::Range<u64>> = (0..group.num_columns())
+            .filter(|&leaf| self.roots.contains(&schema.get_column_root_idx(leaf)))
+            .map(|leaf| {
+                let (start, length) = group.column(leaf).byte_range();
+                start..start + length
+            })
+            .collect();
+        let chunks = self.chunks.prefetch(ranges)?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(chunks, self.metadata.clone());
+        let mask = ProjectionMask::roots(builder.parquet_schema(), self.roots.iter().copied());
+        builder
+            .with_projection(mask)
+            .with_row_groups(vec![row_group])
+            .with_batch_size(self.batch_size)
+            .build()
+            .map(Some)
+            .map_err(|e| read_error(&self.path, e))
+    }
+}
+
+impl Iterator for ObjectRowGroups {
+    type Item = std::result::Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(reader) = self.current.as_mut() {
+                match reader.next() {
+                    Some(batch) => return Some(batch),
+                    None => self.current = None,
+                }
+            }
+            match self.open_next() {
+                Ok(Some(reader)) => self.current = Some(reader),
+                Ok(None) => return None,
+                Err(e) => {
+                    self.remaining.clear();
+                    return Some(Err(ArrowError::ExternalError(Box::new(e))));
+                }
+            }
+        }
+    }
+}
+
+/// Per row group of `file`, the bounds and NULL counts of the `referenced` data columns (table
+/// column indices) from the footer's statistics, with the file's partition values after the
+/// `data_schema` columns. A column without statistics is left unknown.
+pub(crate) fn row_group_stats(
+    file: &ParquetFile,
+    column_map: &[usize],
+    data_schema: &Schema,
+    referenced: &[usize],
+    columns: usize,
+    partition_values: &[ScalarValue],
+) -> Vec<Unit> {
+    let metadata = file.metadata.metadata();
+    let groups = metadata.row_groups();
+    let data_columns = data_schema.fields().len();
+    let mut units: Vec<Unit> = (0..groups.len())
+        .map(|g| {
+            let mut unit = Unit::of_partition(columns, data_columns, partition_values);
+            unit.rows = u64::try_from(groups[g].num_rows()).ok();
+            unit
+        })
+        .collect();
+    let file_schema = file.metadata.schema();
+    let parquet_schema = metadata.file_metadata().schema_descr();
+    for &column in referenced {
+        let Some(file_field) = column_map
+            .get(column)
+            .and_then(|&i| file_schema.fields().get(i))
+        else {
+            continue;
+        };
+        let Ok(converter) =
+            StatisticsConverter::try_new(file_field.name(), file_schema, parquet_schema)
+        else {
+            continue;
+        };
+        let (Ok(mins), Ok(maxes)) = (
+            converter.row_group_mins(groups.iter()),
+            converter.row_group_maxes(groups.iter()),
+        ) else {
+            continue;
+        };
+        let nulls = converter.row_group_null_counts(groups.iter()).ok();
+        for (g, unit) in units.iter_mut().enumerate() {
+            let value = |array: &arrow::array::ArrayRef| {
+                ScalarValue::try_from_array(array, g)
+                    .ok()
+                    .filter(|v| !v.is_null())
+            };
+            if let Some(stats) = unit.columns.get_mut(column) {
+                *stats = ColumnStats {
+                    min: value(&mins),
+                    max: value(&maxes),
+                    null_count: nulls.as_ref().filter(|n| n.is_valid(g)).map(|n| n.value(g)),
+                    all_null: false,
+                };
+            }
+        }
+    }
+    units
 }

@@ -4,15 +4,22 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use arrow::datatypes::SchemaRef;
-use ember_common::{EmberError, Result};
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion_common::ScalarValue;
+use ember_common::{EmberConf, EmberError, Result};
 
 use crate::csv::{self, CsvSplitRequest};
 use crate::format::FileFormat;
 use crate::options::CsvOptions;
 use crate::parquet_source::{self, ParquetFile};
-use crate::store::{FileEntry, Store};
+use crate::partition;
+use crate::prune::{may_match, ColumnStats, UnitStats};
+use crate::store::{FileEntry, S3Settings, Store};
 use crate::BatchIter;
+use datafusion_expr::Expr;
 
 /// One partition of a scan: a part of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,12 +67,15 @@ impl fmt::Display for Split {
 }
 
 /// One data file of a [`FileTableParts`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DataFile {
     /// Where the file is.
     pub path: PathBuf,
     /// Its size in bytes when the table was listed.
     pub size: u64,
+    /// The values of the table's partition columns for this file (from its `key=value`
+    /// folders), in schema order; empty for an unpartitioned table.
+    pub partition_values: Vec<ScalarValue>,
 }
 
 /// How a [`FileTableParts`]' files are read: per format, what listing and schema resolution
@@ -85,8 +95,10 @@ pub enum FormatParts {
 pub struct FileTableParts {
     /// The location the table was created with.
     pub location: String,
-    /// The table schema.
+    /// The table schema: the data columns, then the partition columns.
     pub schema: SchemaRef,
+    /// How many trailing columns of `schema` are partition columns.
+    pub partition_columns: usize,
     /// The data files, sorted by path.
     pub files: Vec<DataFile>,
     /// The splits in order, each with the index of its file in `files`.
@@ -95,10 +107,13 @@ pub struct FileTableParts {
     pub format: FormatParts,
     /// See [`FileTable::estimated_rows`].
     pub estimated_rows: Option<u64>,
+    /// How to reach the bucket of an `s3://` table (credentials included); `None` for local
+    /// files.
+    pub s3: Option<S3Settings>,
 }
 
 /// How the table's files are read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Source {
     Parquet {
         /// Per file, its decoded footer; `None` for a table put back together with
@@ -117,18 +132,49 @@ enum Source {
 ///
 /// The files are listed and their schema settled once, in [`FileTable::try_new`]; splits are
 /// deterministic (files sorted by path).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FileTable {
     location: String,
     format: FileFormat,
     store: Store,
+    /// The data columns, then the partition columns.
     schema: SchemaRef,
+    /// The columns stored in the files.
+    data_schema: SchemaRef,
     files: Vec<FileEntry>,
+    /// Per file, the values of the partition columns (empty without partitions).
+    partition_values: Vec<Vec<ScalarValue>>,
     splits: Vec<Split>,
     /// For each split, the index of its file in `files`.
     split_files: Vec<usize>,
     source: Source,
     estimated_rows: Option<u64>,
+    /// What [`FileTable::prune`] skipped, if anything.
+    pruned: Option<PruneSummary>,
+}
+
+/// What pruning a scan by its filters skipped, for EXPLAIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneSummary {
+    pub files_total: usize,
+    pub files_read: usize,
+    pub row_groups_total: usize,
+    pub row_groups_read: usize,
+}
+
+impl fmt::Display for PruneSummary {
+    /// `files read 2 of 6, row groups read 2 of 6`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "files read {} of {}", self.files_read, self.files_total)?;
+        if self.row_groups_total > 0 {
+            write!(
+                f,
+                ", row groups read {} of {}",
+                self.row_groups_read, self.row_groups_total
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl FileTable {
@@ -155,8 +201,75 @@ impl FileTable {
         max_partition_bytes: usize,
         parallelism: usize,
     ) -> Result<FileTable> {
-        let (store, path) = Store::for_location(location)?;
-        let files = store.list(&path)?;
+        let (store, path) = Store::for_location(location, &EmberConf::new())?;
+        Self::list_and_settle(
+            store,
+            &path,
+            location,
+            format,
+            options,
+            user_schema,
+            max_partition_bytes,
+            parallelism,
+        )
+    }
+
+    /// A table as a session creates it: S3 settings from `conf` (`ember.s3.*`) and the
+    /// environment, splits sized by `ember.sql.files.maxPartitionBytes` and
+    /// `ember.default.parallelism`.
+    pub fn open(
+        location: &str,
+        format: FileFormat,
+        options: &BTreeMap<String, String>,
+        user_schema: Option<SchemaRef>,
+        conf: &EmberConf,
+    ) -> Result<FileTable> {
+        let (store, path) = Store::for_location(location, conf)?;
+        let max_partition_bytes = conf.get_usize("ember.sql.files.maxPartitionBytes").max(1);
+        let parallelism = conf.get_usize("ember.default.parallelism");
+        Self::list_and_settle(
+            store,
+            &path,
+            location,
+            format,
+            options,
+            user_schema,
+            max_partition_bytes,
+            parallelism,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn list_and_settle(
+        store: Store,
+        path: &str,
+        location: &str,
+        format: FileFormat,
+        options: &BTreeMap<String, String>,
+        user_schema: Option<SchemaRef>,
+        max_partition_bytes: usize,
+        parallelism: usize,
+    ) -> Result<FileTable> {
+        let files = store.list(path)?;
+        let partitions = partition::discover(path, &files, user_schema.as_deref())?;
+        // Declared partition columns are not in the files.
+        let user_schema = match (&partitions, user_schema) {
+            (Some(found), Some(schema)) => {
+                let fields: Vec<Field> = schema
+                    .fields()
+                    .iter()
+                    .filter(|f| {
+                        !found
+                            .fields
+                            .iter()
+                            .any(|p| p.name().eq_ignore_ascii_case(f.name()))
+                    })
+                    .map(|f| f.as_ref().clone())
+                    .collect();
+                Some(Arc::new(Schema::new(fields)))
+            }
+            (_, schema) => schema,
+        };
         let total: u64 = files.iter().map(|f| f.size).sum();
         let max_split_bytes = spark_max_split_bytes(max_partition_bytes, total, parallelism);
         if files.is_empty() && user_schema.is_none() {
@@ -169,7 +282,7 @@ impl FileTable {
             FileFormat::Parquet => {
                 let parquet_files = files
                     .iter()
-                    .map(|entry| ParquetFile::open(store, entry.clone()))
+                    .map(|entry| ParquetFile::open(&store, entry.clone()))
                     .collect::<Result<Vec<_>>>()?;
                 let layout = parquet_source::layout(&parquet_files, user_schema)?;
                 let splits = parquet_source::splits(&parquet_files, max_split_bytes);
@@ -184,10 +297,10 @@ impl FileTable {
                 let options = CsvOptions::from_options(options)?;
                 let schema = match user_schema {
                     Some(schema) => schema,
-                    None => csv::infer_schema(store, location, &files, &options)?,
+                    None => csv::infer_schema(&store, location, &files, &options)?,
                 };
-                let splits = csv::splits(&files, max_split_bytes);
-                let rows = csv::estimate_rows(store, &files)?;
+                let splits = csv::splits(&files, max_split_bytes, &options);
+                let rows = csv::estimate_rows(&store, &files, &options)?;
                 (schema, Source::Csv { options }, splits, rows)
             }
         };
@@ -197,16 +310,47 @@ impl FileTable {
             files.len(),
             splits.len()
         );
+        let data_schema = schema;
+        let (schema, partition_values) = match partitions {
+            None => (Arc::clone(&data_schema), vec![Vec::new(); files.len()]),
+            Some(found) => {
+                // A column both in the files and in the folders is read from the files.
+                let keep: Vec<usize> = (0..found.fields.len())
+                    .filter(|&i| {
+                        let name = found.fields[i].name();
+                        !data_schema
+                            .fields()
+                            .iter()
+                            .any(|f| f.name().eq_ignore_ascii_case(name))
+                    })
+                    .collect();
+                let mut fields: Vec<Field> = data_schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone())
+                    .collect();
+                fields.extend(keep.iter().map(|&i| found.fields[i].clone()));
+                let values = found
+                    .values
+                    .into_iter()
+                    .map(|file| keep.iter().map(|&i| file[i].clone()).collect())
+                    .collect();
+                (Arc::new(Schema::new(fields)), values)
+            }
+        };
         Ok(FileTable {
             location: location.to_string(),
             format,
             store,
             schema,
+            data_schema,
             files,
+            partition_values,
             splits,
             split_files,
             source,
             estimated_rows,
+            pruned: None,
         })
     }
 
@@ -245,6 +389,140 @@ impl FileTable {
         self.files.len()
     }
 
+    /// How many trailing columns of the schema come from `key=value` partition folders.
+    pub fn partition_columns(&self) -> usize {
+        self.schema.fields().len() - self.data_schema.fields().len()
+    }
+
+    /// What [`FileTable::prune`] skipped; `None` for a table that was not pruned.
+    pub fn pruned(&self) -> Option<PruneSummary> {
+        self.pruned
+    }
+
+    /// This table without the splits that cannot hold a row every one of `filters` (over the
+    /// table schema) accepts: files whose partition values rule it out, and Parquet row groups
+    /// whose statistics do. `None` when nothing can be skipped. The filters must still be
+    /// applied to what is read.
+    pub fn prune(&self, filters: &[Expr]) -> Result<Option<FileTable>> {
+        if filters.is_empty() || self.splits.is_empty() {
+            return Ok(None);
+        }
+        let data_columns = self.data_schema.fields().len();
+        let mut referenced: Vec<usize> = Vec::new();
+        for filter in filters {
+            for column in filter.column_refs() {
+                if let Some(index) = self.column_index(&column.name) {
+                    referenced.push(index);
+                }
+            }
+        }
+        referenced.sort_unstable();
+        referenced.dedup();
+        if referenced.is_empty() {
+            return Ok(None);
+        }
+        let files_ok: Vec<bool> = self
+            .partition_values
+            .iter()
+            .map(|values| {
+                let stats = Unit::of_partition(self.schema.fields().len(), data_columns, values);
+                filters.iter().all(|f| may_match(f, &self.schema, &stats))
+            })
+            .collect();
+        let data_referenced: Vec<usize> = referenced
+            .iter()
+            .copied()
+            .filter(|&c| c < data_columns)
+            .collect();
+        let mut row_group_stats: BTreeMap<usize, Vec<Unit>> = BTreeMap::new();
+        let (mut row_groups_total, mut row_groups_read) = (0, 0);
+        let mut splits = Vec::with_capacity(self.splits.len());
+        let mut split_files = Vec::with_capacity(self.splits.len());
+        for (split, &file) in self.splits.iter().zip(&self.split_files) {
+            let keep = match &split.kind {
+                SplitKind::ParquetRowGroups(groups) => {
+                    row_groups_total += groups.len();
+                    if !files_ok[file] {
+                        continue;
+                    }
+                    let stats = match (&self.source, data_referenced.is_empty()) {
+                        (Source::Parquet { files, column_map }, false) => {
+                            match (
+                                files.get(file).and_then(Option::as_ref),
+                                column_map.get(file),
+                            ) {
+                                (Some(footer), Some(columns)) => {
+                                    Some(&*row_group_stats.entry(file).or_insert_with(|| {
+                                        parquet_source::row_group_stats(
+                                            footer,
+                                            columns,
+                                            &self.data_schema,
+                                            &data_referenced,
+                                            self.schema.fields().len(),
+                                            &self.partition_values[file],
+                                        )
+                                    }))
+                                }
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    };
+                    let kept: Vec<usize> = groups
+                        .iter()
+                        .copied()
+                        .filter(|&g| {
+                            stats.and_then(|s| s.get(g)).is_none_or(|unit| {
+                                filters.iter().all(|f| may_match(f, &self.schema, unit))
+                            })
+                        })
+                        .collect();
+                    row_groups_read += kept.len();
+                    (!kept.is_empty()).then(|| Split {
+                        path: split.path.clone(),
+                        kind: SplitKind::ParquetRowGroups(kept),
+                    })
+                }
+                _ => files_ok[file].then(|| split.clone()),
+            };
+            if let Some(kept) = keep {
+                splits.push(kept);
+                split_files.push(file);
+            }
+        }
+        let distinct = |files: &[usize]| {
+            files
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        let summary = PruneSummary {
+            files_total: distinct(&self.split_files),
+            files_read: distinct(&split_files),
+            row_groups_total,
+            row_groups_read,
+        };
+        if summary.files_read == summary.files_total && row_groups_read == row_groups_total {
+            return Ok(None);
+        }
+        log::debug!("pruned the scan of {}: {summary}", self.location);
+        Ok(Some(FileTable {
+            splits,
+            split_files,
+            pruned: Some(summary),
+            ..self.clone()
+        }))
+    }
+
+    fn column_index(&self, name: &str) -> Option<usize> {
+        self.schema.index_of(name).ok().or_else(|| {
+            self.schema
+                .fields()
+                .iter()
+                .position(|f| f.name().eq_ignore_ascii_case(name))
+        })
+    }
+
     /// The table taken apart into plain data (for shipping a scan to an executor):
     /// [`FileTable::from_parts`] puts it back together without listing the files again.
     pub fn to_parts(&self) -> FileTableParts {
@@ -259,12 +537,15 @@ impl FileTable {
         FileTableParts {
             location: self.location.clone(),
             schema: self.schema.clone(),
+            partition_columns: self.partition_columns(),
             files: self
                 .files
                 .iter()
-                .map(|f| DataFile {
+                .zip(&self.partition_values)
+                .map(|(f, values)| DataFile {
                     path: f.path.clone(),
                     size: f.size,
+                    partition_values: values.clone(),
                 })
                 .collect(),
             splits: self
@@ -276,6 +557,7 @@ impl FileTable {
                 .collect(),
             format,
             estimated_rows: self.estimated_rows,
+            s3: self.store.settings().cloned(),
         }
     }
 
@@ -284,15 +566,51 @@ impl FileTable {
     /// Fails when the parts do not fit together (a split naming a file that is not in
     /// `files`, a column map of another length than `files`).
     pub fn from_parts(parts: FileTableParts) -> Result<FileTable> {
-        let (store, _) = Store::for_location(&parts.location)?;
-        let files: Vec<FileEntry> = parts
+        let store = Store::with_settings(&parts.location, parts.s3.as_ref())?;
+        let data_columns = parts
+            .schema
+            .fields()
+            .len()
+            .checked_sub(parts.partition_columns)
+            .ok_or_else(|| {
+                EmberError::internal(format!(
+                    "table {} has {} partition columns but only {} columns",
+                    parts.location,
+                    parts.partition_columns,
+                    parts.schema.fields().len()
+                ))
+            })?;
+        if let Some(file) = parts
+            .files
+            .iter()
+            .find(|f| f.partition_values.len() != parts.partition_columns)
+        {
+            return Err(EmberError::internal(format!(
+                "file {} of table {} has {} partition values for {} partition columns",
+                file.path.display(),
+                parts.location,
+                file.partition_values.len(),
+                parts.partition_columns
+            )));
+        }
+        let data_schema = Arc::new(
+            parts
+                .schema
+                .project(&(0..data_columns).collect::<Vec<_>>())?,
+        );
+        let (files, partition_values): (Vec<FileEntry>, Vec<Vec<ScalarValue>>) = parts
             .files
             .into_iter()
-            .map(|f| FileEntry {
-                path: f.path,
-                size: f.size,
+            .map(|f| {
+                (
+                    FileEntry {
+                        path: f.path,
+                        size: f.size,
+                    },
+                    f.partition_values,
+                )
             })
-            .collect();
+            .unzip();
         if let Some((file, split)) = parts.splits.iter().find(|(file, _)| *file >= files.len()) {
             return Err(EmberError::internal(format!(
                 "split {split} of {} names file {file}, but the table has {} files",
@@ -324,11 +642,14 @@ impl FileTable {
             format,
             store,
             schema: parts.schema,
+            data_schema,
             files,
+            partition_values,
             splits,
             split_files,
             source,
             estimated_rows: parts.estimated_rows,
+            pruned: None,
         })
     }
 
@@ -352,14 +673,81 @@ impl FileTable {
             Some(columns) => columns.to_vec(),
             None => (0..self.schema.fields().len()).collect(),
         };
-        let output_schema = std::sync::Arc::new(self.schema.project(&projection).map_err(|e| {
+        let output_schema = Arc::new(self.schema.project(&projection).map_err(|e| {
             EmberError::internal(format!(
                 "projection {projection:?} does not fit the schema of {}: {e}",
                 self.location
             ))
         })?);
         let file_index = self.split_files.get(split).copied().unwrap_or(0);
-        let store = self.store;
+        let data_columns = self.data_schema.fields().len();
+        if projection.iter().all(|&c| c < data_columns) {
+            return self.read_data(
+                split,
+                split_info,
+                file_index,
+                projection,
+                output_schema,
+                batch_size,
+            );
+        }
+        // Partition columns are constants of the file, put beside the data columns read.
+        let data_projection: Vec<usize> = projection
+            .iter()
+            .copied()
+            .filter(|&c| c < data_columns)
+            .collect();
+        let data_output = Arc::new(self.data_schema.project(&data_projection)?);
+        let values = self
+            .partition_values
+            .get(file_index)
+            .cloned()
+            .unwrap_or_default();
+        let batches = self.read_data(
+            split,
+            split_info,
+            file_index,
+            data_projection,
+            data_output,
+            batch_size,
+        )?;
+        Ok(Box::new(batches.map(move |batch| {
+            let batch = batch?;
+            let rows = batch.num_rows();
+            let mut data = batch.columns().iter();
+            let columns = projection
+                .iter()
+                .map(|&column| match column.checked_sub(data_columns) {
+                    None => data.next().cloned().ok_or_else(|| {
+                        EmberError::internal("a data column is missing from a batch")
+                    }),
+                    Some(partition) => values
+                        .get(partition)
+                        .ok_or_else(|| EmberError::internal("a partition value is missing"))?
+                        .to_array_of_size(rows)
+                        .map_err(EmberError::from),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let options = RecordBatchOptions::new().with_row_count(Some(rows));
+            Ok(RecordBatch::try_new_with_options(
+                Arc::clone(&output_schema),
+                columns,
+                &options,
+            )?)
+        })))
+    }
+
+    /// Reads data columns (`projection` below the partition columns) of a split.
+    fn read_data(
+        &self,
+        split: usize,
+        split_info: Split,
+        file_index: usize,
+        projection: Vec<usize>,
+        output_schema: SchemaRef,
+        batch_size: usize,
+    ) -> Result<BatchIter> {
+        let store = self.store.clone();
         match (&self.source, split_info.kind) {
             (Source::Parquet { files, column_map }, SplitKind::ParquetRowGroups(groups)) => {
                 let footer = files.get(file_index).cloned().ok_or_else(|| {
@@ -372,10 +760,10 @@ impl FileTable {
                 Ok(lazy(move || {
                     let file = match footer {
                         Some(file) => file,
-                        None => ParquetFile::open(store, entry)?,
+                        None => ParquetFile::open(&store, entry)?,
                     };
                     parquet_source::read(
-                        store,
+                        &store,
                         &file,
                         &column_map,
                         groups,
@@ -391,7 +779,7 @@ impl FileTable {
                     _ => None,
                 };
                 let options = options.clone();
-                let table_schema = self.schema.clone();
+                let table_schema = self.data_schema.clone();
                 let path = split_info.path;
                 Ok(lazy(move || {
                     let reader = csv::read_split(CsvSplitRequest {
@@ -412,6 +800,50 @@ impl FileTable {
                 self.format
             ))),
         }
+    }
+}
+
+/// The statistics of a file's partition folder or of a row group, per table column.
+pub(crate) struct Unit {
+    pub columns: Vec<ColumnStats>,
+    pub rows: Option<u64>,
+}
+
+impl Unit {
+    /// A file's partition values as exact bounds; nothing known of the data columns.
+    pub fn of_partition(columns: usize, data_columns: usize, values: &[ScalarValue]) -> Unit {
+        let mut stats = vec![ColumnStats::default(); columns];
+        for (offset, value) in values.iter().enumerate() {
+            if let Some(column) = stats.get_mut(data_columns + offset) {
+                *column = if value.is_null() {
+                    ColumnStats {
+                        all_null: true,
+                        ..ColumnStats::default()
+                    }
+                } else {
+                    ColumnStats {
+                        min: Some(value.clone()),
+                        max: Some(value.clone()),
+                        null_count: Some(0),
+                        all_null: false,
+                    }
+                };
+            }
+        }
+        Unit {
+            columns: stats,
+            rows: None,
+        }
+    }
+}
+
+impl UnitStats for Unit {
+    fn column(&self, index: usize) -> Option<&ColumnStats> {
+        self.columns.get(index)
+    }
+
+    fn row_count(&self) -> Option<u64> {
+        self.rows
     }
 }
 
@@ -531,6 +963,98 @@ mod tests {
     ) -> Result<()> {
         let batch = ids_and_names(rows, offset)?;
         write_parquet_iter(path, batch.schema(), [Ok(batch)], row_group_rows)?;
+        Ok(())
+    }
+
+    #[test]
+    fn row_groups_are_pruned_by_their_statistics() -> Result<()> {
+        use datafusion_expr::{col, lit};
+        let dir = tempdir()?;
+        // ids 0..100 in row groups of 10: [0, 9], [10, 19], ...
+        write_ids_parquet(&dir.path().join("a.parquet"), 100, 0, 10)?;
+        write_ids_parquet(&dir.path().join("b.parquet"), 100, 1000, 10)?;
+        let location = dir.path().display().to_string();
+        let table =
+            FileTable::try_new(&location, FileFormat::Parquet, &no_options(), None, 1 << 20)?;
+        let filter = col("id").gt_eq(lit(35i64)).and(col("id").lt(lit(52i64)));
+        let pruned = table.prune(std::slice::from_ref(&filter))?.expect("pruned");
+        assert_eq!(
+            pruned.pruned(),
+            Some(PruneSummary {
+                files_total: 2,
+                files_read: 1,
+                row_groups_total: 20,
+                row_groups_read: 3
+            })
+        );
+        let rows = read_all(&pruned, Some(&[0]))?;
+        let ids = rows.column(0).as_primitive::<Int64Type>();
+        assert_eq!((ids.value(0), ids.len()), (30, 30), "row groups 3, 4 and 5");
+        // In the parts an executor gets, and back.
+        let rebuilt = FileTable::from_parts(pruned.to_parts())?;
+        assert_eq!(rebuilt.splits(), pruned.splits());
+        // A filter on a column without bounds, or none that rules anything out: no pruning.
+        assert!(table.prune(&[col("name").eq(lit("zzz"))])?.is_some());
+        assert!(table.prune(&[col("id").gt_eq(lit(0i64))])?.is_none());
+        assert!(table
+            .prune(&[(col("id") + lit(1i64)).gt(lit(5000i64))])?
+            .is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn partition_folders_become_columns_and_prune_files() -> Result<()> {
+        use datafusion_expr::{col, lit};
+        let dir = tempdir()?;
+        for (year, region, ids) in [
+            (2023, "EU", "1\n2\n"),
+            (2023, "US", "3\n"),
+            (2024, "EU", "4\n5\n"),
+            (2024, "__HIVE_DEFAULT_PARTITION__", "6\n"),
+        ] {
+            let folder = dir.path().join(format!("year={year}/region={region}"));
+            std::fs::create_dir_all(&folder).map_err(|e| EmberError::io("mkdir", e))?;
+            write(&folder.join("part-0.csv"), &format!("id\n{ids}"))?;
+        }
+        let location = dir.path().display().to_string();
+        let opts = options(&[("header", "true"), ("inferSchema", "true")]);
+        let table = FileTable::try_new(&location, FileFormat::Csv, &opts, None, 1 << 20)?;
+        let schema = table.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, vec!["id", "year", "region"]);
+        assert_eq!(table.partition_columns(), 2);
+        assert_eq!(table.schema().field(1).data_type(), &DataType::Int32);
+        let rows = read_all(&table, Some(&[2, 0, 1]))?;
+        assert_eq!(rows.num_rows(), 6);
+        let regions = rows.column(0).as_string::<i32>();
+        assert_eq!(regions.value(0), "EU");
+        assert!(regions.is_null(5));
+        assert_eq!(rows.column(2).as_primitive::<Int32Type>().value(5), 2024);
+        // Only partition columns: the files still give the row count.
+        assert_eq!(read_all(&table, Some(&[1]))?.num_rows(), 6);
+
+        let pruned = table
+            .prune(&[col("year").eq(lit(2024i32))])?
+            .expect("pruned");
+        assert_eq!(
+            pruned.pruned().map(|p| (p.files_read, p.files_total)),
+            Some((2, 4))
+        );
+        assert_eq!(read_all(&pruned, None)?.num_rows(), 3);
+        let pruned = table
+            .prune(&[col("region").is_null().or(col("region").eq(lit("US")))])?
+            .expect("pruned");
+        assert_eq!(read_all(&pruned, Some(&[0]))?.num_rows(), 2);
+        let rebuilt = FileTable::from_parts(pruned.to_parts())?;
+        assert_eq!(read_all(&rebuilt, None)?, read_all(&pruned, None)?);
+        // Declared columns type the partition columns.
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("year", DataType::Int64, true),
+            Field::new("id", DataType::Int32, true),
+        ]));
+        let table = FileTable::try_new(&location, FileFormat::Csv, &opts, Some(schema), 1 << 20)?;
+        assert_eq!(table.schema().field(0).name(), "id");
+        assert_eq!(table.schema().field(1).data_type(), &DataType::Int64);
         Ok(())
     }
 

@@ -188,9 +188,14 @@ impl PhysicalPlanner {
             .iter()
             .map(|f| create_physical_expr(f, &scan.projected_schema))
             .collect::<Result<Vec<_>>>()?;
+        // Skip partition folders and Parquet row groups the filters rule out.
+        let table = match source.table.prune(&scan.filters)? {
+            Some(pruned) => Arc::new(pruned),
+            None => Arc::clone(&source.table),
+        };
         Ok(Arc::new(ScanExec::try_new(
             scan.table_name.to_string(),
-            Arc::clone(&source.table),
+            table,
             scan.projection.clone(),
             filters,
         )?))

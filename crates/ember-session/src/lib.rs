@@ -9,6 +9,7 @@ use arrow::array::{ArrayRef, BooleanArray, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion_expr::LogicalPlan;
+use ember_common::config::display_value;
 use ember_common::{EmberConf, EmberError, Result};
 use ember_core::EmberContext;
 use ember_datasource::{FileFormat, FileTable};
@@ -400,20 +401,8 @@ impl EmberSession {
                         .collect::<Result<Vec<_>>>()?;
                     Some(Arc::new(Schema::new(fields)))
                 };
-                let max_split = self
-                    .conf
-                    .read()
-                    .get_usize("ember.sql.files.maxPartitionBytes")
-                    .max(1);
-                let parallelism = self.conf.read().get_usize("ember.default.parallelism");
-                let table = FileTable::try_new_for_parallelism(
-                    &location,
-                    format,
-                    &options,
-                    schema,
-                    max_split,
-                    parallelism,
-                )?;
+                let conf = self.conf.read().clone();
+                let table = FileTable::open(&location, format, &options, schema, &conf)?;
                 self.catalog
                     .register_table(&table_name, Arc::new(table), *or_replace)?;
                 Ok(QueryResult::empty())
@@ -549,13 +538,15 @@ impl EmberSession {
             EmberStatement::Set { key, value } => match (key, value) {
                 (Some(k), Some(v)) => {
                     self.conf.write().set(k, v)?;
-                    QueryResult::strings(&["key", "value"], vec![vec![k.clone(), v.clone()]])
+                    let shown = display_value(k, v);
+                    QueryResult::strings(&["key", "value"], vec![vec![k.clone(), shown]])
                 }
                 (Some(k), None) => {
                     let v = self
                         .conf
                         .read()
                         .get(k)
+                        .map(|v| display_value(k, &v))
                         .unwrap_or_else(|| "<undefined>".to_string());
                     QueryResult::strings(&["key", "value"], vec![vec![k.clone(), v]])
                 }
@@ -565,7 +556,10 @@ impl EmberSession {
                         .read()
                         .all()
                         .into_iter()
-                        .map(|(k, v)| vec![k, v])
+                        .map(|(k, v)| {
+                            let shown = display_value(&k, &v);
+                            vec![k, shown]
+                        })
                         .collect();
                     QueryResult::strings(&["key", "value"], rows)
                 }

@@ -21,7 +21,7 @@ pub(crate) const INFERENCE_SAMPLE_RECORDS: usize = 1000;
 /// The schema of CSV files: every column a string, or with `inferSchema` the narrowest Spark
 /// type that every non-null sampled value fits: int, bigint, double, boolean, date, timestamp.
 pub(crate) fn infer_schema(
-    store: Store,
+    store: &Store,
     location: &str,
     files: &[FileEntry],
     options: &CsvOptions,
@@ -37,7 +37,7 @@ pub(crate) fn infer_schema(
     };
     let (first_line, _) = format(options)?
         .with_header(options.header)
-        .infer_schema(store.open_at(&first.path, 0)?, Some(0))
+        .infer_schema(super::open(store, &first.path, 0, options)?, Some(0))
         .map_err(|e| cannot_read(&first.path, e))?;
     let names = column_names(&first_line, options.header);
     let strings: Vec<Field> = names
@@ -69,7 +69,7 @@ pub(crate) fn infer_schema(
             .with_header(options.header)
             .with_truncated_rows(true)
             .with_bounds(0, remaining)
-            .build(store.open_at(&file.path, 0)?)
+            .build(super::open(store, &file.path, 0, options)?)
             .map_err(|e| cannot_read(&file.path, e))?;
         for batch in reader {
             let batch = batch.map_err(|e| cannot_read(&file.path, e))?;

@@ -25,7 +25,7 @@ use ember_common::{EmberError, Result};
 use regex::Regex;
 
 use crate::options::CsvOptions;
-use crate::store::{io_error, FileEntry, Store};
+use crate::store::{io_error, FileEntry, FileRead, Store};
 use crate::table::{Split, SplitKind};
 
 pub(crate) use infer::infer_schema;
@@ -65,12 +65,42 @@ fn null_regex(options: &CsvOptions) -> Result<Regex> {
         .map_err(|e| EmberError::internal(format!("null value pattern {pattern}: {e}")))
 }
 
-/// Whole files up to `max_split_bytes`, byte ranges of that size for larger files.
-pub(crate) fn splits(files: &[FileEntry], max_split_bytes: usize) -> Vec<(usize, Split)> {
+/// Whether a file is read through a gzip decoder: `compression 'gzip'` or a `.gz` name.
+pub(crate) fn is_gzip(path: &std::path::Path, options: &CsvOptions) -> bool {
+    options.gzip
+        || path
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("gz"))
+}
+
+/// Opens a file's text from `offset` (always 0 for gzip files, which are never split).
+pub(crate) fn open(
+    store: &Store,
+    path: &std::path::Path,
+    offset: u64,
+    options: &CsvOptions,
+) -> Result<FileRead> {
+    let raw = store.open_at(path, offset)?;
+    if is_gzip(path, options) {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(
+            std::io::BufReader::new(raw),
+        )))
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Whole files up to `max_split_bytes`, byte ranges of that size for larger files; a gzip
+/// file cannot be cut and is always read whole.
+pub(crate) fn splits(
+    files: &[FileEntry],
+    max_split_bytes: usize,
+    options: &CsvOptions,
+) -> Vec<(usize, Split)> {
     let max = max_split_bytes.max(1) as u64;
     let mut splits = Vec::new();
     for (index, file) in files.iter().enumerate() {
-        if file.size <= max {
+        if file.size <= max || is_gzip(&file.path, options) {
             splits.push((
                 index,
                 Split {
@@ -96,21 +126,34 @@ pub(crate) fn splits(files: &[FileEntry], max_split_bytes: usize) -> Vec<(usize,
     splits
 }
 
-/// Rows estimated from the total size and the average line length of the first file's head.
-pub(crate) fn estimate_rows(store: Store, files: &[FileEntry]) -> Result<Option<u64>> {
+/// Rows estimated from the total size and the average line length of the first file's head
+/// (gzip text taken as four times its compressed size).
+pub(crate) fn estimate_rows(
+    store: &Store,
+    files: &[FileEntry],
+    options: &CsvOptions,
+) -> Result<Option<u64>> {
     let Some(first) = files.iter().find(|f| f.size > 0) else {
         return Ok(Some(0));
     };
     let path: PathBuf = first.path.clone();
     let mut head = Vec::new();
-    store
-        .open_at(&path, 0)?
+    open(store, &path, 0, options)?
         .take(64 * 1024)
         .read_to_end(&mut head)
         .map_err(|e| io_error(&path, e))?;
     let lines = head.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
     let average = (head.len() as u64 / lines).max(1);
-    let total: u64 = files.iter().map(|f| f.size).sum();
+    let total: u64 = files
+        .iter()
+        .map(|f| {
+            if is_gzip(&f.path, options) {
+                f.size.saturating_mul(4)
+            } else {
+                f.size
+            }
+        })
+        .sum();
     Ok(Some(total.div_ceil(average)))
 }
 
@@ -130,7 +173,7 @@ mod tests {
                 size: 25,
             },
         ];
-        let splits = splits(&files, 10);
+        let splits = splits(&files, 10, &CsvOptions::default());
         let kinds: Vec<_> = splits.iter().map(|(i, s)| (*i, s.kind.clone())).collect();
         assert_eq!(
             kinds,

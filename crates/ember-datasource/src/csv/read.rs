@@ -18,11 +18,11 @@ use super::pattern::spark_to_chrono;
 use super::range::RangeRead;
 use super::{format, reader_builder};
 use crate::options::CsvOptions;
-use crate::store::{io_error, Store};
+use crate::store::{io_error, FileRead, Store};
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
-type Input = Chain<Cursor<Vec<u8>>, RangeRead<BufReader<std::fs::File>>>;
+type Input = Chain<Cursor<Vec<u8>>, RangeRead<BufReader<FileRead>>>;
 
 /// A date or timestamp column in a non-default pattern: Arrow reads it as text, Ember parses it.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
         batch_size,
     } = request;
     let (start, end) = range.unwrap_or((0, u64::MAX));
-    let file = store.open_at(path, start)?;
+    let file = super::open(&store, path, start, options)?;
     let (mut range_reader, mut data_start) = RangeRead::new(
         BufReader::with_capacity(READ_BUFFER_BYTES, file),
         start,
@@ -134,6 +134,7 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
         .with_projection(decoded)
         .build_decoder();
     Ok(CsvSplitReader {
+        options: options.clone(),
         store,
         path: path.to_path_buf(),
         input: Cursor::new(first_line).chain(range_reader),
@@ -152,6 +153,7 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
 
 /// Yields the batches of one split; stops at the first error.
 pub(crate) struct CsvSplitReader {
+    options: CsvOptions,
     store: Store,
     path: PathBuf,
     input: Input,
@@ -289,7 +291,7 @@ impl CsvSplitReader {
         let before = if self.data_start == 0 {
             Ok(0)
         } else {
-            self.store.open_at(&self.path, 0).and_then(|file| {
+            super::open(&self.store, &self.path, 0, &self.options).and_then(|file| {
                 count_newlines(file.take(self.data_start)).map_err(|e| io_error(&self.path, e))
             })
         };

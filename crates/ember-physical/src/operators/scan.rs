@@ -133,6 +133,9 @@ impl ExecutionPlan for ScanExec {
             columns.join(", "),
             self.table.splits().len()
         );
+        if let Some(pruned) = self.table.pruned() {
+            line.push_str(&format!(", {pruned}"));
+        }
         if !self.filters.is_empty() {
             line.push_str(&format!(
                 ", pushed_filters=[{}]",

@@ -82,34 +82,4 @@ pub fn duration_conf(conf: &EmberConf, key: &str) -> Duration {
     })
 }
 
-/// Parses `10s`, `500ms`, `2min`/`2m`, `1h` or a bare number of seconds.
-pub fn parse_duration(value: &str) -> Option<Duration> {
-    let value = value.trim().to_ascii_lowercase();
-    let split = value
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "" | "s" | "sec" | "secs" => number,
-        "ms" => number / 1000.0,
-        "m" | "min" | "mins" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(seconds))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_take_spark_units() {
-        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2min"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_duration("soon"), None);
-    }
-}
+pub use ember_common::config::parse_duration;

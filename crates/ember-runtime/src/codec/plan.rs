@@ -19,7 +19,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion_common::JoinType;
 use ember_common::{EmberError, Result, ShuffleId};
 use ember_datasource::{
-    CsvOptions, DataFile, FileTable, FileTableParts, FormatParts, Split, SplitKind,
+    CsvOptions, DataFile, FileTable, FileTableParts, FormatParts, S3Settings, Split, SplitKind,
 };
 use ember_physical::expressions::PhysicalExprRef;
 use ember_physical::operators::cached_scan::CachedScanExec;
@@ -154,6 +154,12 @@ pub mod pb {
         pub csv: Option<CsvOptionsNode>,
         #[prost(uint64, optional, tag = "8")]
         pub estimated_rows: Option<u64>,
+        /// An `s3://` table's store settings.
+        #[prost(message, optional, tag = "9")]
+        pub s3: Option<S3SettingsNode>,
+        /// How many trailing schema columns are partition columns.
+        #[prost(uint64, tag = "10")]
+        pub partition_columns: u64,
     }
 
     /// One data file and its size.
@@ -163,6 +169,9 @@ pub mod pb {
         pub path: String,
         #[prost(uint64, tag = "2")]
         pub size: u64,
+        /// The file's partition values, each a scalar as Arrow IPC bytes.
+        #[prost(bytes = "vec", repeated, tag = "3")]
+        pub partition_values: Vec<Vec<u8>>,
     }
 
     /// One split: its file (index into the table's files and path) and the part read.
@@ -222,6 +231,36 @@ pub mod pb {
         pub date_format: String,
         #[prost(string, tag = "8")]
         pub timestamp_format: String,
+        #[prost(bool, tag = "9")]
+        pub gzip: bool,
+    }
+
+    /// How executors reach an S3 table's bucket (`ember_datasource::S3Settings`), credentials
+    /// included: the driver resolved them, as Spark ships its Hadoop configuration.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct S3SettingsNode {
+        #[prost(string, optional, tag = "1")]
+        pub region: Option<String>,
+        #[prost(string, optional, tag = "2")]
+        pub endpoint: Option<String>,
+        #[prost(string, optional, tag = "3")]
+        pub access_key_id: Option<String>,
+        #[prost(string, optional, tag = "4")]
+        pub secret_access_key: Option<String>,
+        #[prost(string, optional, tag = "5")]
+        pub session_token: Option<String>,
+        #[prost(bool, tag = "6")]
+        pub allow_http: bool,
+        #[prost(bool, tag = "7")]
+        pub virtual_hosted_style: bool,
+        #[prost(bool, tag = "8")]
+        pub anonymous: bool,
+        #[prost(uint64, tag = "9")]
+        pub max_connections: u64,
+        #[prost(uint64, tag = "10")]
+        pub max_retries: u64,
+        #[prost(uint64, tag = "11")]
+        pub retry_timeout_ms: u64,
     }
 
     /// `FilterExec`.
@@ -650,6 +689,7 @@ fn encode_table(table: &FileTable) -> Result<pb::FileTableNode> {
                 null_value: options.null_value.clone(),
                 date_format: options.date_format.clone(),
                 timestamp_format: options.timestamp_format.clone(),
+                gzip: options.gzip,
             }),
         ),
     };
@@ -660,6 +700,11 @@ fn encode_table(table: &FileTable) -> Result<pb::FileTableNode> {
             Ok(pb::DataFileNode {
                 path: path_text(&f.path)?,
                 size: f.size,
+                partition_values: f
+                    .partition_values
+                    .iter()
+                    .map(ipc::encode_scalar)
+                    .collect::<Result<Vec<_>>>()?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -694,6 +739,8 @@ fn encode_table(table: &FileTable) -> Result<pb::FileTableNode> {
         column_map,
         csv,
         estimated_rows: parts.estimated_rows,
+        s3: parts.s3.as_ref().map(encode_s3_settings),
+        partition_columns: parts.partition_columns as u64,
     })
 }
 
@@ -1057,6 +1104,7 @@ fn decode_table(node: &pb::FileTableNode) -> Result<FileTable> {
                     null_value: csv.null_value.clone(),
                     date_format: csv.date_format.clone(),
                     timestamp_format: csv.timestamp_format.clone(),
+                    gzip: csv.gzip,
                 },
             }
         }
@@ -1101,15 +1149,58 @@ fn decode_table(node: &pb::FileTableNode) -> Result<FileTable> {
         files: node
             .files
             .iter()
-            .map(|f| DataFile {
-                path: PathBuf::from(&f.path),
-                size: f.size,
+            .map(|f| {
+                Ok(DataFile {
+                    path: PathBuf::from(&f.path),
+                    size: f.size,
+                    partition_values: f
+                        .partition_values
+                        .iter()
+                        .map(|v| ipc::decode_scalar(v))
+                        .collect::<Result<Vec<_>>>()?,
+                })
             })
-            .collect(),
+            .collect::<Result<Vec<_>>>()?,
+        partition_columns: to_usize(node.partition_columns, "partition column count")?,
         splits,
         format,
         estimated_rows: node.estimated_rows,
+        s3: node.s3.as_ref().map(decode_s3_settings),
     })
+}
+
+pub(crate) fn encode_s3_settings(settings: &S3Settings) -> pb::S3SettingsNode {
+    pb::S3SettingsNode {
+        region: settings.region.clone(),
+        endpoint: settings.endpoint.clone(),
+        access_key_id: settings.access_key_id.clone(),
+        secret_access_key: settings.secret_access_key.clone(),
+        session_token: settings.session_token.clone(),
+        allow_http: settings.allow_http,
+        virtual_hosted_style: settings.virtual_hosted_style,
+        anonymous: settings.anonymous,
+        max_connections: settings.max_connections as u64,
+        max_retries: settings.max_retries as u64,
+        retry_timeout_ms: settings.retry_timeout_ms,
+    }
+}
+
+pub(crate) fn decode_s3_settings(node: &pb::S3SettingsNode) -> S3Settings {
+    S3Settings {
+        region: node.region.clone(),
+        endpoint: node.endpoint.clone(),
+        access_key_id: node.access_key_id.clone(),
+        secret_access_key: node.secret_access_key.clone(),
+        session_token: node.session_token.clone(),
+        allow_http: node.allow_http,
+        virtual_hosted_style: node.virtual_hosted_style,
+        anonymous: node.anonymous,
+        max_connections: usize::try_from(node.max_connections)
+            .unwrap_or(usize::MAX)
+            .max(1),
+        max_retries: usize::try_from(node.max_retries).unwrap_or(usize::MAX),
+        retry_timeout_ms: node.retry_timeout_ms,
+    }
 }
 
 /// The operator tree of a [`pb::PlanNode`], rebuilt with each operator's constructor (which

@@ -78,14 +78,8 @@ impl Binder<'_> {
         if let [format, path] = parts.as_slice() {
             if path.quote_style == Some('`') {
                 if let Ok(format) = FileFormat::from_name(&format.value) {
-                    let table = FileTable::try_new_for_parallelism(
-                        &path.value,
-                        format,
-                        &BTreeMap::new(),
-                        None,
-                        self.max_split_bytes(),
-                        self.conf.get_usize("ember.default.parallelism"),
-                    )?;
+                    let table =
+                        FileTable::open(&path.value, format, &BTreeMap::new(), None, self.conf)?;
                     return scan(
                         &format!("{}.`{}`", format_name(format), path.value),
                         Arc::new(table),
@@ -138,12 +132,6 @@ impl Binder<'_> {
                 ))
             }
         }
-    }
-
-    fn max_split_bytes(&self) -> usize {
-        self.conf
-            .get_usize("ember.sql.files.maxPartitionBytes")
-            .max(1)
     }
 
     fn bind_join(

@@ -1,40 +1,79 @@
 //! Where table files live: listing a location and opening its files.
 //!
-//! This is the seam for object stores: today only the local file system is implemented; S3
-//! (through `object_store`) becomes another [`Store`] variant with the same three operations.
+//! A location is a local path (`/data/t`, `file:///data/t`) or an S3 URL (`s3://bucket/t`);
+//! either may be a single file, a directory (every visible file under it) or a glob
+//! (`s3://bucket/sales/*.parquet`). S3 goes through `object_store` (see [`s3`]); reads from it
+//! are ranged GETs.
+
+mod io;
+pub(crate) mod s3;
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use ember_common::{EmberError, Result};
+use ember_common::{EmberConf, EmberError, Result};
+
+pub use s3::S3Settings;
+use s3::S3Store;
 
 /// One data file of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FileEntry {
+    /// A local path, or the file's full `s3://bucket/key` URL.
     pub path: PathBuf,
     pub size: u64,
 }
 
+/// A file opened for reading from some offset.
+pub(crate) type FileRead = Box<dyn Read + Send>;
+
 /// The storage a table's files are read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Store {
     /// The local file system (`/data/t`, `file:///data/t`).
     Local,
+    /// One S3 bucket.
+    S3(Arc<S3Store>),
 }
 
 impl Store {
-    /// The store for a location, and the location as that store spells it.
-    pub fn for_location(location: &str) -> Result<(Store, String)> {
-        if let Some(rest) = location.strip_prefix("file://") {
-            return Ok((Store::Local, rest.to_string()));
+    /// The store for a location, with S3 settings resolved from `conf` and the environment,
+    /// and the location as that store spells it.
+    pub fn for_location(location: &str, conf: &EmberConf) -> Result<(Store, String)> {
+        match scheme(location)? {
+            Scheme::Local(path) => Ok((Store::Local, path)),
+            Scheme::S3 { bucket } => {
+                let settings = S3Settings::resolve(&bucket, conf)?;
+                Ok((
+                    Store::S3(S3Store::get(&bucket, settings)?),
+                    location.to_string(),
+                ))
+            }
         }
-        if let Some((scheme, _)) = location.split_once("://") {
-            return Err(EmberError::NotSupported(format!(
-                "reading '{scheme}://' locations ({location}); use a local path"
-            )));
+    }
+
+    /// The store for a location with the S3 settings the driver resolved (`None` for a local
+    /// location): how an executor opens a table's files.
+    pub fn with_settings(location: &str, settings: Option<&S3Settings>) -> Result<Store> {
+        match (scheme(location)?, settings) {
+            (Scheme::Local(_), _) => Ok(Store::Local),
+            (Scheme::S3 { bucket }, Some(settings)) => {
+                Ok(Store::S3(S3Store::get(&bucket, settings.clone())?))
+            }
+            (Scheme::S3 { .. }, None) => Err(EmberError::internal(format!(
+                "the table at {location} came without its S3 settings"
+            ))),
         }
-        Ok((Store::Local, location.to_string()))
+    }
+
+    /// The S3 settings of an S3 store, to ship with a table to executors.
+    pub fn settings(&self) -> Option<&S3Settings> {
+        match self {
+            Store::Local => None,
+            Store::S3(store) => Some(store.settings()),
+        }
     }
 
     /// The data files at a location, sorted by path: the file itself, every visible file under
@@ -42,22 +81,57 @@ impl Store {
     pub fn list(&self, location: &str) -> Result<Vec<FileEntry>> {
         match self {
             Store::Local => list_local(location),
+            Store::S3(store) => store.list(location),
         }
     }
 
-    /// Opens a file positioned at `offset`.
-    pub fn open_at(&self, path: &Path, offset: u64) -> Result<File> {
+    /// Opens a file for reading from `offset` to its end.
+    pub fn open_at(&self, path: &Path, offset: u64) -> Result<FileRead> {
         match self {
-            Store::Local => {
-                let mut file = File::open(path).map_err(|e| io_error(path, e))?;
-                if offset > 0 {
-                    file.seek(SeekFrom::Start(offset))
-                        .map_err(|e| io_error(path, e))?;
-                }
-                Ok(file)
-            }
+            Store::Local => Ok(Box::new(open_local(path, offset)?)),
+            Store::S3(store) => store.open_at(path, offset),
         }
     }
+}
+
+enum Scheme {
+    Local(String),
+    S3 { bucket: String },
+}
+
+fn scheme(location: &str) -> Result<Scheme> {
+    if let Some(rest) = location.strip_prefix("file://") {
+        return Ok(Scheme::Local(rest.to_string()));
+    }
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return Ok(Scheme::Local(location.to_string()));
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "s3" | "s3a" => {
+            let bucket = rest.split('/').next().unwrap_or_default();
+            if bucket.is_empty() {
+                return Err(EmberError::DataSource(format!(
+                    "The location {location} names no bucket; write s3://bucket/path"
+                )));
+            }
+            Ok(Scheme::S3 {
+                bucket: bucket.to_string(),
+            })
+        }
+        _ => Err(EmberError::NotSupported(format!(
+            "reading '{scheme}://' locations ({location}); use a local path or s3://bucket/path"
+        ))),
+    }
+}
+
+/// Opens a local file positioned at `offset`.
+pub(crate) fn open_local(path: &Path, offset: u64) -> Result<File> {
+    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+    if offset > 0 {
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| io_error(path, e))?;
+    }
+    Ok(file)
 }
 
 pub(crate) fn io_error(path: &Path, error: std::io::Error) -> EmberError {
@@ -65,13 +139,17 @@ pub(crate) fn io_error(path: &Path, error: std::io::Error) -> EmberError {
 }
 
 /// Spark skips files and directories whose name starts with `.` or `_` (`_SUCCESS`, `.crc`).
+pub(crate) fn is_hidden_name(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('_')
+}
+
 fn is_hidden(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
-        .is_some_and(|name| name.starts_with('.') || name.starts_with('_'))
+        .is_some_and(is_hidden_name)
 }
 
-fn is_glob(location: &str) -> bool {
+pub(crate) fn is_glob(location: &str) -> bool {
     location.contains(['*', '?', '['])
 }
 
@@ -187,12 +265,19 @@ mod tests {
     }
 
     #[test]
-    fn schemes_other_than_file_are_not_supported_yet() -> Result<()> {
-        assert_eq!(Store::for_location("file:///tmp/x")?.1, "/tmp/x");
-        let message = Store::for_location("s3://bucket/t")
+    fn schemes_other_than_file_and_s3_are_not_supported_yet() -> Result<()> {
+        let conf = EmberConf::new();
+        assert_eq!(Store::for_location("file:///tmp/x", &conf)?.1, "/tmp/x");
+        let message = Store::for_location("gs://bucket/t", &conf)
+            .map(|_| ())
             .unwrap_err()
             .to_string();
         assert!(message.starts_with("Not supported yet"), "{message}");
+        let message = Store::for_location("s3:///t", &conf)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("names no bucket"), "{message}");
         Ok(())
     }
 }
