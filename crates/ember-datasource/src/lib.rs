@@ -24,7 +24,7 @@ mod table_source;
 mod writer;
 
 pub use format::FileFormat;
-pub use options::CsvOptions;
+pub use options::{CsvOptions, ParseMode, DEFAULT_CORRUPT_RECORD_COLUMN};
 pub use store::S3Settings;
 pub use table::{DataFile, FileTable, FileTableParts, FormatParts, PruneSummary, Split, SplitKind};
 pub use table_source::FileTableSource;

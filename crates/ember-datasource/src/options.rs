@@ -9,6 +9,23 @@ pub const DEFAULT_DATE_FORMAT: &str = "yyyy-MM-dd";
 /// Spark's default `timestampFormat`; with it Ember accepts any ISO-8601-like timestamp.
 pub const DEFAULT_TIMESTAMP_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss[.SSS][XXX]";
 
+/// What a CSV reader does with a malformed record (a field that does not parse as its
+/// column's type, or too few or too many fields), as Spark's `mode` option says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParseMode {
+    /// Keep the record: malformed fields become NULL and the raw line goes to the
+    /// `columnNameOfCorruptRecord` column if the table has one (Spark's default).
+    #[default]
+    Permissive,
+    /// Skip the record.
+    DropMalformed,
+    /// Stop the query with the file, line and reason.
+    FailFast,
+}
+
+/// Spark's default `columnNameOfCorruptRecord`.
+pub const DEFAULT_CORRUPT_RECORD_COLUMN: &str = "_corrupt_record";
+
 /// How to read delimited text files, parsed from a table's `OPTIONS (...)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvOptions {
@@ -32,6 +49,11 @@ pub struct CsvOptions {
     /// Read (and write) files gzip-compressed (`compression 'gzip'`); files ending in `.gz`
     /// are read as gzip anyway, as Spark does.
     pub gzip: bool,
+    /// What to do with malformed records (`mode`, default PERMISSIVE).
+    pub mode: ParseMode,
+    /// The string column that receives the raw text of a malformed record in PERMISSIVE mode
+    /// (`columnNameOfCorruptRecord`, default `_corrupt_record`), when the table declares it.
+    pub corrupt_record_column: String,
 }
 
 impl Default for CsvOptions {
@@ -46,6 +68,8 @@ impl Default for CsvOptions {
             date_format: DEFAULT_DATE_FORMAT.to_string(),
             timestamp_format: DEFAULT_TIMESTAMP_FORMAT.to_string(),
             gzip: false,
+            mode: ParseMode::Permissive,
+            corrupt_record_column: DEFAULT_CORRUPT_RECORD_COLUMN.to_string(),
         }
     }
 }
@@ -78,14 +102,11 @@ impl CsvOptions {
                 "nullvalue" => csv.null_value = value.clone(),
                 "dateformat" => csv.date_format = value.clone(),
                 "timestampformat" => csv.timestamp_format = value.clone(),
+                "columnnameofcorruptrecord" => csv.corrupt_record_column = value.clone(),
                 "mode" => match value.to_ascii_uppercase().as_str() {
-                    // PERMISSIVE is Spark's default; Ember fails fast on a malformed row for now.
-                    "PERMISSIVE" | "FAILFAST" => {}
-                    "DROPMALFORMED" => {
-                        return Err(EmberError::NotSupported(
-                            "CSV option mode 'DROPMALFORMED'; use 'FAILFAST'".to_string(),
-                        ))
-                    }
+                    "PERMISSIVE" => csv.mode = ParseMode::Permissive,
+                    "DROPMALFORMED" => csv.mode = ParseMode::DropMalformed,
+                    "FAILFAST" => csv.mode = ParseMode::FailFast,
                     _ => {
                         return Err(invalid(
                             key,
@@ -213,9 +234,30 @@ mod tests {
             message.contains("'maybe'") && message.contains("true or false"),
             "{message}"
         );
-        let message = CsvOptions::from_options(&options(&[("mode", "DROPMALFORMED")]))
+        let message = CsvOptions::from_options(&options(&[("mode", "LENIENT")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("PERMISSIVE, DROPMALFORMED or FAILFAST"),
+            "{message}"
+        );
+        let message = CsvOptions::from_options(&options(&[("compression", "bzip2")]))
             .unwrap_err()
             .to_string();
         assert!(message.starts_with("Not supported yet"), "{message}");
+    }
+
+    #[test]
+    fn modes_and_compression() -> Result<()> {
+        let csv = CsvOptions::from_options(&options(&[
+            ("mode", "dropMalformed"),
+            ("compression", "GZIP"),
+            ("columnNameOfCorruptRecord", "bad"),
+        ]))?;
+        assert_eq!(csv.mode, ParseMode::DropMalformed);
+        assert!(csv.gzip);
+        assert_eq!(csv.corrupt_record_column, "bad");
+        assert_eq!(CsvOptions::default().mode, ParseMode::Permissive);
+        Ok(())
     }
 }

@@ -1493,7 +1493,7 @@ mod tests {
         let table = FileTable::try_new(
             &path.display().to_string(),
             FileFormat::Csv,
-            &sep,
+            &options(&[("sep", "|"), ("mode", "FAILFAST")]),
             Some(schema),
             1 << 20,
         )?;
@@ -1519,7 +1519,7 @@ mod tests {
             Field::new("a", DataType::Int32, true),
             Field::new("b", DataType::Int32, true),
         ]));
-        let header = options(&[("header", "true")]);
+        let header = options(&[("header", "true"), ("mode", "FAILFAST")]);
         // The bad value is on line 22 whichever split reads it.
         for split_bytes in [1 << 20, 10] {
             let table = FileTable::try_new(
@@ -1552,6 +1552,158 @@ mod tests {
         Ok(())
     }
 
+    /// A file with a bad value (line 3), a short record (line 5), a long one (line 6) and a
+    /// bad custom-format date (line 7) among good records.
+    fn malformed_file(dir: &Path) -> Result<String> {
+        let path = dir.join("people.csv");
+        write(
+            &path,
+            "id,name,born\n1,ann,01/02/1990\nx,bob,02/03/1991\n3,cid,03/04/1992\n4,dan\n\
+             5,eve,04/05/1993,extra\n6,fay,1994-05-06\n7,\"g, h\",05/06/1995\n",
+        )?;
+        Ok(path.display().to_string())
+    }
+
+    fn people_schema(corrupt: bool) -> SchemaRef {
+        let mut fields = vec![
+            Field::new("id", DataType::Int32, true),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("born", DataType::Date32, true),
+        ];
+        if corrupt {
+            fields.push(Field::new("_corrupt_record", DataType::Utf8, true));
+        }
+        Arc::new(Schema::new(fields))
+    }
+
+    #[test]
+    fn permissive_mode_nulls_bad_fields_and_keeps_the_raw_line() -> Result<()> {
+        let dir = tempdir()?;
+        let location = malformed_file(dir.path())?;
+        let opts = options(&[("header", "true"), ("dateFormat", "dd/MM/yyyy")]);
+        for batch_rows in [2, 100] {
+            let table = FileTable::try_new(
+                &location,
+                FileFormat::Csv,
+                &opts,
+                Some(people_schema(true)),
+                1 << 20,
+            )?;
+            let mut batches = Vec::new();
+            for batch in table.read_split(0, None, batch_rows)? {
+                batches.push(batch?);
+            }
+            let rows = concat_batches(&table.schema(), &batches)?;
+            assert_eq!(rows.num_rows(), 7, "every record is kept");
+            let ids = rows.column(0).as_primitive::<Int32Type>();
+            let names = rows.column(1).as_string::<i32>();
+            let corrupt = rows.column(3).as_string::<i32>();
+            assert!(ids.is_null(1), "x is not an int");
+            assert_eq!(
+                names.value(1),
+                "bob",
+                "the good fields of a bad record stay"
+            );
+            assert_eq!(corrupt.value(1), "x,bob,02/03/1991");
+            assert!(corrupt.is_null(0) && corrupt.is_null(2) && corrupt.is_null(6));
+            assert!(rows.column(2).is_null(3), "a missing field is NULL");
+            assert_eq!(corrupt.value(3), "4,dan");
+            assert_eq!(corrupt.value(4), "5,eve,04/05/1993,extra");
+            assert_eq!(names.value(6), "g, h");
+            assert!(rows.column(2).is_null(5) && corrupt.value(5) == "6,fay,1994-05-06");
+            // Projected without the corrupt column, and without the bad column.
+            let projected = read_all(&table, Some(&[1]))?;
+            assert_eq!(projected.num_rows(), 7);
+        }
+        // Without a corrupt record column the bad fields are simply NULL.
+        let table = FileTable::try_new(
+            &location,
+            FileFormat::Csv,
+            &opts,
+            Some(people_schema(false)),
+            1 << 20,
+        )?;
+        let rows = read_all(&table, None)?;
+        assert_eq!(rows.num_rows(), 7);
+        assert_eq!(rows.column(0).null_count(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn dropmalformed_mode_skips_bad_records_and_failfast_names_the_line() -> Result<()> {
+        let dir = tempdir()?;
+        let location = malformed_file(dir.path())?;
+        let mut opts = options(&[
+            ("header", "true"),
+            ("dateFormat", "dd/MM/yyyy"),
+            ("mode", "DROPMALFORMED"),
+        ]);
+        let table = FileTable::try_new(
+            &location,
+            FileFormat::Csv,
+            &opts,
+            Some(people_schema(false)),
+            1 << 20,
+        )?;
+        let rows = read_all(&table, None)?;
+        let ids: Vec<i32> = rows
+            .column(0)
+            .as_primitive::<Int32Type>()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(ids, vec![1, 3, 7]);
+        // Only the columns read decide (as Spark prunes columns before parsing).
+        assert_eq!(read_all(&table, Some(&[1]))?.num_rows(), 5);
+
+        opts.insert("mode".into(), "FAILFAST".into());
+        let table = FileTable::try_new(
+            &location,
+            FileFormat::Csv,
+            &opts,
+            Some(people_schema(false)),
+            1 << 20,
+        )?;
+        let error = read_all(&table, None).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            error.contains("people.csv at line 3: cannot parse 'x' as Int32 for column `id`"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn gzip_files_read_whole() -> Result<()> {
+        use std::io::Write;
+        let dir = tempdir()?;
+        let path = dir.path().join("t.csv.gz");
+        let mut text = String::from("id,word\n");
+        for i in 0..500 {
+            text.push_str(&format!("{i},w{i}\n"));
+        }
+        let file = std::fs::File::create(&path).map_err(|e| EmberError::io("gz", e))?;
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        encoder
+            .write_all(text.as_bytes())
+            .and_then(|_| encoder.finish().map(|_| ()))
+            .map_err(|e| EmberError::io("gz", e))?;
+        let opts = options(&[("header", "true"), ("inferSchema", "true")]);
+        // Tiny splits: a gzip file is still one split.
+        let table = FileTable::try_new(
+            &path.display().to_string(),
+            FileFormat::Csv,
+            &opts,
+            None,
+            10,
+        )?;
+        assert_eq!(table.splits().len(), 1);
+        assert_eq!(table.schema().field(0).data_type(), &DataType::Int32);
+        let rows = read_all(&table, None)?;
+        assert_eq!(rows.num_rows(), 500);
+        assert_eq!(rows.column(1).as_string::<i32>().value(499), "w499");
+        Ok(())
+    }
+
     #[test]
     fn custom_date_formats_read_and_report_bad_values() -> Result<()> {
         let dir = tempdir()?;
@@ -1571,6 +1723,8 @@ mod tests {
         assert!(shown.contains("2024-02-29"), "{shown}");
         let schema = table.schema();
         write(&path, "31/01/2024\n2024-02-29\n")?;
+        let mut opts = opts;
+        opts.insert("mode".into(), "FAILFAST".into());
         let table = FileTable::try_new(
             &path.display().to_string(),
             FileFormat::Csv,

@@ -4,7 +4,10 @@ use std::io::{BufRead, BufReader, Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Date32Array, TimestampMicrosecondArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, StringArray, StringBuilder,
+    TimestampMicrosecondArray,
+};
 use arrow::compute::kernels::cast_utils::Parser;
 use arrow::csv::reader::Decoder;
 use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef, TimeUnit};
@@ -17,7 +20,7 @@ use regex::Regex;
 use super::pattern::spark_to_chrono;
 use super::range::RangeRead;
 use super::{format, reader_builder};
-use crate::options::CsvOptions;
+use crate::options::{CsvOptions, ParseMode};
 use crate::store::{io_error, FileRead, Store};
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
@@ -44,6 +47,15 @@ pub(crate) struct CsvSplitRequest<'a> {
     pub batch_size: usize,
 }
 
+/// Where an output column comes from.
+#[derive(Debug, Clone, Copy)]
+enum OutputColumn {
+    /// A file column (index into the file columns) at `position` in the decoded batch.
+    File { column: usize, position: usize },
+    /// The raw text of malformed records (`columnNameOfCorruptRecord`).
+    Corrupt,
+}
+
 /// Opens a split and returns its batch reader.
 pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader> {
     let CsvSplitRequest {
@@ -56,6 +68,23 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
         output_schema,
         batch_size,
     } = request;
+    // In PERMISSIVE mode a string column named by columnNameOfCorruptRecord is not in the file.
+    let corrupt = (options.mode == ParseMode::Permissive)
+        .then(|| {
+            table_schema.fields().iter().position(|f| {
+                f.name() == &options.corrupt_record_column && f.data_type() == &DataType::Utf8
+            })
+        })
+        .flatten();
+    let file_schema: SchemaRef = match corrupt {
+        None => Arc::clone(table_schema),
+        Some(index) => {
+            let keep: Vec<usize> = (0..table_schema.fields().len())
+                .filter(|&i| i != index)
+                .collect();
+            Arc::new(table_schema.project(&keep)?)
+        }
+    };
     let (start, end) = range.unwrap_or((0, u64::MAX));
     let file = super::open(&store, path, start, options)?;
     let (mut range_reader, mut data_start) = RangeRead::new(
@@ -84,14 +113,14 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
             .map(|(schema, _)| schema.fields().len())
             .unwrap_or(0)
     };
-    let columns = table_schema.fields().len();
+    let columns = file_schema.fields().len();
     let trailing = columns > 0 && first_fields == columns + 1;
 
     // The decoder reads dates and timestamps in custom patterns as text, every column nullable
     // (non-null columns are checked when the output batch is built), plus the trailing field.
     let mut conversions = Vec::with_capacity(columns);
     let mut read_fields = Vec::with_capacity(columns + 1);
-    for field in table_schema.fields() {
+    for field in file_schema.fields() {
         let conversion = match field.data_type() {
             DataType::Date32 if !options.default_date_format() => {
                 Some(Conversion::Date(spark_to_chrono(&options.date_format)?))
@@ -117,33 +146,58 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
     }
     let read_schema = Arc::new(Schema::new(read_fields));
 
-    let mut decoded: Vec<usize> = projection.to_vec();
+    // Table columns to file columns (the corrupt record column is not in the file).
+    let file_column = |column: usize| match corrupt {
+        Some(index) if column > index => column - 1,
+        _ => column,
+    };
+    // Whether a record is malformed depends on the columns parsed: with the corrupt record
+    // column read, every column is parsed so that it names every malformed record.
+    let mut decoded: Vec<usize> = if corrupt.is_some_and(|c| projection.contains(&c)) {
+        (0..columns).collect()
+    } else {
+        projection
+            .iter()
+            .filter(|&&column| Some(column) != corrupt)
+            .map(|&column| file_column(column))
+            .collect()
+    };
     decoded.sort_unstable();
     decoded.dedup();
-    let positions: Vec<usize> = projection
+    let outputs: Vec<OutputColumn> = projection
         .iter()
-        .map(|column| decoded.partition_point(|d| d < column))
+        .map(|&column| {
+            if Some(column) == corrupt {
+                OutputColumn::Corrupt
+            } else {
+                let column = file_column(column);
+                OutputColumn::File {
+                    column,
+                    position: decoded.partition_point(|d| *d < column),
+                }
+            }
+        })
         .collect();
     let trailing_position = trailing.then(|| {
         decoded.push(columns);
         decoded.len() - 1
     });
-    let decoder = reader_builder(read_schema.clone(), options)?
-        .with_header(false)
-        .with_batch_size(batch_size.max(1))
-        .with_projection(decoded)
-        .build_decoder();
+    let batch_size = batch_size.max(1);
+    let decoder = new_decoder(&read_schema, options, batch_size, &decoded)?;
     Ok(CsvSplitReader {
         options: options.clone(),
         store,
         path: path.to_path_buf(),
         input: Cursor::new(first_line).chain(range_reader),
         decoder,
+        read_schema,
+        decoded,
+        batch_size,
         data_start,
         records_read: 0,
-        table_schema: table_schema.clone(),
-        projection: projection.to_vec(),
-        positions,
+        decoder_base: 0,
+        file_schema,
+        outputs,
         trailing_position,
         conversions,
         output_schema,
@@ -151,20 +205,43 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
     })
 }
 
+fn new_decoder(
+    read_schema: &SchemaRef,
+    options: &CsvOptions,
+    batch_size: usize,
+    decoded: &[usize],
+) -> Result<Decoder> {
+    Ok(reader_builder(Arc::clone(read_schema), options)?
+        .with_header(false)
+        .with_batch_size(batch_size)
+        .with_projection(decoded.to_vec())
+        .build_decoder())
+}
+
 /// Yields the batches of one split; stops at the first error.
+///
+/// Records are taken `batch_size` lines at a time and decoded by Arrow's CSV decoder. A batch
+/// with a malformed record fails in FAILFAST mode; otherwise the batch is decoded again field
+/// by field, so that PERMISSIVE can null the malformed fields (and keep the raw line) and
+/// DROPMALFORMED can skip the record. Well-formed data never takes that slower path.
 pub(crate) struct CsvSplitReader {
     options: CsvOptions,
     store: Store,
     path: PathBuf,
     input: Input,
     decoder: Decoder,
+    read_schema: SchemaRef,
+    /// The decoder's projection over `read_schema`.
+    decoded: Vec<usize>,
+    batch_size: usize,
     /// Offset of the first data byte of the split, for line numbers in error messages.
     data_start: u64,
     records_read: u64,
-    table_schema: SchemaRef,
-    projection: Vec<usize>,
-    /// For each output column, its position in the decoded batch.
-    positions: Vec<usize>,
+    /// `records_read` when the decoder was made (its error messages count from there).
+    decoder_base: u64,
+    /// The columns the file holds (the table's, without a corrupt record column).
+    file_schema: SchemaRef,
+    outputs: Vec<OutputColumn>,
     trailing_position: Option<usize>,
     conversions: Vec<Option<Conversion>>,
     output_schema: SchemaRef,
@@ -189,53 +266,259 @@ impl Iterator for CsvSplitReader {
 impl CsvSplitReader {
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         loop {
-            let buf = self.input.fill_buf().map_err(|e| io_error(&self.path, e))?;
-            let decoded = match self.decoder.decode(buf) {
-                Ok(decoded) => decoded,
-                Err(e) => return Err(self.decode_error(e)),
+            let chunk = self.read_chunk()?;
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            let first_record = self.records_read;
+            let batch = match self.decode_chunk(&chunk, first_record) {
+                Ok(batch) => batch,
+                Err(error) if self.options.mode == ParseMode::FailFast => {
+                    // Arrow reports field counts before values; name the first bad record.
+                    let (_, first_bad) = self.decode_leniently(&chunk)?;
+                    return Err(match first_bad {
+                        Some((row, reason)) => self.malformed(first_record + row as u64, &reason),
+                        None => error,
+                    });
+                }
+                Err(_) => {
+                    let (batch, _) = self.decode_leniently(&chunk)?;
+                    self.decoder = new_decoder(
+                        &self.read_schema,
+                        &self.options,
+                        self.batch_size,
+                        &self.decoded,
+                    )?;
+                    self.decoder_base = self.records_read;
+                    batch
+                }
             };
-            self.input.consume(decoded);
-            if decoded == 0 || self.decoder.capacity() == 0 {
+            if batch.num_rows() > 0 {
+                return Ok(Some(batch));
+            }
+        }
+    }
+
+    /// Up to `batch_size` lines (a quoted field's line breaks do not end a record).
+    fn read_chunk(&mut self) -> Result<Vec<u8>> {
+        let mut chunk = Vec::new();
+        let mut lines = 0;
+        let mut in_quotes = false;
+        while lines < self.batch_size || in_quotes {
+            let start = chunk.len();
+            let n = self
+                .input
+                .read_until(b'\n', &mut chunk)
+                .map_err(|e| io_error(&self.path, e))?;
+            if n == 0 {
                 break;
             }
+            in_quotes ^= odd_quotes(&chunk[start..], self.options.quote, self.options.escape);
+            if !in_quotes {
+                lines += 1;
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// The fast path: Arrow's decoder over the whole chunk.
+    fn decode_chunk(&mut self, chunk: &[u8], first_record: u64) -> Result<RecordBatch> {
+        let mut offset = 0;
+        while offset < chunk.len() {
+            let decoded = self
+                .decoder
+                .decode(&chunk[offset..])
+                .map_err(|e| self.decode_error(e))?;
+            if decoded == 0 {
+                break;
+            }
+            offset += decoded;
+        }
+        if !chunk.ends_with(b"\n") {
+            // The file's last line has no line break: end of input.
+            self.decoder.decode(&[]).map_err(|e| self.decode_error(e))?;
         }
         let batch = match self.decoder.flush() {
             Ok(Some(batch)) => batch,
-            Ok(None) => return Ok(None),
+            Ok(None) => return Ok(RecordBatch::new_empty(Arc::clone(&self.output_schema))),
             Err(e) => return Err(self.decode_error(e)),
         };
-        let first_record = self.records_read;
-        self.records_read += batch.num_rows() as u64;
-
         if let Some(position) = self.trailing_position {
             let extra = batch.column(position);
             if extra.null_count() != extra.len() {
                 let row = (0..extra.len()).find(|&i| extra.is_valid(i)).unwrap_or(0);
-                let columns = self.table_schema.fields().len();
+                let columns = self.file_schema.fields().len();
                 return Err(self.malformed(
                     first_record + row as u64,
                     &format!("expected {columns} fields but found {}", columns + 1),
                 ));
             }
         }
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.positions.len());
-        for (&column, &position) in self.projection.iter().zip(&self.positions) {
-            let array = batch.column(position).clone();
-            let array = match self.conversions.get(column).cloned().flatten() {
-                None => array,
-                Some(conversion) => self.convert(&array, &conversion, column, first_record)?,
-            };
-            arrays.push(array);
+        let rows = batch.num_rows();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.outputs.len());
+        for output in &self.outputs {
+            arrays.push(match *output {
+                OutputColumn::Corrupt => arrow::array::new_null_array(&DataType::Utf8, rows),
+                OutputColumn::File { column, position } => {
+                    let array = batch.column(position).clone();
+                    match self.conversions.get(column).cloned().flatten() {
+                        None => array,
+                        Some(conversion) => {
+                            self.convert(&array, &conversion, column, first_record)?
+                        }
+                    }
+                }
+            });
         }
-        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        let batch = RecordBatch::try_new_with_options(self.output_schema.clone(), arrays, &options)
-            .map_err(|e| {
+        self.records_read += rows as u64;
+        self.build(arrays, rows)
+    }
+
+    fn build(&self, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        RecordBatch::try_new_with_options(self.output_schema.clone(), arrays, &options).map_err(
+            |e| {
                 EmberError::DataSource(format!(
                     "Malformed CSV data in {}: {e}",
                     self.path.display()
                 ))
-            })?;
-        Ok(Some(batch))
+            },
+        )
+    }
+
+    /// The slow path for a chunk holding a malformed record: each record is split into fields
+    /// and each projected column parsed on its own; a record whose field count is wrong or
+    /// whose field does not parse is malformed. PERMISSIVE keeps it (the bad fields NULL, the
+    /// raw line in the corrupt record column); DROPMALFORMED skips it.
+    /// Also returns the first malformed record (its row in the chunk) and why it is malformed.
+    fn decode_leniently(&mut self, chunk: &[u8]) -> Result<(RecordBatch, Option<(usize, String)>)> {
+        let options = &self.options;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(options.delimiter)
+            .quoting(options.quote != 0)
+            .quote(if options.quote == 0 {
+                b'"'
+            } else {
+                options.quote
+            })
+            .escape(options.escape.filter(|&e| e != options.quote))
+            .double_quote(true)
+            .from_reader(chunk);
+        let columns = self.file_schema.fields().len();
+        let decoded_columns: Vec<usize> = self
+            .decoded
+            .iter()
+            .copied()
+            .filter(|&c| c < columns)
+            .collect();
+        let mut texts: Vec<StringBuilder> = decoded_columns
+            .iter()
+            .map(|_| StringBuilder::new())
+            .collect();
+        let mut raw: Vec<String> = Vec::new();
+        let mut bad: Vec<bool> = Vec::new();
+        let mut first_bad: Option<(usize, String)> = None;
+        let mut record = csv::ByteRecord::new();
+        loop {
+            let start = reader.position().byte() as usize;
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    return Err(EmberError::DataSource(format!(
+                        "Cannot read CSV file {}: {e}",
+                        self.path.display()
+                    )))
+                }
+            }
+            let end = (reader.position().byte() as usize).min(chunk.len());
+            let fields_ok = record.len() == columns
+                || (self.trailing_position.is_some()
+                    && record.len() == columns + 1
+                    && record.get(columns).is_some_and(<[u8]>::is_empty));
+            for (builder, &column) in texts.iter_mut().zip(&decoded_columns) {
+                let text = record
+                    .get(column)
+                    .map(String::from_utf8_lossy)
+                    .filter(|t| !t.is_empty() && *t != options.null_value.as_str());
+                builder.append_option(text);
+            }
+            let line = String::from_utf8_lossy(&chunk[start.min(end)..end]);
+            raw.push(line.trim_end_matches(['\n', '\r']).to_string());
+            if !fields_ok && first_bad.is_none() {
+                let reason = format!("expected {columns} fields but found {}", record.len());
+                first_bad = Some((bad.len(), reason));
+            }
+            bad.push(!fields_ok);
+        }
+        let rows = bad.len();
+        self.records_read += rows as u64;
+        let mut parsed: Vec<ArrayRef> = Vec::with_capacity(decoded_columns.len());
+        for (builder, &column) in texts.iter_mut().zip(&decoded_columns) {
+            let strings = builder.finish();
+            let values = match self.conversions.get(column).cloned().flatten() {
+                Some(conversion) => parse_pattern(&strings, &conversion),
+                None => {
+                    let target = self.read_schema.field(column).data_type();
+                    let cast_options = arrow::compute::CastOptions {
+                        safe: true,
+                        ..Default::default()
+                    };
+                    arrow::compute::cast_with_options(&strings, target, &cast_options)?
+                }
+            };
+            for (row, flag) in bad.iter_mut().enumerate() {
+                if strings.is_valid(row) && values.is_null(row) {
+                    *flag = true;
+                    if first_bad.as_ref().is_none_or(|(first, _)| row < *first) {
+                        let field = self.file_schema.field(column);
+                        let reason = match self.conversions.get(column).cloned().flatten() {
+                            Some(Conversion::Date(p) | Conversion::Timestamp(p)) => format!(
+                                "cannot parse '{}' with the pattern '{p}' for column `{}`",
+                                strings.value(row),
+                                field.name()
+                            ),
+                            None => format!(
+                                "cannot parse '{}' as {} for column `{}`",
+                                strings.value(row),
+                                field.data_type(),
+                                field.name()
+                            ),
+                        };
+                        first_bad = Some((row, reason));
+                    }
+                }
+            }
+            parsed.push(values);
+        }
+        let keep: Option<BooleanArray> = match self.options.mode {
+            ParseMode::DropMalformed => Some(bad.iter().map(|b| Some(!b)).collect()),
+            _ => None,
+        };
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.outputs.len());
+        for output in &self.outputs {
+            let array: ArrayRef = match *output {
+                OutputColumn::Corrupt => Arc::new(StringArray::from_iter(
+                    raw.iter()
+                        .zip(&bad)
+                        .map(|(line, bad)| bad.then_some(line.as_str())),
+                )),
+                OutputColumn::File { column, .. } => {
+                    let index = decoded_columns.partition_point(|c| *c < column);
+                    parsed.get(index).cloned().ok_or_else(|| {
+                        EmberError::internal(format!("CSV column {column} was not parsed"))
+                    })?
+                }
+            };
+            arrays.push(match &keep {
+                Some(keep) => arrow::compute::filter(&array, keep)?,
+                None => array,
+            });
+        }
+        let rows = keep.map_or(rows, |k| k.true_count());
+        Ok((self.build(arrays, rows)?, first_bad))
     }
 
     /// Parses a text column in a custom date or timestamp pattern.
@@ -248,7 +531,7 @@ impl CsvSplitReader {
     ) -> Result<ArrayRef> {
         let strings = array.as_string::<i32>();
         let failure = |row: usize, value: &str, pattern: &str| {
-            let name = self.table_schema.field(column).name();
+            let name = self.file_schema.field(column).name();
             self.malformed(
                 first_record + row as u64,
                 &format!("cannot parse '{value}' with the pattern '{pattern}' for column `{name}`"),
@@ -309,15 +592,17 @@ impl CsvSplitReader {
         ))
     }
 
-    /// Rewrites Arrow's decoder errors, whose line numbers count from the split's start.
+    /// Rewrites Arrow's decoder errors, whose line numbers count from the chunk's start.
     fn decode_error(&self, error: ArrowError) -> EmberError {
+        // The decoder counts records from its creation.
+        let first_record = self.decoder_base;
         let message = error.to_string();
-        let columns = self.table_schema.fields().len();
+        let columns = self.file_schema.fields().len();
         if let Some(c) = capture(
             r"incorrect number of fields for line (\d+), expected \d+ got (more than )?(\d+)",
             &message,
         ) {
-            let record = number(&c, 1).saturating_sub(1);
+            let record = first_record + number(&c, 1).saturating_sub(1);
             let found = c.get(3).map_or("", |m| m.as_str());
             let more = if c.get(2).is_some() { "more than " } else { "" };
             let expected = if self.trailing_position.is_some() {
@@ -337,7 +622,7 @@ impl CsvSplitReader {
             let value = c.get(1).map_or("", |m| m.as_str());
             let type_name = c.get(2).map_or("", |m| m.as_str());
             return self.malformed(
-                number(&c, 4),
+                first_record + number(&c, 4),
                 &format!(
                     "cannot parse '{value}' as {type_name} for column `{}`",
                     self.column_name(number(&c, 3))
@@ -350,7 +635,7 @@ impl CsvSplitReader {
         ) {
             let reason = c.get(3).map_or("", |m| m.as_str());
             return self.malformed(
-                number(&c, 2),
+                first_record + number(&c, 2),
                 &format!("column `{}`: {reason}", self.column_name(number(&c, 1))),
             );
         }
@@ -364,8 +649,51 @@ impl CsvSplitReader {
     fn column_name(&self, index: u64) -> String {
         usize::try_from(index)
             .ok()
-            .and_then(|i| self.table_schema.fields().get(i))
+            .and_then(|i| self.file_schema.fields().get(i))
             .map_or_else(|| format!("#{index}"), |f| f.name().clone())
+    }
+}
+
+/// A text column parsed in a custom date or timestamp pattern; a value that does not parse is
+/// NULL.
+fn parse_pattern(strings: &StringArray, conversion: &Conversion) -> ArrayRef {
+    match conversion {
+        Conversion::Date(format) => {
+            Arc::new(Date32Array::from_iter(strings.iter().map(|v| {
+                v.and_then(|text| Date32Type::parse_formatted(text, format))
+            })))
+        }
+        Conversion::Timestamp(format) => Arc::new(TimestampMicrosecondArray::from_iter(
+            strings.iter().map(|v| {
+                v.and_then(|text| NaiveDateTime::parse_from_str(text, format).ok())
+                    .map(|t| t.and_utc().timestamp_micros())
+            }),
+        )),
+    }
+}
+
+/// Whether a line has an odd number of (unescaped) quote characters, i.e. opens or closes a
+/// quoted field that spans lines.
+fn odd_quotes(line: &[u8], quote: u8, escape: Option<u8>) -> bool {
+    if quote == 0 {
+        return false;
+    }
+    match escape.filter(|&e| e != quote && line.contains(&e)) {
+        None => line.iter().filter(|&&b| b == quote).count() % 2 == 1,
+        Some(escape) => {
+            let mut odd = false;
+            let mut escaped = false;
+            for &b in line {
+                if escaped {
+                    escaped = false;
+                } else if b == escape {
+                    escaped = true;
+                } else if b == quote {
+                    odd = !odd;
+                }
+            }
+            odd
+        }
     }
 }
 

@@ -19,7 +19,8 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion_common::JoinType;
 use ember_common::{EmberError, Result, ShuffleId};
 use ember_datasource::{
-    CsvOptions, DataFile, FileTable, FileTableParts, FormatParts, S3Settings, Split, SplitKind,
+    CsvOptions, DataFile, FileTable, FileTableParts, FormatParts, ParseMode, S3Settings, Split,
+    SplitKind,
 };
 use ember_physical::expressions::PhysicalExprRef;
 use ember_physical::operators::cached_scan::CachedScanExec;
@@ -233,7 +234,17 @@ pub mod pb {
         pub timestamp_format: String,
         #[prost(bool, tag = "9")]
         pub gzip: bool,
+        /// `CSV_MODE_*`.
+        #[prost(int32, tag = "10")]
+        pub mode: i32,
+        #[prost(string, tag = "11")]
+        pub corrupt_record_column: String,
     }
+
+    /// `CsvOptionsNode::mode` values.
+    pub const CSV_MODE_PERMISSIVE: i32 = 0;
+    pub const CSV_MODE_DROP_MALFORMED: i32 = 1;
+    pub const CSV_MODE_FAIL_FAST: i32 = 2;
 
     /// How executors reach an S3 table's bucket (`ember_datasource::S3Settings`), credentials
     /// included: the driver resolved them, as Spark ships its Hadoop configuration.
@@ -690,6 +701,12 @@ fn encode_table(table: &FileTable) -> Result<pb::FileTableNode> {
                 date_format: options.date_format.clone(),
                 timestamp_format: options.timestamp_format.clone(),
                 gzip: options.gzip,
+                mode: match options.mode {
+                    ParseMode::Permissive => pb::CSV_MODE_PERMISSIVE,
+                    ParseMode::DropMalformed => pb::CSV_MODE_DROP_MALFORMED,
+                    ParseMode::FailFast => pb::CSV_MODE_FAIL_FAST,
+                },
+                corrupt_record_column: options.corrupt_record_column.clone(),
             }),
         ),
     };
@@ -1105,6 +1122,18 @@ fn decode_table(node: &pb::FileTableNode) -> Result<FileTable> {
                     date_format: csv.date_format.clone(),
                     timestamp_format: csv.timestamp_format.clone(),
                     gzip: csv.gzip,
+                    mode: match csv.mode {
+                        pb::CSV_MODE_PERMISSIVE => ParseMode::Permissive,
+                        pb::CSV_MODE_DROP_MALFORMED => ParseMode::DropMalformed,
+                        pb::CSV_MODE_FAIL_FAST => ParseMode::FailFast,
+                        other => {
+                            return Err(EmberError::internal(format!(
+                                "unknown CSV mode {other} for table {}",
+                                node.location
+                            )))
+                        }
+                    },
+                    corrupt_record_column: csv.corrupt_record_column.clone(),
                 },
             }
         }

@@ -106,6 +106,7 @@ fn run_file(input: &Path, settings: &[(&str, &str)]) -> String {
         let shown = chunk.replace(&data_dir.display().to_string(), "$DATA_DIR");
         let result = session.sql(&chunk);
         let (schema, output) = render(&chunk, result);
+        let output = output.replace(&data_dir.display().to_string(), "$DATA_DIR");
         out.push_str(&format!(
             "\n\n-- !query\n{shown}\n-- !query schema\n{schema}\n-- !query output\n{output}"
         ));
