@@ -264,3 +264,155 @@ fn missing_objects_and_plain_http_without_allow_http_are_clear_errors() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ember.s3.allowHttp=true"), "{stderr}");
 }
+
+/// Every key under `s3://tpch/<prefix>/`, sorted.
+fn keys_under(prefix: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    let store = client();
+    let prefix = ObjectPath::from(prefix);
+    let mut keys: Vec<String> = server()
+        .runtime
+        .block_on(async move {
+            store
+                .list(Some(&prefix))
+                .map_ok(|meta| meta.location.to_string())
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .expect("list");
+    keys.sort();
+    keys
+}
+
+#[test]
+fn tables_are_written_to_s3_and_a_failed_write_leaves_nothing() {
+    let data = tpch_in_s3("parquet");
+    for master in ["local[2]", "local-cluster[2,1,512]"] {
+        let out = format!(
+            "s3://{BUCKET}/written/{}",
+            master.replace(['[', ']', ','], "_")
+        );
+        let script = format!(
+            "CREATE TABLE nation USING parquet LOCATION '{data}/nation'; \
+             CREATE TABLE n2 USING parquet LOCATION '{out}/n2' AS \
+               SELECT n_regionkey, count(*) AS nations FROM nation GROUP BY n_regionkey; \
+             INSERT INTO n2 SELECT 9, 1; \
+             SELECT sum(nations), count(*) FROM n2; \
+             CREATE TABLE n3 USING csv OPTIONS (header 'true', compression 'gzip') LOCATION '{out}/n3' AS \
+               SELECT * FROM n2; \
+             INSERT OVERWRITE n3 SELECT * FROM n2 WHERE n_regionkey < 2; \
+             SELECT count(*) AS n3_rows FROM n3"
+        );
+        let output = Command::new(EMBER)
+            .args(["sql", "--master", master])
+            .args(s3_conf(SECRET_KEY))
+            .args([
+                "--conf",
+                "ember.scheduler.minRegisteredResourcesRatio=1.0",
+                "-e",
+                &script,
+            ])
+            .output()
+            .expect("ember runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{master}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("| 26 "),
+            "{master}: 25 nations + 1: {stdout}"
+        );
+        let n3_rows = stdout
+            .lines()
+            .skip_while(|l| !l.contains("n3_rows"))
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        assert!(n3_rows.contains("| 2 "), "{master}: {stdout}");
+        let prefix = out.trim_start_matches(&format!("s3://{BUCKET}/"));
+        let keys = keys_under(&format!("{prefix}/n3"));
+        assert!(
+            keys.iter().any(|k| k.ends_with(".csv.gz"))
+                && keys.iter().any(|k| k.ends_with("_SUCCESS")),
+            "{keys:?}"
+        );
+        assert!(!keys.iter().any(|k| k.contains("_temporary")), "{keys:?}");
+        if master == "local[2]" {
+            // One sorted partition of ~20 MB: a multipart upload.
+            let output = Command::new(EMBER)
+                .args(["sql", "--master", master])
+                .args(s3_conf(SECRET_KEY))
+                .args([
+                    "-e",
+                    &format!(
+                        "CREATE TABLE lineitem USING parquet LOCATION '{data}/lineitem'; \
+                         CREATE TABLE nation USING parquet LOCATION '{data}/nation'; \
+                         CREATE TABLE big USING csv LOCATION '{out}/big' AS \
+                           SELECT l.*, n.n_name FROM lineitem l CROSS JOIN nation n \
+                           WHERE n.n_nationkey < 3 ORDER BY l_orderkey, l_linenumber, n_name; \
+                         SELECT count(*) AS big_rows FROM big"
+                    ),
+                ])
+                .output()
+                .expect("ember runs");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                stdout.contains("180525"),
+                "{stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+
+        // A task fails: nothing at the location, and the table does not exist.
+        let output = Command::new(EMBER)
+            .args(["sql", "--master", master])
+            .args(s3_conf(SECRET_KEY))
+            .args([
+                "--conf",
+                "ember.scheduler.minRegisteredResourcesRatio=1.0",
+                "--conf",
+                "ember.task.maxFailures=1",
+                "-e",
+                &format!(
+                    "CREATE TABLE nation USING parquet LOCATION '{data}/nation'; \
+                     CREATE TABLE broken USING parquet LOCATION '{out}/broken' AS \
+                       SELECT n_nationkey, 100 / (n_nationkey - 20) AS x FROM nation"
+                ),
+            ])
+            .output()
+            .expect("ember runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{master}: the CTAS must fail");
+        assert!(stderr.contains("DIVIDE_BY_ZERO"), "{master}: {stderr}");
+        assert_eq!(
+            keys_under(&format!("{prefix}/broken")),
+            Vec::<String>::new(),
+            "{master}: a failed CTAS leaves no object"
+        );
+    }
+}
+
+#[test]
+fn partition_filters_skip_folders_in_s3() {
+    let sales = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql-tests/data/sales");
+    upload(&sales, "sales");
+    let output = sql(
+        &format!(
+            "CREATE TABLE sales USING csv OPTIONS (header 'true', inferSchema 'true') \
+             LOCATION 's3://{BUCKET}/sales'; \
+             SELECT sum(amount) AS total FROM sales WHERE year = 2024; \
+             EXPLAIN SELECT sum(amount) FROM sales WHERE year = 2024"
+        ),
+        &s3_conf(SECRET_KEY),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("150.0"), "{stdout}");
+    assert!(stdout.contains("files read 2 of 4"), "{stdout}");
+}

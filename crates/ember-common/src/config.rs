@@ -207,6 +207,11 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Longest time spent retrying one request.",
     },
     ConfigEntry {
+        key: "ember.sql.warehouse.dir",
+        default: "spark-warehouse",
+        doc: "Where CREATE TABLE ... AS SELECT without a LOCATION writes the table: <dir>/<table name> (a local folder or s3://bucket/prefix).",
+    },
+    ConfigEntry {
         key: "ember.sql.caseSensitive",
         default: "false",
         doc: "Whether column and table names are case sensitive (Spark's default: not).",

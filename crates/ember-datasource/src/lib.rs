@@ -15,6 +15,7 @@
 mod csv;
 mod format;
 mod options;
+mod output;
 mod parquet_source;
 mod partition;
 mod prune;
@@ -25,6 +26,7 @@ mod writer;
 
 pub use format::FileFormat;
 pub use options::{CsvOptions, ParseMode, DEFAULT_CORRUPT_RECORD_COLUMN};
+pub use output::{written_batch, written_files, WriteSpec, WrittenFile, TEMPORARY_FOLDER};
 pub use store::S3Settings;
 pub use table::{DataFile, FileTable, FileTableParts, FormatParts, PruneSummary, Split, SplitKind};
 pub use table_source::FileTableSource;

@@ -151,6 +151,8 @@ pub struct FileTable {
     estimated_rows: Option<u64>,
     /// What [`FileTable::prune`] skipped, if anything.
     pruned: Option<PruneSummary>,
+    /// The options the table was created with (empty on executors).
+    options: BTreeMap<String, String>,
 }
 
 /// What pruning a scan by its filters skipped, for EXPLAIN.
@@ -351,6 +353,7 @@ impl FileTable {
             source,
             estimated_rows,
             pruned: None,
+            options: options.clone(),
         })
     }
 
@@ -362,6 +365,11 @@ impl FileTable {
     /// The format of the table's files.
     pub fn format(&self) -> FileFormat {
         self.format
+    }
+
+    /// The `OPTIONS (...)` the table was created with.
+    pub fn options(&self) -> &BTreeMap<String, String> {
+        &self.options
     }
 
     /// The table schema.
@@ -650,6 +658,7 @@ impl FileTable {
             source,
             estimated_rows: parts.estimated_rows,
             pruned: None,
+            options: BTreeMap::new(),
         })
     }
 

@@ -12,10 +12,12 @@ use datafusion_expr::LogicalPlan;
 use ember_common::config::display_value;
 use ember_common::{EmberConf, EmberError, Result};
 use ember_core::EmberContext;
-use ember_datasource::{FileFormat, FileTable};
+use ember_datasource::{written_files, FileFormat, FileTable, WriteSpec};
 use ember_optimizer::{default_optimizer, OptimizerContext};
+use ember_physical::operators::write::WriteExec;
 use ember_physical::stages::{explain_stages, lower_to_rdd};
 use ember_physical::{ExecutionPlan, PhysicalPlanner};
+use ember_sql::catalog::CatalogEntry;
 use ember_sql::parser::{EmberStatement, ParsedStatement};
 use ember_sql::types::{spark_type_name, sql_to_arrow};
 pub use ember_sql::Parameters;
@@ -367,12 +369,24 @@ impl EmberSession {
                 location,
                 as_query,
             } => {
-                if as_query.is_some() {
-                    return Err(EmberError::NotSupported(
-                        "CREATE TABLE ... AS SELECT (table writers come later)".into(),
-                    ));
-                }
                 let table_name = name.to_string();
+                if let Some(query) = as_query {
+                    if !columns.is_empty() {
+                        return Err(EmberError::analysis(format!(
+                            "CREATE TABLE {table_name} ... AS SELECT takes its columns from the \
+                             query; remove the column list (name the columns in the SELECT)"
+                        )));
+                    }
+                    return self.create_table_as(
+                        &table_name,
+                        *if_not_exists,
+                        *or_replace,
+                        format,
+                        options,
+                        location.as_deref(),
+                        query,
+                    );
+                }
                 if self.catalog.table_exists(&table_name) && *if_not_exists {
                     return Ok(QueryResult::empty());
                 }
@@ -407,6 +421,11 @@ impl EmberSession {
                     .register_table(&table_name, Arc::new(table), *or_replace)?;
                 Ok(QueryResult::empty())
             }
+            EmberStatement::Insert {
+                name,
+                overwrite,
+                query,
+            } => self.insert(&name.to_string(), *overwrite, query),
             EmberStatement::CreateView {
                 name,
                 columns,
@@ -571,6 +590,198 @@ impl EmberSession {
                     None => *conf = EmberConf::new(),
                 }
                 Ok(QueryResult::empty())
+            }
+        }
+    }
+
+    /// `CREATE [OR REPLACE] TABLE t USING fmt [OPTIONS (...)] [LOCATION '...'] AS query`:
+    /// the query's result written as the table's files (see [`EmberSession::write_plan`]),
+    /// then the table registered over them. Without LOCATION the table goes to
+    /// `ember.sql.warehouse.dir/<t>`.
+    #[allow(clippy::too_many_arguments)]
+    fn create_table_as(
+        &self,
+        table_name: &str,
+        if_not_exists: bool,
+        or_replace: bool,
+        format: &str,
+        options: &BTreeMap<String, String>,
+        location: Option<&str>,
+        query: &sqlparser_query::Query,
+    ) -> Result<QueryResult> {
+        if self.catalog.table_exists(table_name) {
+            if if_not_exists {
+                return Ok(QueryResult::empty());
+            }
+            if !or_replace {
+                return Err(EmberError::analysis(format!(
+                    "Table {table_name} already exists; use CREATE OR REPLACE TABLE, INSERT INTO \
+                     {table_name}, or DROP TABLE {table_name} first"
+                )));
+            }
+        }
+        let mut options = options.clone();
+        let path_option = options
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("path"))
+            .map(|(_, v)| v.clone());
+        options.retain(|k, _| !k.eq_ignore_ascii_case("path"));
+        let conf = self.conf.read().clone();
+        let location = match location.map(str::to_string).or(path_option) {
+            Some(location) => location,
+            None => {
+                let warehouse = conf.get("ember.sql.warehouse.dir").unwrap_or_default();
+                format!(
+                    "{}/{}",
+                    warehouse.trim_end_matches('/'),
+                    ember_sql::catalog::normalize_name(table_name)
+                )
+            }
+        };
+        let format = FileFormat::from_name(format)?;
+        let spec = WriteSpec::new(&location, format, &options, &conf)?;
+        if !or_replace && spec.existing_files()? > 0 {
+            return Err(EmberError::analysis(format!(
+                "Cannot create table {table_name}: its location {location} already holds data \
+                 files; use CREATE OR REPLACE TABLE to replace them, or another LOCATION"
+            )));
+        }
+        let plan = self.bind(query)?;
+        let schema = table_schema_of(&plan)?;
+        self.write_plan(plan, &spec, Arc::clone(&schema), or_replace)?;
+        let table = FileTable::open(&location, format, &options, Some(schema), &conf)?;
+        self.uncache(table_name);
+        self.catalog
+            .register_table(table_name, Arc::new(table), true)?;
+        Ok(QueryResult::empty())
+    }
+
+    /// `INSERT INTO t query` adds the query's rows to table `t` as new files; `INSERT
+    /// OVERWRITE` replaces its files. Columns are matched by position and cast to the table's
+    /// types, as Spark does.
+    fn insert(
+        &self,
+        table_name: &str,
+        overwrite: bool,
+        query: &sqlparser_query::Query,
+    ) -> Result<QueryResult> {
+        let table = match self.catalog.lookup(table_name) {
+            Some(CatalogEntry::Table(table)) => table,
+            Some(CatalogEntry::View(_)) => {
+                return Err(EmberError::analysis(format!(
+                    "Cannot insert into {table_name}: it is a view; only tables over files can be \
+                     written"
+                )))
+            }
+            None => {
+                return Err(EmberError::analysis(format!(
+                    "Table not found: {table_name}; create it first with CREATE TABLE \
+                     {table_name} USING parquet LOCATION '...' AS SELECT ..."
+                )))
+            }
+        };
+        if table.partition_columns() > 0 {
+            return Err(EmberError::NotSupported(format!(
+                "INSERT into the partitioned table {table_name} (writing key=value folders)"
+            )));
+        }
+        let location = table.location().to_string();
+        if location.contains(['*', '?', '[']) || std::path::Path::new(&location).is_file() {
+            return Err(EmberError::analysis(format!(
+                "Cannot insert into {table_name}: its location {location} is a file or a \
+                 pattern, not a folder"
+            )));
+        }
+        let target = table.schema();
+        let plan = self.bind(query)?;
+        let produced = plan.schema().fields().len();
+        if produced != target.fields().len() {
+            return Err(EmberError::analysis(format!(
+                "Cannot write to {table_name}: the query produces {produced} columns but the \
+                 table has {} ({})",
+                target.fields().len(),
+                target
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let casts: Vec<datafusion_expr::Expr> = plan
+            .schema()
+            .columns()
+            .into_iter()
+            .zip(target.fields())
+            .map(|(column, field)| {
+                datafusion_expr::cast(
+                    datafusion_expr::Expr::Column(column),
+                    field.data_type().clone(),
+                )
+                .alias(field.name())
+            })
+            .collect();
+        let plan = datafusion_expr::LogicalPlanBuilder::from(plan)
+            .project(casts)?
+            .build()?;
+        let conf = self.conf.read().clone();
+        let spec = WriteSpec::new(&location, table.format(), table.options(), &conf)?;
+        let schema = table_schema_of(&plan)?;
+        self.write_plan(plan, &spec, schema, overwrite)?;
+        let refreshed = FileTable::open(
+            &location,
+            table.format(),
+            table.options(),
+            Some(table.schema()),
+            &conf,
+        )?;
+        self.uncache(table_name);
+        self.catalog
+            .register_table(table_name, Arc::new(refreshed), true)?;
+        Ok(QueryResult::empty())
+    }
+
+    /// Runs a bound query as a write job: every result partition becomes one file in the
+    /// job's temporary folder, and only when all tasks succeeded are the files moved into
+    /// place (after deleting the old ones for `overwrite`). A failed job leaves nothing
+    /// visible. Returns the number of rows written.
+    fn write_plan(
+        &self,
+        plan: LogicalPlan,
+        spec: &WriteSpec,
+        table_schema: SchemaRef,
+        overwrite: bool,
+    ) -> Result<u64> {
+        let started = Instant::now();
+        let (optimized, _) = self.optimize(plan)?;
+        let physical = self.physical_with_subqueries_run(optimized)?;
+        let write: Arc<dyn ExecutionPlan> =
+            Arc::new(WriteExec::try_new(spec.clone(), table_schema, physical)?);
+        let (rdd, shuffles) = self.lower(write)?;
+        let conf = self.conf.read().clone();
+        let result = self.context.collect_with_summary(rdd, &conf);
+        for shuffle in &shuffles {
+            self.context.remove_shuffle(*shuffle);
+        }
+        let outcome = result
+            .map_err(EmberError::into_root)
+            .and_then(|(batches, _)| written_files(&batches))
+            .and_then(|files| {
+                spec.commit(&files, overwrite)?;
+                Ok(files.iter().map(|f| f.rows).sum::<u64>())
+            });
+        match outcome {
+            Ok(rows) => {
+                log::info!(
+                    "wrote {rows} rows to {} in {:?}",
+                    spec.location,
+                    started.elapsed()
+                );
+                Ok(rows)
+            }
+            Err(e) => {
+                spec.abort();
+                Err(e)
             }
         }
     }
@@ -969,6 +1180,24 @@ mod subqueries;
 
 /// A result's schema: the binder's (Spark's) column names, the types and nullability the
 /// operators produce, so that every batch fits it.
+/// The schema of a table written from `plan`: its column names and types, every column
+/// nullable. Two columns of the same name (case-insensitively) are an error, as in Spark.
+fn table_schema_of(plan: &LogicalPlan) -> Result<SchemaRef> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut fields = Vec::new();
+    for field in plan.schema().fields() {
+        if !seen.insert(field.name().to_lowercase()) {
+            return Err(EmberError::analysis(format!(
+                "Found duplicate column `{}` in the query of a table write; give the columns \
+                 distinct names with AS",
+                field.name()
+            )));
+        }
+        fields.push(Field::new(field.name(), field.data_type().clone(), true));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
 fn output_schema(plan: &LogicalPlan, produced: &SchemaRef) -> Result<SchemaRef> {
     if plan.schema().fields().len() != produced.fields().len() {
         return Err(EmberError::internal(format!(

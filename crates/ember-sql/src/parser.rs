@@ -29,6 +29,12 @@ pub enum EmberStatement {
         location: Option<String>,
         as_query: Option<Box<ast::Query>>,
     },
+    /// `INSERT INTO [TABLE] t query` or `INSERT OVERWRITE [TABLE] t query`
+    Insert {
+        name: ObjectName,
+        overwrite: bool,
+        query: Box<ast::Query>,
+    },
     /// `CREATE [OR REPLACE] [TEMPORARY] VIEW v AS query`
     CreateView {
         name: ObjectName,
@@ -331,8 +337,39 @@ fn parse_statement(
         }
         return Ok(EmberStatement::ClearCache);
     }
+    if parser.parse_keyword(Keyword::INSERT) {
+        let overwrite = if parser.parse_keyword(Keyword::OVERWRITE) {
+            true
+        } else if parser.parse_keyword(Keyword::INTO) {
+            false
+        } else {
+            let next = parser.peek_token();
+            return Err(syntax_at(&next, "expected INTO or OVERWRITE after INSERT"));
+        };
+        let _ = parser.parse_keyword(Keyword::TABLE);
+        let name = p(parser.parse_object_name(false))?;
+        let next = parser.peek_token();
+        if next.token == Token::LParen
+            && !matches!(&parser.peek_nth_token(1).token, Token::Word(w) if matches!(w.keyword, Keyword::SELECT | Keyword::WITH | Keyword::VALUES))
+        {
+            return Err(EmberError::NotSupported(
+                "INSERT with a column list; list the query's columns in the table's order instead"
+                    .to_string(),
+            ));
+        }
+        if parser.peek_keyword(Keyword::PARTITION) {
+            return Err(EmberError::NotSupported(
+                "INSERT ... PARTITION (...): writing into partition folders".to_string(),
+            ));
+        }
+        let query = p(parser.parse_query())?;
+        return Ok(EmberStatement::Insert {
+            name,
+            overwrite,
+            query,
+        });
+    }
     for (keyword, feature) in [
-        (Keyword::INSERT, "INSERT INTO (comes with table writers)"),
         (
             Keyword::UPDATE,
             "UPDATE: Ember tables are files; rewrite them with CREATE TABLE",
@@ -353,7 +390,7 @@ fn parse_statement(
         return Err(syntax_at(
             &next,
             &format!(
-                "'{}' does not start a statement Ember knows; expected SELECT, WITH, VALUES, CREATE TABLE, CREATE VIEW, DROP, SHOW TABLES, DESCRIBE, SET, EXPLAIN, CACHE TABLE, UNCACHE TABLE or CLEAR CACHE",
+                "'{}' does not start a statement Ember knows; expected SELECT, WITH, VALUES, CREATE TABLE, CREATE VIEW, INSERT, DROP, SHOW TABLES, DESCRIBE, SET, EXPLAIN, CACHE TABLE, UNCACHE TABLE or CLEAR CACHE",
                 next.token
             ),
         ));
@@ -396,6 +433,12 @@ fn parse_create_table(parser: &mut Parser, or_replace: bool) -> Result<EmberStat
         } else if parser.parse_keyword(Keyword::AS) {
             as_query = Some(p(parser.parse_query())?);
             break;
+        } else if parser.peek_keyword(Keyword::PARTITIONED) {
+            return Err(EmberError::NotSupported(
+                "CREATE TABLE ... PARTITIONED BY: writing partition folders (tables over \
+                 existing key=value folders are read with their partition columns)"
+                    .to_string(),
+            ));
         } else {
             break;
         }

@@ -11,7 +11,7 @@
 //! on every line, and that column is dropped.
 
 mod infer;
-mod pattern;
+pub(crate) mod pattern;
 mod range;
 mod read;
 

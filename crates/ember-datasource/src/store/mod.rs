@@ -9,7 +9,7 @@ mod io;
 pub(crate) mod s3;
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -90,6 +90,122 @@ impl Store {
         match self {
             Store::Local => Ok(Box::new(open_local(path, offset)?)),
             Store::S3(store) => store.open_at(path, offset),
+        }
+    }
+}
+
+/// A file being written: local, or an S3 object uploaded as it grows. Only
+/// [`FileSink::finish`] makes it complete (an S3 object appears only then).
+pub(crate) enum FileSink {
+    Local(std::io::BufWriter<File>, PathBuf),
+    S3(s3::ObjectWrite),
+}
+
+impl std::io::Write for FileSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        match self {
+            FileSink::Local(file, _) => file.write(data),
+            FileSink::S3(object) => object.write(data),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            FileSink::Local(file, _) => file.flush(),
+            FileSink::S3(object) => object.flush(),
+        }
+    }
+}
+
+impl FileSink {
+    pub fn finish(self) -> Result<()> {
+        match self {
+            FileSink::Local(mut file, path) => {
+                file.flush().map_err(|e| io_error(&path, e))?;
+                let file = file
+                    .into_inner()
+                    .map_err(|e| io_error(&path, e.into_error()))?;
+                file.sync_all().map_err(|e| io_error(&path, e))
+            }
+            FileSink::S3(object) => object.finish(),
+        }
+    }
+}
+
+/// Writing side: what table writers and their commit need.
+impl Store {
+    /// Creates a file (and its folders) for writing.
+    pub fn create(&self, path: &str) -> Result<FileSink> {
+        match self {
+            Store::Local => {
+                let path = PathBuf::from(path);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+                }
+                let file = File::create(&path).map_err(|e| io_error(&path, e))?;
+                Ok(FileSink::Local(std::io::BufWriter::new(file), path))
+            }
+            Store::S3(store) => Ok(FileSink::S3(store.create(path)?)),
+        }
+    }
+
+    /// Moves a file, creating the target's folders.
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        match self {
+            Store::Local => {
+                let target = Path::new(to);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+                }
+                std::fs::rename(from, to).map_err(|e| io_error(Path::new(from), e))
+            }
+            Store::S3(store) => store.rename(from, to),
+        }
+    }
+
+    /// Deletes a file; a missing file is not an error.
+    pub fn delete(&self, path: &str) -> Result<()> {
+        match self {
+            Store::Local => match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(io_error(Path::new(path), e))
+                }
+                _ => Ok(()),
+            },
+            Store::S3(store) => store.delete(path),
+        }
+    }
+
+    /// Deletes a folder and everything in it; a missing folder is not an error.
+    pub fn delete_folder(&self, path: &str) -> Result<()> {
+        match self {
+            Store::Local => match std::fs::remove_dir_all(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(io_error(Path::new(path), e))
+                }
+                _ => Ok(()),
+            },
+            Store::S3(store) => store.delete_prefix(path),
+        }
+    }
+
+    /// Removes a local folder if it is empty (S3 has no folders to remove).
+    pub fn remove_empty_folder(&self, path: &str) {
+        if let Store::Local = self {
+            let _ = std::fs::remove_dir(path);
+        }
+    }
+
+    /// The visible data files under a folder; none when it does not exist.
+    pub fn list_or_empty(&self, location: &str) -> Result<Vec<FileEntry>> {
+        match self {
+            Store::Local => {
+                if !Path::new(location).exists() {
+                    return Ok(Vec::new());
+                }
+                list_local(location)
+            }
+            Store::S3(store) => store.list_or_empty(location),
         }
     }
 }

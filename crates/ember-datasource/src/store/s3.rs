@@ -468,6 +468,150 @@ impl S3Store {
     }
 }
 
+/// Writing, renaming and deleting objects (table writers and their commit).
+impl S3Store {
+    /// A writer that uploads an object: one PUT when it stays small, else a multipart upload
+    /// of [`UPLOAD_PART_BYTES`] parts. Nothing is visible until [`ObjectWrite::finish`].
+    pub fn create(self: &Arc<Self>, url: &str) -> Result<ObjectWrite> {
+        Ok(ObjectWrite {
+            store: Arc::clone(self),
+            object: self.object_path(url)?,
+            url: url.to_string(),
+            buffer: Vec::new(),
+            upload: None,
+        })
+    }
+
+    /// Moves an object (S3 copies, then deletes the source).
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let store = Arc::clone(&self.store);
+        let (source, target) = (self.object_path(from)?, self.object_path(to)?);
+        block_on(async move { store.rename(&source, &target).await })?
+            .map_err(|e| self.error("move", from, e))
+    }
+
+    /// Deletes every object under a prefix (a "folder").
+    pub fn delete_prefix(&self, url: &str) -> Result<()> {
+        let key = self.key(url)?;
+        let objects = self.list_all(&key, url)?;
+        for (object, _) in objects {
+            self.delete(&self.url(&object))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes one object.
+    pub fn delete(&self, url: &str) -> Result<()> {
+        let store = Arc::clone(&self.store);
+        let object = self.object_path(url)?;
+        match block_on(async move { store.delete(&object).await })? {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error("delete", url, e)),
+        }
+    }
+
+    /// The visible data files under a location, or none if nothing is there.
+    pub fn list_or_empty(&self, location: &str) -> Result<Vec<FileEntry>> {
+        let key = self.key(location)?;
+        let base = key.trim_end_matches('/');
+        let depth = if base.is_empty() {
+            0
+        } else {
+            base.split('/').count()
+        };
+        Ok(self
+            .list_all(base, location)?
+            .into_iter()
+            .filter(|(object, _)| {
+                !object.ends_with('/') && !object.split('/').skip(depth).any(is_hidden_name)
+            })
+            .map(|(object, size)| FileEntry {
+                path: self.url(&object).into(),
+                size,
+            })
+            .collect())
+    }
+}
+
+/// Size of the parts of a multipart upload (S3 wants at least 5 MiB but the last).
+const UPLOAD_PART_BYTES: usize = 16 * 1024 * 1024;
+
+/// `Write` into an S3 object (see [`S3Store::create`]); dropped without `finish`, the upload is
+/// aborted and no object appears.
+pub(crate) struct ObjectWrite {
+    store: Arc<S3Store>,
+    object: ObjectPath,
+    url: String,
+    buffer: Vec<u8>,
+    upload: Option<Box<dyn object_store::MultipartUpload>>,
+}
+
+impl ObjectWrite {
+    fn upload_part(&mut self) -> io::Result<()> {
+        let to_io = |e: EmberError| io::Error::other(e.to_string());
+        let mut upload = match self.upload.take() {
+            Some(upload) => upload,
+            None => {
+                let store = Arc::clone(&self.store.store);
+                let object = self.object.clone();
+                block_on(async move { store.put_multipart(&object).await })
+                    .map_err(to_io)?
+                    .map_err(|e| to_io(self.store.error("write", &self.url, e)))?
+            }
+        };
+        let part = upload.put_part(std::mem::take(&mut self.buffer).into());
+        let result = block_on(part).map_err(to_io)?;
+        self.upload = Some(upload);
+        result.map_err(|e| to_io(self.store.error("write", &self.url, e)))
+    }
+
+    /// Completes the object; returns its size.
+    pub fn finish(mut self) -> Result<()> {
+        match self.upload.take() {
+            None => {
+                let store = Arc::clone(&self.store.store);
+                let object = self.object.clone();
+                let payload = std::mem::take(&mut self.buffer).into();
+                block_on(async move { store.put(&object, payload).await })?
+                    .map_err(|e| self.store.error("write", &self.url, e))?;
+            }
+            Some(mut upload) => {
+                if !self.buffer.is_empty() {
+                    let part = upload.put_part(std::mem::take(&mut self.buffer).into());
+                    block_on(part)?.map_err(|e| self.store.error("write", &self.url, e))?;
+                }
+                block_on(async move { upload.complete().await.map(|_| ()) })?
+                    .map_err(|e| self.store.error("write", &self.url, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl io::Write for ObjectWrite {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= UPLOAD_PART_BYTES {
+            self.upload_part()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ObjectWrite {
+    fn drop(&mut self) {
+        if let Some(mut upload) = self.upload.take() {
+            let _ = spawn(async move {
+                let _ = upload.abort().await;
+            });
+        }
+    }
+}
+
 const FOOTER_PREFETCH_BYTES: u64 = 64 * 1024;
 
 /// Whether an error message reports a 401 or 403 answer.

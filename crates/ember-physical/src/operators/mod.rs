@@ -13,3 +13,4 @@ pub mod sort;
 pub mod union;
 pub mod values;
 pub mod window;
+pub mod write;

@@ -19,8 +19,8 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion_common::JoinType;
 use ember_common::{EmberError, Result, ShuffleId};
 use ember_datasource::{
-    CsvOptions, DataFile, FileTable, FileTableParts, FormatParts, ParseMode, S3Settings, Split,
-    SplitKind,
+    CsvOptions, DataFile, FileFormat, FileTable, FileTableParts, FormatParts, ParseMode,
+    S3Settings, Split, SplitKind, WriteSpec,
 };
 use ember_physical::expressions::PhysicalExprRef;
 use ember_physical::operators::cached_scan::CachedScanExec;
@@ -36,6 +36,7 @@ use ember_physical::operators::sort::{SortExec, SortKey};
 use ember_physical::operators::union::UnionExec;
 use ember_physical::operators::values::ValuesExec;
 use ember_physical::operators::window::WindowExec;
+use ember_physical::operators::write::WriteExec;
 use ember_physical::stages::PlanRdd;
 use ember_physical::{ExecutionPlan, Partitioning};
 use prost::Message;
@@ -64,7 +65,7 @@ pub mod pb {
     pub struct PlanNode {
         #[prost(
             oneof = "plan_node::Node",
-            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"
+            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
         )]
         pub node: Option<plan_node::Node>,
     }
@@ -103,6 +104,8 @@ pub mod pb {
             ShuffleRead(Box<super::ShuffleReadNode>),
             #[prost(message, tag = "14")]
             CachedScan(Box<super::CachedScanNode>),
+            #[prost(message, tag = "15")]
+            Write(Box<super::WriteNode>),
         }
     }
 
@@ -420,6 +423,27 @@ pub mod pb {
         pub fetch: Option<u64>,
     }
 
+    /// `WriteExec`: the input and where its partitions are written.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct WriteNode {
+        #[prost(message, optional, boxed, tag = "1")]
+        pub input: Option<Box<PlanNode>>,
+        #[prost(string, tag = "2")]
+        pub location: String,
+        /// `FORMAT_PARQUET` or `FORMAT_CSV`.
+        #[prost(int32, tag = "3")]
+        pub format: i32,
+        #[prost(message, optional, tag = "4")]
+        pub csv: Option<CsvOptionsNode>,
+        #[prost(string, tag = "5")]
+        pub job_id: String,
+        #[prost(message, optional, tag = "6")]
+        pub s3: Option<S3SettingsNode>,
+        /// Arrow IPC schema of the files.
+        #[prost(bytes = "vec", tag = "7")]
+        pub table_schema: Vec<u8>,
+    }
+
     /// `LimitExec`.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct LimitNode {
@@ -691,23 +715,7 @@ fn encode_table(table: &FileTable) -> Result<pb::FileTableNode> {
         FormatParts::Csv { options } => (
             pb::FORMAT_CSV,
             Vec::new(),
-            Some(pb::CsvOptionsNode {
-                header: options.header,
-                delimiter: u32::from(options.delimiter),
-                quote: u32::from(options.quote),
-                escape: options.escape.map(u32::from),
-                infer_schema: options.infer_schema,
-                null_value: options.null_value.clone(),
-                date_format: options.date_format.clone(),
-                timestamp_format: options.timestamp_format.clone(),
-                gzip: options.gzip,
-                mode: match options.mode {
-                    ParseMode::Permissive => pb::CSV_MODE_PERMISSIVE,
-                    ParseMode::DropMalformed => pb::CSV_MODE_DROP_MALFORMED,
-                    ParseMode::FailFast => pb::CSV_MODE_FAIL_FAST,
-                },
-                corrupt_record_column: options.corrupt_record_column.clone(),
-            }),
+            Some(encode_csv_options(options)),
         ),
     };
     let files = parts
@@ -868,6 +876,22 @@ pub fn encode_plan(plan: &Arc<dyn ExecutionPlan>) -> Result<pb::PlanNode> {
                 fetch: sort.fetch().map(|f| f as u64),
             }))
         }
+        "WriteExec" => {
+            let write = downcast::<WriteExec>(plan)?;
+            let spec = write.spec();
+            Node::Write(Box::new(pb::WriteNode {
+                input: encode_only_child(plan)?,
+                location: spec.location.clone(),
+                format: match spec.format {
+                    FileFormat::Parquet => pb::FORMAT_PARQUET,
+                    FileFormat::Csv => pb::FORMAT_CSV,
+                },
+                csv: Some(encode_csv_options(&spec.csv)),
+                job_id: spec.job_id.clone(),
+                s3: spec.s3.as_ref().map(encode_s3_settings),
+                table_schema: ipc::encode_schema(write.table_schema())?,
+            }))
+        }
         "LimitExec" => {
             let limit = downcast::<LimitExec>(plan)?;
             Node::Limit(Box::new(pb::LimitNode {
@@ -952,7 +976,7 @@ pub fn encode_plan(plan: &Arc<dyn ExecutionPlan>) -> Result<pb::PlanNode> {
             return Err(EmberError::NotSupported(format!(
                 "sending the operator {other} to an executor; the plan codec knows ScanExec, \
                  FilterExec, ProjectExec, HashAggregateExec, HashJoinExec, NestedLoopJoinExec, \
-                 SortExec, LimitExec, UnionExec, ValuesExec, WindowExec, ExchangeExec and \
+                 SortExec, LimitExec, UnionExec, ValuesExec, WindowExec, ExchangeExec, WriteExec and \
                  ShuffleReadExec"
             )))
         }
@@ -1103,38 +1127,8 @@ fn decode_table(node: &pb::FileTableNode) -> Result<FileTable> {
         }
         pb::FORMAT_CSV => {
             let csv = required(&node.csv, "the CSV options of a CSV table")?;
-            let byte = |value: u32, what: &str| {
-                u8::try_from(value).map_err(|_| {
-                    EmberError::internal(format!(
-                        "CSV {what} {value} of table {} is not one byte",
-                        node.location
-                    ))
-                })
-            };
             FormatParts::Csv {
-                options: CsvOptions {
-                    header: csv.header,
-                    delimiter: byte(csv.delimiter, "delimiter")?,
-                    quote: byte(csv.quote, "quote")?,
-                    escape: csv.escape.map(|e| byte(e, "escape")).transpose()?,
-                    infer_schema: csv.infer_schema,
-                    null_value: csv.null_value.clone(),
-                    date_format: csv.date_format.clone(),
-                    timestamp_format: csv.timestamp_format.clone(),
-                    gzip: csv.gzip,
-                    mode: match csv.mode {
-                        pb::CSV_MODE_PERMISSIVE => ParseMode::Permissive,
-                        pb::CSV_MODE_DROP_MALFORMED => ParseMode::DropMalformed,
-                        pb::CSV_MODE_FAIL_FAST => ParseMode::FailFast,
-                        other => {
-                            return Err(EmberError::internal(format!(
-                                "unknown CSV mode {other} for table {}",
-                                node.location
-                            )))
-                        }
-                    },
-                    corrupt_record_column: csv.corrupt_record_column.clone(),
-                },
+                options: decode_csv_options(csv, &node.location)?,
             }
         }
         other => {
@@ -1195,6 +1189,60 @@ fn decode_table(node: &pb::FileTableNode) -> Result<FileTable> {
         format,
         estimated_rows: node.estimated_rows,
         s3: node.s3.as_ref().map(decode_s3_settings),
+    })
+}
+
+fn encode_csv_options(options: &CsvOptions) -> pb::CsvOptionsNode {
+    pb::CsvOptionsNode {
+        header: options.header,
+        delimiter: u32::from(options.delimiter),
+        quote: u32::from(options.quote),
+        escape: options.escape.map(u32::from),
+        infer_schema: options.infer_schema,
+        null_value: options.null_value.clone(),
+        date_format: options.date_format.clone(),
+        timestamp_format: options.timestamp_format.clone(),
+        gzip: options.gzip,
+        mode: match options.mode {
+            ParseMode::Permissive => pb::CSV_MODE_PERMISSIVE,
+            ParseMode::DropMalformed => pb::CSV_MODE_DROP_MALFORMED,
+            ParseMode::FailFast => pb::CSV_MODE_FAIL_FAST,
+        },
+        corrupt_record_column: options.corrupt_record_column.clone(),
+    }
+}
+
+fn decode_csv_options(csv: &pb::CsvOptionsNode, location: &str) -> Result<CsvOptions> {
+    let byte = |value: u32, what: &str| {
+        u8::try_from(value).map_err(|_| {
+            EmberError::internal(format!(
+                "CSV {what} {value} of table {} is not one byte",
+                location
+            ))
+        })
+    };
+    Ok(CsvOptions {
+        header: csv.header,
+        delimiter: byte(csv.delimiter, "delimiter")?,
+        quote: byte(csv.quote, "quote")?,
+        escape: csv.escape.map(|e| byte(e, "escape")).transpose()?,
+        infer_schema: csv.infer_schema,
+        null_value: csv.null_value.clone(),
+        date_format: csv.date_format.clone(),
+        timestamp_format: csv.timestamp_format.clone(),
+        gzip: csv.gzip,
+        mode: match csv.mode {
+            pb::CSV_MODE_PERMISSIVE => ParseMode::Permissive,
+            pb::CSV_MODE_DROP_MALFORMED => ParseMode::DropMalformed,
+            pb::CSV_MODE_FAIL_FAST => ParseMode::FailFast,
+            other => {
+                return Err(EmberError::internal(format!(
+                    "unknown CSV mode {other} for table {}",
+                    location
+                )))
+            }
+        },
+        corrupt_record_column: csv.corrupt_record_column.clone(),
     })
 }
 
@@ -1372,6 +1420,32 @@ pub fn decode_plan(node: &pb::PlanNode) -> Result<Arc<dyn ExecutionPlan>> {
             let fetch = sort.fetch.map(|f| to_usize(f, "top-k")).transpose()?;
             Arc::new(SortExec::new(keys, fetch, input))
         }
+        Node::Write(write) => {
+            let input = decode_child(&write.input, "a write's input")?;
+            let format = match write.format {
+                pb::FORMAT_PARQUET => FileFormat::Parquet,
+                pb::FORMAT_CSV => FileFormat::Csv,
+                other => {
+                    return Err(EmberError::internal(format!(
+                        "unknown file format {other} for a write to {}",
+                        write.location
+                    )))
+                }
+            };
+            let csv = required(&write.csv, "the CSV options of a write")?;
+            let spec = WriteSpec {
+                location: write.location.clone(),
+                format,
+                csv: decode_csv_options(csv, &write.location)?,
+                job_id: write.job_id.clone(),
+                s3: write.s3.as_ref().map(decode_s3_settings),
+            };
+            Arc::new(WriteExec::try_new(
+                spec,
+                ipc::decode_schema(&write.table_schema)?,
+                input,
+            )?)
+        }
         Node::Limit(limit) => {
             let input = decode_child(&limit.input, "a limit's input")?;
             let fetch = limit.fetch.map(|f| to_usize(f, "limit")).transpose()?;
@@ -1458,7 +1532,7 @@ mod tests {
     use datafusion_expr::{col, lit, LogicalPlanBuilder};
     use datafusion_physical_expr::expressions::{BinaryExpr, Column, Literal};
     use ember_core::{CachedRdd, ParallelCollectionRdd, StorageLevel, TaskContext};
-    use ember_datasource::{FileFormat, FileTableSource};
+    use ember_datasource::FileTableSource;
     use ember_physical::operators::cached_scan::{CachedScanExec, CachedTableSource};
     use ember_physical::plan::display_plan;
     use ember_physical::PhysicalPlanner;

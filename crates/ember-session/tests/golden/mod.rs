@@ -98,15 +98,24 @@ fn run_file(input: &Path, settings: &[(&str, &str)]) -> String {
         .join("data")
         .canonicalize()
         .expect("sql-tests/data exists");
+    // A fresh folder for the tables a file writes ($OUT_DIR).
+    let out_dir = tempfile::tempdir().expect("a temporary folder");
+    let out_path = out_dir.path().display().to_string();
     let text = std::fs::read_to_string(input).expect("input is readable");
-    let text = text.replace("$DATA_DIR", &data_dir.display().to_string());
+    let text = text
+        .replace("$DATA_DIR", &data_dir.display().to_string())
+        .replace("$OUT_DIR", &out_path);
     let mut out = String::from(HEADER);
     // Statements are split first so that one bad statement does not hide the others.
     for chunk in split_statements(&text) {
-        let shown = chunk.replace(&data_dir.display().to_string(), "$DATA_DIR");
+        let shown = chunk
+            .replace(&data_dir.display().to_string(), "$DATA_DIR")
+            .replace(&out_path, "$OUT_DIR");
         let result = session.sql(&chunk);
         let (schema, output) = render(&chunk, result);
-        let output = output.replace(&data_dir.display().to_string(), "$DATA_DIR");
+        let output = output
+            .replace(&data_dir.display().to_string(), "$DATA_DIR")
+            .replace(&out_path, "$OUT_DIR");
         out.push_str(&format!(
             "\n\n-- !query\n{shown}\n-- !query schema\n{schema}\n-- !query output\n{output}"
         ));
