@@ -150,6 +150,22 @@ fn print_result(result: &QueryResult, started: Instant) {
     );
 }
 
+/// Whether a statement sets a key whose value is a secret (see `is_secret_key`).
+fn sets_a_secret(sql: &str) -> bool {
+    sql.split(';').any(|statement| {
+        let statement = statement.trim();
+        let Some(rest) = statement
+            .get(..3)
+            .filter(|head| head.eq_ignore_ascii_case("set"))
+            .map(|_| &statement[3..])
+        else {
+            return false;
+        };
+        rest.split_once('=')
+            .is_some_and(|(key, _)| ember_common::config::is_secret_key(key.trim()))
+    })
+}
+
 fn history_path() -> Option<std::path::PathBuf> {
     dirs::home_dir().map(|h| h.join(".ember_history"))
 }
@@ -192,7 +208,10 @@ fn interactive(engine: &Engine) -> Result<ExitCode> {
                     continue;
                 }
                 let sql = std::mem::take(&mut buffer);
-                let _ = editor.add_history_entry(sql.trim());
+                // A SET of a secret (ember.s3.secretAccessKey = ...) stays out of the history file.
+                if !sets_a_secret(&sql) {
+                    let _ = editor.add_history_entry(sql.trim());
+                }
                 run_script(engine, &sql);
             }
             Err(ReadlineError::Interrupted) => {
@@ -240,7 +259,18 @@ fn statement_complete(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::statement_complete;
+    use super::{sets_a_secret, statement_complete};
+
+    #[test]
+    fn secrets_set_in_the_shell_stay_out_of_the_history() {
+        assert!(sets_a_secret("SET ember.s3.secretAccessKey = abc;"));
+        assert!(sets_a_secret(
+            "select 1; set spark.hadoop.fs.s3a.access.key=x;"
+        ));
+        assert!(!sets_a_secret("SET ember.s3.region = eu-west-1;"));
+        assert!(!sets_a_secret("SELECT 'secret=1';"));
+        assert!(!sets_a_secret("é;"));
+    }
 
     #[test]
     fn statements_end_at_semicolons_outside_quotes() {

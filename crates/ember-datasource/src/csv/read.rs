@@ -196,6 +196,7 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
         data_start,
         records_read: 0,
         decoder_base: 0,
+        raw: Vec::new(),
         file_schema,
         outputs,
         trailing_position,
@@ -220,10 +221,11 @@ fn new_decoder(
 
 /// Yields the batches of one split; stops at the first error.
 ///
-/// Records are taken `batch_size` lines at a time and decoded by Arrow's CSV decoder. A batch
-/// with a malformed record fails in FAILFAST mode; otherwise the batch is decoded again field
-/// by field, so that PERMISSIVE can null the malformed fields (and keep the raw line) and
-/// DROPMALFORMED can skip the record. Well-formed data never takes that slower path.
+/// Arrow's CSV decoder reads `batch_size` records at a time straight from the read buffer,
+/// and the bytes it took are kept. A batch with a malformed record fails in FAILFAST mode;
+/// otherwise its text is decoded again field by field, so that PERMISSIVE can null the
+/// malformed fields (and keep the raw line) and DROPMALFORMED can skip the record.
+/// Well-formed data never takes that slower path.
 pub(crate) struct CsvSplitReader {
     options: CsvOptions,
     store: Store,
@@ -239,6 +241,8 @@ pub(crate) struct CsvSplitReader {
     records_read: u64,
     /// `records_read` when the decoder was made (its error messages count from there).
     decoder_base: u64,
+    /// The text of the records the decoder took for the batch being decoded.
+    raw: Vec<u8>,
     /// The columns the file holds (the table's, without a corrupt record column).
     file_schema: SchemaRef,
     outputs: Vec<OutputColumn>,
@@ -266,33 +270,37 @@ impl Iterator for CsvSplitReader {
 impl CsvSplitReader {
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         loop {
-            let chunk = self.read_chunk()?;
-            if chunk.is_empty() {
-                return Ok(None);
-            }
+            self.raw.clear();
             let first_record = self.records_read;
-            let batch = match self.decode_chunk(&chunk, first_record) {
-                Ok(batch) => batch,
-                Err(error) if self.options.mode == ParseMode::FailFast => {
-                    // Arrow reports field counts before values; name the first bad record.
-                    let (_, first_bad) = self.decode_leniently(&chunk)?;
-                    return Err(match first_bad {
-                        Some((row, reason)) => self.malformed(first_record + row as u64, &reason),
-                        None => error,
-                    });
-                }
-                Err(_) => {
-                    let (batch, _) = self.decode_leniently(&chunk)?;
-                    self.decoder = new_decoder(
-                        &self.read_schema,
-                        &self.options,
-                        self.batch_size,
-                        &self.decoded,
-                    )?;
-                    self.decoder_base = self.records_read;
-                    batch
-                }
+            let failed = match self.decode_batch(first_record) {
+                Ok(None) => return Ok(None),
+                Ok(Some(batch)) if batch.num_rows() > 0 => return Ok(Some(batch)),
+                Ok(Some(_)) => continue,
+                Err(error) => error,
             };
+            // The text of the failed batch: what the decoder took, and the next lines (a
+            // record the decoder refused was not taken).
+            let mut chunk = std::mem::take(&mut self.raw);
+            chunk.extend(self.read_chunk()?);
+            if chunk.is_empty() {
+                return Err(failed);
+            }
+            if self.options.mode == ParseMode::FailFast {
+                // Arrow reports field counts before values; name the first bad record.
+                let (_, first_bad) = self.decode_leniently(&chunk)?;
+                return Err(match first_bad {
+                    Some((row, reason)) => self.malformed(first_record + row as u64, &reason),
+                    None => failed,
+                });
+            }
+            let (batch, _) = self.decode_leniently(&chunk)?;
+            self.decoder = new_decoder(
+                &self.read_schema,
+                &self.options,
+                self.batch_size,
+                &self.decoded,
+            )?;
+            self.decoder_base = self.records_read;
             if batch.num_rows() > 0 {
                 return Ok(Some(batch));
             }
@@ -321,26 +329,25 @@ impl CsvSplitReader {
         Ok(chunk)
     }
 
-    /// The fast path: Arrow's decoder over the whole chunk.
-    fn decode_chunk(&mut self, chunk: &[u8], first_record: u64) -> Result<RecordBatch> {
-        let mut offset = 0;
-        while offset < chunk.len() {
-            let decoded = self
-                .decoder
-                .decode(&chunk[offset..])
-                .map_err(|e| self.decode_error(e))?;
-            if decoded == 0 {
+    /// The fast path: up to `batch_size` records through Arrow's decoder, straight from the
+    /// read buffer; the bytes it took are kept in `raw` in case the batch is malformed.
+    /// `None` at the end of the split.
+    fn decode_batch(&mut self, first_record: u64) -> Result<Option<RecordBatch>> {
+        loop {
+            let buf = self.input.fill_buf().map_err(|e| io_error(&self.path, e))?;
+            let decoded = match self.decoder.decode(buf) {
+                Ok(decoded) => decoded,
+                Err(e) => return Err(self.decode_error(e)),
+            };
+            self.raw.extend_from_slice(&buf[..decoded]);
+            self.input.consume(decoded);
+            if decoded == 0 || self.decoder.capacity() == 0 {
                 break;
             }
-            offset += decoded;
-        }
-        if !chunk.ends_with(b"\n") {
-            // The file's last line has no line break: end of input.
-            self.decoder.decode(&[]).map_err(|e| self.decode_error(e))?;
         }
         let batch = match self.decoder.flush() {
             Ok(Some(batch)) => batch,
-            Ok(None) => return Ok(RecordBatch::new_empty(Arc::clone(&self.output_schema))),
+            Ok(None) => return Ok(None),
             Err(e) => return Err(self.decode_error(e)),
         };
         if let Some(position) = self.trailing_position {
@@ -371,7 +378,7 @@ impl CsvSplitReader {
             });
         }
         self.records_read += rows as u64;
-        self.build(arrays, rows)
+        self.build(arrays, rows).map(Some)
     }
 
     fn build(&self, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
