@@ -66,12 +66,12 @@ pub(crate) fn may_match(filter: &Expr, schema: &Schema, stats: &dyn UnitStats) -
 }
 
 /// The stats of a column reference (possibly under a widening cast), and the type the filter
-/// compares it as.
+/// compares it as (the cast's, else the column's).
 fn column_stats<'a>(
     expr: &Expr,
     schema: &Schema,
     stats: &'a dyn UnitStats,
-) -> Option<(&'a ColumnStats, Option<DataType>)> {
+) -> Option<(&'a ColumnStats, DataType)> {
     let (column, cast) = match expr {
         Expr::Column(column) => (column, None),
         Expr::Cast(cast) => match cast.expr.as_ref() {
@@ -92,7 +92,7 @@ fn column_stats<'a>(
             return None;
         }
     }
-    Some((stats.column(index)?, cast))
+    Some((stats.column(index)?, cast.unwrap_or_else(|| from.clone())))
 }
 
 /// Casts that keep the order of values, so a bound of the column is a bound of the cast.
@@ -138,19 +138,25 @@ fn compare(
         (Some(value), None) => (right, op.swap()?, value),
         _ => return None,
     };
-    let (column, cast) = column_stats(column, schema, stats)?;
+    let (column, target) = column_stats(column, schema, stats)?;
     if value.is_null() || column.all_null {
         // `x = NULL` and its kin are never true.
         return Some(false);
     }
-    let bound = |bound: &Option<ScalarValue>| -> Option<ScalarValue> {
-        let bound = bound.as_ref().filter(|b| !b.is_null())?;
-        let target = cast.as_ref().unwrap_or(&value.data_type()).clone();
-        if bound.data_type() == target {
-            Some(bound.clone())
-        } else {
-            bound.cast_to(&target).ok()
+    // Compare in the column's type (or its widening cast's): the literal converted to it
+    // exactly (5 for 5.0, not 5 for 5.5), the bounds widened losslessly. Anything else (a
+    // rounding or overflowing conversion) would move a bound and could skip matching rows.
+    let exact = |scalar: &ScalarValue| -> Option<ScalarValue> {
+        if scalar.data_type() == target {
+            return Some(scalar.clone());
         }
+        let converted = scalar.cast_to(&target).ok().filter(|v| !v.is_null())?;
+        let back = converted.cast_to(&scalar.data_type()).ok()?;
+        (back == *scalar).then_some(converted)
+    };
+    let value = &exact(value)?;
+    let bound = |bound: &Option<ScalarValue>| -> Option<ScalarValue> {
+        exact(bound.as_ref().filter(|b| !b.is_null())?)
     };
     let cmp =
         |bound: &Option<ScalarValue>| -> Option<Ordering> { bound.as_ref()?.partial_cmp(value) };
@@ -268,7 +274,48 @@ mod tests {
             &s,
             &Unit(vec![ColumnStats::default()], 10)
         ));
-        // A literal of another type is compared after casting the bounds to it.
+        // A literal of another type is compared after converting it exactly to the column's.
         assert!(!may_match(&col("x").gt(lit(20i64)), &s, &u));
+        assert!(
+            may_match(&col("x").gt(lit(3_000_000_000i64)), &s, &u),
+            "does not fit: keep"
+        );
+    }
+
+    #[test]
+    fn bounds_are_never_rounded_into_skipping_rows() {
+        // A decimal(10,3) column with values up to 1.004; the filter's literal has scale 2.
+        let s = Schema::new(vec![Field::new("d", DataType::Decimal128(10, 3), true)]);
+        let u = Unit(
+            vec![ColumnStats {
+                min: Some(ScalarValue::Decimal128(Some(1000), 10, 3)),
+                max: Some(ScalarValue::Decimal128(Some(1004), 10, 3)),
+                null_count: Some(0),
+                all_null: false,
+            }],
+            10,
+        );
+        let one = lit(ScalarValue::Decimal128(Some(100), 3, 2));
+        assert!(may_match(&col("d").gt(one.clone()), &s, &u), "1.004 > 1.00");
+        assert!(!may_match(&col("d").lt(one), &s, &u));
+        // A value too large for the literal's type must not become NULL and prune.
+        let big = Schema::new(vec![Field::new("p", DataType::Decimal128(15, 2), true)]);
+        let prices = Unit(
+            vec![ColumnStats {
+                min: Some(ScalarValue::Decimal128(Some(100), 15, 2)),
+                max: Some(ScalarValue::Decimal128(Some(10_494_950), 15, 2)),
+                null_count: Some(0),
+                all_null: false,
+            }],
+            10,
+        );
+        let five = lit(ScalarValue::Decimal128(Some(500), 3, 2));
+        assert!(may_match(&col("p").gt(five), &big, &prices));
+        // A fraction compared with an integer column: not converted, the unit is kept.
+        assert!(may_match(
+            &col("x").gt(lit(19.5f64)),
+            &schema(),
+            &unit(10, 20, 0)
+        ));
     }
 }
