@@ -364,7 +364,7 @@ pub fn parse_duration(value: &str) -> Option<Duration> {
         "h" => number * 3600.0,
         _ => return None,
     };
-    Some(Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

@@ -219,12 +219,13 @@ impl WriteSpec {
     /// Returns how many files the location then holds from this job.
     pub fn commit(&self, files: &[WrittenFile], overwrite: bool) -> Result<usize> {
         let store = self.store()?;
-        if overwrite {
-            for old in store.list_or_empty(self.root())? {
-                store.delete(&old.path.to_string_lossy())?;
-            }
-            store.delete(&format!("{}/_SUCCESS", self.root()))?;
-        }
+        // The files to replace are listed first and deleted only once the new ones are in
+        // place, so a failed move never loses the old data.
+        let old = if overwrite {
+            store.list_or_empty(self.root())?
+        } else {
+            Vec::new()
+        };
         let mut committed = 0;
         for file in files {
             let name = format!(
@@ -235,6 +236,9 @@ impl WriteSpec {
             );
             store.rename(&file.path, &format!("{}/{name}", self.root()))?;
             committed += 1;
+        }
+        for file in &old {
+            store.delete(&file.path.to_string_lossy())?;
         }
         store
             .create(&format!("{}/_SUCCESS", self.root()))?

@@ -138,7 +138,30 @@ fn compare(
         (Some(value), None) => (right, op.swap()?, value),
         _ => return None,
     };
+    if !matches!(
+        op,
+        Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+    ) {
+        // IS [NOT] DISTINCT FROM (<=>) is true for NULLs: not judged here.
+        return None;
+    }
     let (column, target) = column_stats(column, schema, stats)?;
+    // NaN is left out of Parquet's min/max but sorts above every number: a float column's
+    // upper bound is not known.
+    if matches!(
+        target,
+        DataType::Float32 | DataType::Float64 | DataType::Float16
+    ) && matches!(
+        op,
+        Operator::Gt | Operator::GtEq | Operator::NotEq | Operator::Eq
+    ) {
+        return None;
+    }
     if value.is_null() || column.all_null {
         // `x = NULL` and its kin are never true.
         return Some(false);
@@ -317,5 +340,41 @@ mod tests {
             &schema(),
             &unit(10, 20, 0)
         ));
+    }
+
+    #[test]
+    fn null_safe_equality_and_float_upper_bounds_keep_the_unit() {
+        let s = schema();
+        let u = Unit(
+            vec![ColumnStats {
+                all_null: true,
+                ..ColumnStats::default()
+            }],
+            10,
+        );
+        let null_safe = Expr::BinaryExpr(BinaryExpr::new(
+            Box::new(col("x")),
+            Operator::IsNotDistinctFrom,
+            Box::new(lit(ScalarValue::Int32(None))),
+        ));
+        assert!(
+            may_match(&null_safe, &s, &u),
+            "x <=> NULL matches an all-NULL unit"
+        );
+        let f = Schema::new(vec![Field::new("f", DataType::Float64, true)]);
+        let floats = Unit(
+            vec![ColumnStats {
+                min: Some(ScalarValue::Float64(Some(1.0))),
+                max: Some(ScalarValue::Float64(Some(1.0))),
+                null_count: Some(0),
+                all_null: false,
+            }],
+            10,
+        );
+        assert!(
+            may_match(&col("f").gt(lit(5.0f64)), &f, &floats),
+            "a NaN may hide"
+        );
+        assert!(!may_match(&col("f").lt(lit(0.5f64)), &f, &floats));
     }
 }

@@ -763,12 +763,27 @@ impl EmberSession {
         for shuffle in &shuffles {
             self.context.remove_shuffle(*shuffle);
         }
-        let outcome = result
+        let files = match result
             .map_err(EmberError::into_root)
             .and_then(|(batches, _)| written_files(&batches))
-            .and_then(|files| {
-                spec.commit(&files, overwrite)?;
-                Ok(files.iter().map(|f| f.rows).sum::<u64>())
+        {
+            Ok(files) => files,
+            Err(e) => {
+                spec.abort();
+                return Err(e);
+            }
+        };
+        // Once the commit starts the job's files are not removed: a commit that fails midway
+        // keeps them in the temporary folder rather than lose rows.
+        let outcome = spec
+            .commit(&files, overwrite)
+            .map(|_| files.iter().map(|f| f.rows).sum::<u64>())
+            .map_err(|e| {
+                EmberError::DataSource(format!(
+                    "The write to {} finished but committing its files failed; files not yet \
+                     moved are kept under {}/_temporary/{}: {e}",
+                    spec.location, spec.location, spec.job_id
+                ))
             });
         match outcome {
             Ok(rows) => {
@@ -779,10 +794,7 @@ impl EmberSession {
                 );
                 Ok(rows)
             }
-            Err(e) => {
-                spec.abort();
-                Err(e)
-            }
+            Err(e) => Err(e),
         }
     }
 

@@ -68,14 +68,11 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
         output_schema,
         batch_size,
     } = request;
-    // In PERMISSIVE mode a string column named by columnNameOfCorruptRecord is not in the file.
-    let corrupt = (options.mode == ParseMode::Permissive)
-        .then(|| {
-            table_schema.fields().iter().position(|f| {
-                f.name() == &options.corrupt_record_column && f.data_type() == &DataType::Utf8
-            })
-        })
-        .flatten();
+    // A string column named by columnNameOfCorruptRecord is not in the file (in every mode;
+    // only PERMISSIVE fills it).
+    let corrupt = table_schema.fields().iter().position(|f| {
+        f.name() == &options.corrupt_record_column && f.data_type() == &DataType::Utf8
+    });
     let file_schema: SchemaRef = match corrupt {
         None => Arc::clone(table_schema),
         Some(index) => {

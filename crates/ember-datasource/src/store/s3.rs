@@ -317,9 +317,14 @@ impl S3Store {
     /// Every object under `prefix` (a "directory"), as (key, size).
     fn list_all(&self, prefix: &str, location: &str) -> Result<Vec<(String, u64)>> {
         let store = Arc::clone(&self.store);
-        let prefix = prefix.trim_end_matches('/').to_string();
+        // Keys as S3 spells them (no re-encoding of `%`, `~`, ...).
+        let prefix = match prefix.trim_end_matches('/') {
+            "" => None,
+            key => Some(ObjectPath::parse(key).map_err(|e| {
+                EmberError::DataSource(format!("{location} is not a valid object key: {e}"))
+            })?),
+        };
         let listed = block_on(async move {
-            let prefix = (!prefix.is_empty()).then(|| ObjectPath::from(prefix.as_str()));
             store
                 .list(prefix.as_ref())
                 .map_ok(|meta| (meta.location.to_string(), meta.size))
