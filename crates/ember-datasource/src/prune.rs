@@ -80,12 +80,7 @@ fn column_stats<'a>(
         },
         _ => return None,
     };
-    let index = schema.index_of(&column.name).ok().or_else(|| {
-        schema
-            .fields()
-            .iter()
-            .position(|f| f.name().eq_ignore_ascii_case(&column.name))
-    })?;
+    let index = column_index(schema, &column.name)?;
     let from = schema.field(index).data_type();
     if let Some(to) = &cast {
         if !order_preserving_cast(from, to) {
@@ -93,6 +88,16 @@ fn column_stats<'a>(
         }
     }
     Some((stats.column(index)?, cast.unwrap_or_else(|| from.clone())))
+}
+
+/// A column by name: exactly, else case-insensitively (Spark's default).
+pub(crate) fn column_index(schema: &Schema, name: &str) -> Option<usize> {
+    schema.index_of(name).ok().or_else(|| {
+        schema
+            .fields()
+            .iter()
+            .position(|f| f.name().eq_ignore_ascii_case(name))
+    })
 }
 
 /// Casts that keep the order of values, so a bound of the column is a bound of the cast.

@@ -16,7 +16,7 @@ use crate::format::FileFormat;
 use crate::options::CsvOptions;
 use crate::parquet_source::{self, ParquetFile};
 use crate::partition;
-use crate::prune::{may_match, ColumnStats, UnitStats};
+use crate::prune::{column_index, may_match, ColumnStats, UnitStats};
 use crate::store::{FileEntry, S3Settings, Store};
 use crate::BatchIter;
 use datafusion_expr::Expr;
@@ -419,7 +419,7 @@ impl FileTable {
         let mut referenced: Vec<usize> = Vec::new();
         for filter in filters {
             for column in filter.column_refs() {
-                if let Some(index) = self.column_index(&column.name) {
+                if let Some(index) = column_index(&self.schema, &column.name) {
                     referenced.push(index);
                 }
             }
@@ -520,15 +520,6 @@ impl FileTable {
             pruned: Some(summary),
             ..self.clone()
         }))
-    }
-
-    fn column_index(&self, name: &str) -> Option<usize> {
-        self.schema.index_of(name).ok().or_else(|| {
-            self.schema
-                .fields()
-                .iter()
-                .position(|f| f.name().eq_ignore_ascii_case(name))
-        })
     }
 
     /// The table taken apart into plain data (for shipping a scan to an executor):

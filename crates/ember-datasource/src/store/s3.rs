@@ -334,24 +334,30 @@ impl S3Store {
         listed.map_err(|e| self.error("list", location, e))
     }
 
-    fn list_prefix(&self, location: &str, key: &str) -> Result<Vec<FileEntry>> {
+    /// The visible objects under the "folder" `key` (none if there is no such folder).
+    fn visible_under(&self, location: &str, key: &str) -> Result<Vec<FileEntry>> {
         let base = key.trim_end_matches('/');
-        let objects = self.list_all(base, location)?;
-        let base_depth = if base.is_empty() {
+        let depth = if base.is_empty() {
             0
         } else {
             base.split('/').count()
         };
-        let mut files: Vec<FileEntry> = objects
+        Ok(self
+            .list_all(base, location)?
             .into_iter()
             .filter(|(object, _)| {
-                !object.ends_with('/') && !object.split('/').skip(base_depth).any(is_hidden_name)
+                !object.ends_with('/') && !object.split('/').skip(depth).any(is_hidden_name)
             })
             .map(|(object, size)| FileEntry {
                 path: self.url(&object).into(),
                 size,
             })
-            .collect();
+            .collect())
+    }
+
+    fn list_prefix(&self, location: &str, key: &str) -> Result<Vec<FileEntry>> {
+        let base = key.trim_end_matches('/');
+        let mut files = self.visible_under(location, key)?;
         if files.is_empty() && !base.is_empty() {
             // Not a directory: a single object, or nothing.
             let store = Arc::clone(&self.store);
@@ -517,24 +523,7 @@ impl S3Store {
 
     /// The visible data files under a location, or none if nothing is there.
     pub fn list_or_empty(&self, location: &str) -> Result<Vec<FileEntry>> {
-        let key = self.key(location)?;
-        let base = key.trim_end_matches('/');
-        let depth = if base.is_empty() {
-            0
-        } else {
-            base.split('/').count()
-        };
-        Ok(self
-            .list_all(base, location)?
-            .into_iter()
-            .filter(|(object, _)| {
-                !object.ends_with('/') && !object.split('/').skip(depth).any(is_hidden_name)
-            })
-            .map(|(object, size)| FileEntry {
-                path: self.url(&object).into(),
-                size,
-            })
-            .collect())
+        self.visible_under(location, &self.key(location)?)
     }
 }
 
