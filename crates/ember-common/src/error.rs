@@ -33,6 +33,13 @@ pub enum EmberError {
     /// A feature Ember does not have yet.
     #[error("Not supported yet: {0}")]
     NotSupported(String),
+    /// A clause, option or construct of a statement that Ember does not have yet, with where
+    /// it is in the SQL text.
+    #[error("Not supported yet: {message} ({position})")]
+    NotSupportedAt {
+        message: String,
+        position: SqlPosition,
+    },
     /// A problem with a data file or path.
     #[error("{0}")]
     DataSource(String),
@@ -97,6 +104,25 @@ impl EmberError {
 
     pub fn execution(message: impl Into<String>) -> Self {
         EmberError::Execution(message.into())
+    }
+
+    /// A feature Ember refuses, at `position` when the SQL text says where it is.
+    pub fn not_supported(message: impl Into<String>, position: Option<SqlPosition>) -> Self {
+        match position {
+            Some(position) => EmberError::NotSupportedAt {
+                message: message.into(),
+                position,
+            },
+            None => EmberError::NotSupported(message.into()),
+        }
+    }
+
+    /// Whether Ember refused a feature it does not have (with or without a position).
+    pub fn is_not_supported(&self) -> bool {
+        matches!(
+            self,
+            EmberError::NotSupported(_) | EmberError::NotSupportedAt { .. }
+        )
     }
 
     pub fn internal(message: impl Into<String>) -> Self {

@@ -4,6 +4,7 @@ pub mod config;
 pub mod display;
 pub mod error;
 pub mod ids;
+pub mod logical;
 
 pub use config::EmberConf;
 pub use error::{EmberError, Result};

@@ -135,6 +135,7 @@ fn status(error: EmberError, sql: &str) -> Status {
             Status::invalid_argument(render_with_source(&error, sql))
         }
         EmberError::NotSupported(_) => Status::unimplemented(error.to_string()),
+        EmberError::NotSupportedAt { .. } => Status::unimplemented(render_with_source(&error, sql)),
         EmberError::Cancelled(_) => Status::cancelled(error.to_string()),
         EmberError::Internal(_) => Status::internal(error.to_string()),
         _ => Status::unknown(error.to_string()),

@@ -50,6 +50,12 @@ pub fn estimate_rows(plan: &LogicalPlan, cx: &OptimizerContext) -> f64 {
         }
         LogicalPlan::Projection(p) => estimate_rows(&p.input, cx),
         LogicalPlan::SubqueryAlias(a) => estimate_rows(&a.input, cx),
+        // Row-preserving nodes: DISTRIBUTE BY, SORT BY, windows.
+        LogicalPlan::Repartition(r) => estimate_rows(&r.input, cx),
+        LogicalPlan::Window(w) => estimate_rows(&w.input, cx),
+        LogicalPlan::Extension(e) if e.node.inputs().len() == 1 => {
+            estimate_rows(e.node.inputs()[0], cx)
+        }
         LogicalPlan::Sort(sort) => {
             let rows = estimate_rows(&sort.input, cx);
             sort.fetch.map_or(rows, |fetch| rows.min(fetch as f64))
@@ -113,6 +119,64 @@ pub fn estimate_rows(plan: &LogicalPlan, cx: &OptimizerContext) -> f64 {
             .iter()
             .map(|input| estimate_rows(input, cx))
             .fold(DEFAULT_TABLE_ROWS, f64::max),
+    }
+}
+
+/// The most rows `plan` can produce, when its shape bounds them (`None`: unbounded). Ember's
+/// own, because DataFusion's `LogicalPlan::max_rows` counts an `EmptyRelation` that produces
+/// one row (`SELECT 1`) as none, which made `LIMIT` over a `UNION ALL` of such rows vanish.
+pub fn max_rows(plan: &LogicalPlan) -> Option<usize> {
+    match plan {
+        LogicalPlan::EmptyRelation(empty) => Some(usize::from(empty.produce_one_row)),
+        LogicalPlan::Values(values) => Some(values.values.len()),
+        LogicalPlan::TableScan(scan) => scan.fetch,
+        LogicalPlan::Projection(p) => max_rows(&p.input),
+        LogicalPlan::Filter(f) => max_rows(&f.input),
+        LogicalPlan::Window(w) => max_rows(&w.input),
+        LogicalPlan::SubqueryAlias(a) => max_rows(&a.input),
+        LogicalPlan::Repartition(r) => max_rows(&r.input),
+        LogicalPlan::Sort(sort) => match (sort.fetch, max_rows(&sort.input)) {
+            (Some(fetch), Some(rows)) => Some(fetch.min(rows)),
+            (fetch, rows) => fetch.or(rows),
+        },
+        LogicalPlan::Limit(limit) => {
+            let fetch = match limit.get_fetch_type() {
+                Ok(FetchType::Literal(fetch)) => fetch,
+                _ => None,
+            };
+            match (fetch, max_rows(&limit.input)) {
+                (Some(fetch), Some(rows)) => Some(fetch.min(rows)),
+                (fetch, rows) => fetch.or(rows),
+            }
+        }
+        // Only a grouping without keys (one row, even over no input) or over constants (at
+        // most one group) bounds an aggregate by itself.
+        LogicalPlan::Aggregate(aggregate) => {
+            if aggregate
+                .group_expr
+                .iter()
+                .all(|e| matches!(e, datafusion_expr::Expr::Literal(..)))
+            {
+                Some(1)
+            } else {
+                max_rows(&aggregate.input)
+            }
+        }
+        LogicalPlan::Union(union) => union
+            .inputs
+            .iter()
+            .try_fold(0usize, |total, input| total.checked_add(max_rows(input)?)),
+        LogicalPlan::Join(join) => {
+            let (left, right) = (max_rows(&join.left), max_rows(&join.right));
+            match join.join_type {
+                JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => left,
+                JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => right,
+                // An outer join keeps every row of its preserved side even when the other
+                // side is empty.
+                _ => left?.max(1).checked_mul(right?.max(1)),
+            }
+        }
+        _ => None,
     }
 }
 

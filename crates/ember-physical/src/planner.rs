@@ -6,6 +6,8 @@
 //! Join (equi) => HashJoinExec <- Exchange hash(left keys) / Exchange hash(right keys)
 //! Sort        => SortExec <- Exchange single        (Sort + Limit: TopK per partition first)
 //! Limit       => LimitExec <- Exchange single <- LimitExec per partition
+//! Repartition => Exchange hash(keys)                  (DISTRIBUTE BY)
+//! SortWithinPartitions => SortExec per partition      (SORT BY)
 //! ```
 
 use std::sync::Arc;
@@ -14,10 +16,13 @@ use arrow::array::{new_null_array, ArrayRef};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion_common::{DFSchema, JoinType, ScalarValue};
-use datafusion_expr::logical_plan::{Aggregate, Join, Limit, Sort, TableScan};
+use datafusion_expr::logical_plan::{
+    Aggregate, Join, Limit, Partitioning as LogicalPartitioning, Repartition, Sort, TableScan,
+};
 use datafusion_expr::{Expr, LogicalPlan};
 use datafusion_physical_expr::aggregate::{AggregateExprBuilder, AggregateFunctionExpr};
 use datafusion_physical_expr::expressions::Column as PhysicalColumn;
+use ember_common::logical::SortWithinPartitions;
 use ember_common::{EmberError, Result};
 use ember_datasource::FileTableSource;
 
@@ -154,6 +159,14 @@ impl PhysicalPlanner {
             LogicalPlan::Distinct(_) => Err(EmberError::internal(
                 "DISTINCT should have been planned as an aggregate",
             )),
+            LogicalPlan::Repartition(repartition) => self.plan_repartition(repartition),
+            LogicalPlan::Extension(extension) => match SortWithinPartitions::of(plan) {
+                Some(sort) => self.plan_sort_within_partitions(sort),
+                None => Err(EmberError::NotSupported(format!(
+                    "planning the logical node {}",
+                    extension.node.name()
+                ))),
+            },
             other => Err(EmberError::NotSupported(format!(
                 "planning {}",
                 other.display()
@@ -420,16 +433,44 @@ impl PhysicalPlanner {
     }
 
     fn sort_keys(&self, sort: &Sort) -> Result<Vec<SortKey>> {
-        sort.expr
-            .iter()
-            .map(|s| {
-                Ok(SortKey {
-                    expr: create_physical_expr(&s.expr, sort.input.schema())?,
-                    ascending: s.asc,
-                    nulls_first: s.nulls_first,
-                })
-            })
-            .collect()
+        sort_keys_of(&sort.expr, &sort.input)
+    }
+
+    /// `DISTRIBUTE BY keys` (and a hash repartition): a hash exchange on the keys into the
+    /// shuffle partitions, so rows with equal keys meet in one partition.
+    fn plan_repartition(&self, repartition: &Repartition) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = self.create_physical_plan(&repartition.input)?;
+        let schema = repartition.input.schema();
+        let partitioning = match &repartition.partitioning_scheme {
+            LogicalPartitioning::DistributeBy(keys) => Partitioning::Hash(
+                keys.iter()
+                    .map(|k| create_physical_expr(k, schema))
+                    .collect::<Result<Vec<_>>>()?,
+                self.shuffle_partitions,
+            ),
+            LogicalPartitioning::Hash(keys, count) => Partitioning::Hash(
+                keys.iter()
+                    .map(|k| create_physical_expr(k, schema))
+                    .collect::<Result<Vec<_>>>()?,
+                (*count).max(1),
+            ),
+            LogicalPartitioning::RoundRobinBatch(_) | LogicalPartitioning::Range(_) => {
+                return Err(EmberError::NotSupported(
+                    "round-robin and range repartitioning (REPARTITION hints)".into(),
+                ))
+            }
+        };
+        Ok(Arc::new(ExchangeExec::new(input, partitioning)))
+    }
+
+    /// `SORT BY`: each partition sorted on its own, no exchange.
+    fn plan_sort_within_partitions(
+        &self,
+        sort: &SortWithinPartitions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = self.create_physical_plan(&sort.input)?;
+        let keys = sort_keys_of(&sort.expr, &sort.input)?;
+        Ok(Arc::new(SortExec::new(keys, None, input)))
     }
 
     /// A global sort: everything meets in one partition. With `fetch`, each partition first
@@ -475,6 +516,20 @@ impl PhysicalPlanner {
         };
         Ok(Arc::new(LimitExec::new(skip, fetch, input)))
     }
+}
+
+/// Physical sort keys of `exprs` over `input`'s schema.
+fn sort_keys_of(exprs: &[datafusion_expr::SortExpr], input: &LogicalPlan) -> Result<Vec<SortKey>> {
+    exprs
+        .iter()
+        .map(|s| {
+            Ok(SortKey {
+                expr: create_physical_expr(&s.expr, input.schema())?,
+                ascending: s.asc,
+                nulls_first: s.nulls_first,
+            })
+        })
+        .collect()
 }
 
 /// One PARTITION BY / ORDER BY specification of a Window node and the window expressions

@@ -100,7 +100,9 @@ pub fn lower_to_rdd_with(
     prepare: &FragmentTransform,
 ) -> Result<(Arc<dyn Rdd>, Vec<ShuffleId>)> {
     let mut shuffles = Vec::new();
-    let (fragment, dependencies) = cut(plan, ctx, &mut shuffles, prepare)?;
+    // An exchange at the root (`DISTRIBUTE BY` as the last step) is cut like any other: the
+    // result stage reads its shuffle.
+    let (fragment, dependencies) = cut_child(plan, ctx, &mut shuffles, prepare)?;
     let rdd: Arc<dyn Rdd> = Arc::new(PlanRdd {
         id: ctx.new_rdd_id(),
         fragment: prepare(fragment)?,
@@ -125,34 +127,45 @@ fn cut(
     let mut new_children = Vec::with_capacity(children.len());
     let mut dependencies = Vec::new();
     for child in children {
-        if let Some(exchange) = as_exchange(&child) {
-            let (map_fragment, map_dependencies) =
-                cut(Arc::clone(exchange.input()), ctx, shuffles, prepare)?;
-            let map_rdd: Arc<dyn Rdd> = Arc::new(PlanRdd {
-                id: ctx.new_rdd_id(),
-                fragment: prepare(map_fragment)?,
-                dependencies: map_dependencies,
-                exchange: Some(exchange.partitioning().clone()),
-            });
-            let shuffle_id = ctx.new_shuffle_id();
-            shuffles.push(shuffle_id);
-            dependencies.push(Dependency::Shuffle(Arc::new(ShuffleDependency {
-                shuffle_id,
-                rdd: map_rdd,
-                partitioner: exchange.partitioner(),
-            })));
-            new_children.push(Arc::new(ShuffleReadExec::new(
-                shuffle_id,
-                child.schema(),
-                child.output_partitioning(),
-            )) as Arc<dyn ExecutionPlan>);
-        } else {
-            let (c, deps) = cut(child, ctx, shuffles, prepare)?;
-            dependencies.extend(deps);
-            new_children.push(c);
-        }
+        let (c, deps) = cut_child(child, ctx, shuffles, prepare)?;
+        dependencies.extend(deps);
+        new_children.push(c);
     }
     Ok((plan.with_new_children(new_children)?, dependencies))
+}
+
+/// `child` with the exchanges below it cut; an exchange itself becomes a shuffle read whose
+/// map side is a stage of its own.
+fn cut_child(
+    child: Arc<dyn ExecutionPlan>,
+    ctx: &EmberContext,
+    shuffles: &mut Vec<ShuffleId>,
+    prepare: &FragmentTransform,
+) -> Result<(Arc<dyn ExecutionPlan>, Vec<Dependency>)> {
+    let Some(exchange) = as_exchange(&child) else {
+        return cut(child, ctx, shuffles, prepare);
+    };
+    let (map_fragment, map_dependencies) =
+        cut(Arc::clone(exchange.input()), ctx, shuffles, prepare)?;
+    let map_rdd: Arc<dyn Rdd> = Arc::new(PlanRdd {
+        id: ctx.new_rdd_id(),
+        fragment: prepare(map_fragment)?,
+        dependencies: map_dependencies,
+        exchange: Some(exchange.partitioning().clone()),
+    });
+    let shuffle_id = ctx.new_shuffle_id();
+    shuffles.push(shuffle_id);
+    let dependency = Dependency::Shuffle(Arc::new(ShuffleDependency {
+        shuffle_id,
+        rdd: map_rdd,
+        partitioner: exchange.partitioner(),
+    }));
+    let read = Arc::new(ShuffleReadExec::new(
+        shuffle_id,
+        child.schema(),
+        child.output_partitioning(),
+    )) as Arc<dyn ExecutionPlan>;
+    Ok((read, vec![dependency]))
 }
 
 fn as_exchange(plan: &Arc<dyn ExecutionPlan>) -> Option<&ExchangeExec> {

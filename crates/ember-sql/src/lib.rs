@@ -2,6 +2,7 @@
 
 pub mod binder;
 pub mod catalog;
+pub mod dialect;
 pub mod error;
 pub mod functions;
 pub mod parameters;

@@ -4,7 +4,6 @@
 
 use datafusion_common::ScalarValue;
 use ember_common::{EmberError, Result};
-use sqlparser::dialect::SparkSqlDialect;
 use sqlparser::tokenizer::{Location, Token, Tokenizer};
 
 /// The most parameters a statement takes (`$n` beyond this is refused before anything is sized
@@ -24,7 +23,8 @@ pub struct Parameters {
 impl Parameters {
     /// Finds the parameters of `sql` (a script of one statement, as given to the parser).
     pub fn of(sql: &str) -> Result<Self> {
-        let tokens = Tokenizer::new(&SparkSqlDialect {}, sql)
+        let tokens = Tokenizer::new(&crate::dialect::EmberDialect, sql)
+            .with_unescape(false)
             .tokenize_with_location()
             .map_err(|e| EmberError::analysis(e.to_string()))?;
         let mut parameters = Parameters::default();

@@ -7,11 +7,11 @@ use ember_common::error::SqlPosition;
 use ember_common::{EmberError, Result};
 pub use sqlparser::ast::Query;
 use sqlparser::ast::{self, ObjectName};
-use sqlparser::dialect::SparkSqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
+use crate::dialect::{rewrite_tokens, EmberDialect};
 use crate::error::syntax_error;
 
 /// One statement of Ember's SQL.
@@ -96,10 +96,12 @@ pub struct ParsedStatement {
 
 /// Parses a script of `;`-separated statements.
 pub fn parse_statements(sql: &str) -> Result<Vec<ParsedStatement>> {
-    let dialect = SparkSqlDialect {};
+    let dialect = EmberDialect;
     let tokens = Tokenizer::new(&dialect, sql)
+        .with_unescape(false)
         .tokenize_with_location()
         .map_err(|e| syntax_error(ParserError::TokenizerError(e.to_string())))?;
+    let tokens = rewrite_tokens(tokens);
     let mut statements = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     for token in tokens
@@ -156,7 +158,7 @@ fn offset_of(sql: &str, line: u64, column: u64) -> usize {
 }
 
 fn parse_one(tokens: Vec<TokenWithSpan>, sql: &str) -> Result<EmberStatement> {
-    let dialect = SparkSqlDialect {};
+    let dialect = EmberDialect;
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens.clone());
     let statement =
         parse_statement(&mut parser, &tokens, sql).map_err(|e| at_end_if_unplaced(e, &tokens))?;

@@ -13,7 +13,8 @@ use ember_common::{EmberError, Result};
 
 use super::subquery_marks::{count_all, mark_subqueries, scalar};
 use super::subquery_util::{
-    alias_plan, build_join, project_columns, pull_up_correlated, rebase_predicates, AliasGenerator,
+    alias_plan, build_join, project_columns, pull_up_correlated, rebase_predicates, AggregateChain,
+    AliasGenerator,
 };
 use crate::{OptimizerContext, Rule};
 
@@ -107,6 +108,20 @@ fn rewrite_node(node: LogicalPlan, aliases: &AliasGenerator) -> Result<Transform
             },
             other => other,
         };
+        // A correlated subquery over a global aggregate has a row even for outer rows
+        // without matches (the "count bug"): computed as a value by a mark join, not a
+        // semi join that would find nothing for them.
+        let over_aggregate = match &conjunct {
+            Expr::Exists(Exists { subquery, .. })
+            | Expr::InSubquery(InSubquery { subquery, .. }) => {
+                AggregateChain::of(&subquery.subquery).is_some_and(|c| c.is_correlated())
+            }
+            _ => false,
+        };
+        if over_aggregate {
+            nested.push(conjunct);
+            continue;
+        }
         match conjunct {
             Expr::Exists(Exists { subquery, negated }) => {
                 input = rewrite_exists(input, subquery, negated, aliases)?;

@@ -46,7 +46,7 @@ impl Rule for EliminateLimit {
                 )));
             }
             let cuts_nothing = skip == 0
-                && match (fetch, input.max_rows()) {
+                && match (fetch, crate::cardinality::max_rows(input)) {
                     (None, _) => true,
                     (Some(fetch), Some(max_rows)) => max_rows <= fetch,
                     (Some(_), None) => false,
@@ -110,5 +110,41 @@ mod tests {
             .build()
             .unwrap();
         assert_unchanged(&EliminateLimit, skipping);
+    }
+
+    /// `SELECT * FROM (SELECT 1 a UNION ALL SELECT 2) ORDER BY a LIMIT 1`: two one-row
+    /// relations make two rows, and the limit must keep cutting them to one.
+    #[test]
+    fn limit_over_a_union_of_single_rows_stays() {
+        use datafusion_expr::{lit, LogicalPlanBuilder};
+        let row = |v: i32| {
+            LogicalPlanBuilder::empty(true)
+                .project(vec![lit(v).alias("a")])
+                .unwrap()
+                .build()
+                .unwrap()
+        };
+        let plan = LogicalPlanBuilder::from(row(1))
+            .union(row(2))
+            .unwrap()
+            .limit(0, Some(1))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_unchanged(&EliminateLimit, plan);
+        let enough = LogicalPlanBuilder::from(row(1))
+            .union(row(2))
+            .unwrap()
+            .limit(0, Some(2))
+            .unwrap()
+            .build()
+            .unwrap();
+        insta::assert_snapshot!(optimized(&EliminateLimit, enough), @r"
+        Union
+          Projection: Int32(1) AS a
+            EmptyRelation: rows=1
+          Projection: Int32(2) AS a
+            EmptyRelation: rows=1
+        ");
     }
 }

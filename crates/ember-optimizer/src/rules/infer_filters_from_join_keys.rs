@@ -256,6 +256,14 @@ fn facts(plan: &LogicalPlan) -> Facts {
         LogicalPlan::Projection(projection) => {
             renamed_facts(&projection.input, &projection.expr, &projection.schema)
         }
+        // DataFusion folds repeated grouping expressions into one output column, so output
+        // `i` is grouping expression `i` only when none repeats.
+        LogicalPlan::Aggregate(aggregate)
+            if aggregate.schema.fields().len()
+                != aggregate.group_expr.len() + aggregate.aggr_expr.len() =>
+        {
+            Facts::default()
+        }
         LogicalPlan::Aggregate(aggregate) => {
             if aggregate
                 .group_expr
@@ -268,6 +276,9 @@ fn facts(plan: &LogicalPlan) -> Facts {
         }
         LogicalPlan::SubqueryAlias(alias) => {
             let input_schema = alias.input.schema();
+            if input_schema.fields().len() != alias.schema.fields().len() {
+                return Facts::default();
+            }
             let renames: HashMap<Column, Vec<Column>> = (0..alias.schema.fields().len())
                 .map(|i| {
                     (
@@ -290,6 +301,9 @@ fn facts(plan: &LogicalPlan) -> Facts {
 /// Facts of `input` carried to the output of a Projection or an Aggregate whose expression
 /// `i` names output field `i`: only plain (possibly aliased) columns carry them.
 fn renamed_facts(input: &LogicalPlan, exprs: &[Expr], schema: &DFSchema) -> Facts {
+    if exprs.len() > schema.fields().len() {
+        return Facts::default();
+    }
     let mut renames: HashMap<Column, Vec<Column>> = HashMap::new();
     for (i, expr) in exprs.iter().enumerate() {
         if let Expr::Column(column) = expr.clone().unalias() {

@@ -4,16 +4,16 @@
 use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TreeNode};
-use datafusion_common::{Column, JoinType, ScalarValue};
-use datafusion_expr::expr::Case;
+use datafusion_common::JoinType;
 use datafusion_expr::logical_plan::{Filter, Projection};
 use datafusion_expr::utils::{conjunction, split_conjunction_owned};
-use datafusion_expr::{BinaryExpr, Expr, LogicalPlan, Operator, Subquery};
+use datafusion_expr::{Expr, LogicalPlan, Subquery};
 use ember_common::{EmberError, Result};
 
 use super::subquery_util::{
-    alias_plan, build_join, equality_sides, plan_has_outer_ref, project_columns,
-    pull_up_correlated, rebase_predicates, single_row_per_key, AliasGenerator,
+    alias_plan, build_join, correlation_pairs, plan_has_outer_ref, project_columns,
+    pull_up_correlated, rebase_predicates, single_row_per_key, with_key_columns, AggregateChain,
+    AliasGenerator,
 };
 use crate::expr_util::map_node_expressions;
 use crate::{OptimizerContext, Rule};
@@ -129,92 +129,6 @@ fn rewrite_node(node: LogicalPlan, aliases: &AliasGenerator) -> Result<Transform
     Ok(Transformed::yes(plan))
 }
 
-/// The subquery's top Projections (outermost first) down to a global Aggregate, if that is
-/// its shape: then it yields exactly one row (one per key once correlated).
-fn global_aggregate_chain(
-    plan: &LogicalPlan,
-) -> Option<(Vec<&Projection>, &datafusion_expr::logical_plan::Aggregate)> {
-    let mut projections = Vec::new();
-    let mut node = plan;
-    loop {
-        match node {
-            LogicalPlan::Projection(p) => {
-                projections.push(p);
-                node = p.input.as_ref();
-            }
-            LogicalPlan::Aggregate(a) if a.group_expr.is_empty() => return Some((projections, a)),
-            _ => return None,
-        }
-    }
-}
-
-/// What the subquery's value is when the aggregate sees no rows: `count` is 0, the other
-/// aggregates NULL. `None` when that is plainly NULL (no count-bug correction needed).
-fn value_on_empty_input(plan: &LogicalPlan) -> Result<Option<Expr>> {
-    let Some((projections, aggregate)) = global_aggregate_chain(plan) else {
-        return Ok(None);
-    };
-    let agg_columns = aggregate.schema.columns();
-    let mut value = Expr::Column(plan.schema().columns()[0].clone());
-    // Inline the projections, outermost first, down to the aggregate's output.
-    for projection in &projections {
-        let columns = projection.schema.columns();
-        let mapping: std::collections::HashMap<Column, Expr> = columns
-            .into_iter()
-            .zip(projection.expr.iter().map(|e| e.clone().unalias()))
-            .collect();
-        value = crate::expr_util::replace_columns(value, &mapping)?;
-    }
-    let mut mapping = std::collections::HashMap::new();
-    for (column, aggr) in agg_columns.into_iter().zip(&aggregate.aggr_expr) {
-        let is_count = matches!(aggr.clone().unalias(), Expr::AggregateFunction(f) if f.func.name().eq_ignore_ascii_case("count"));
-        let field = aggregate
-            .schema
-            .field_with_unqualified_name(&column.name)
-            .ok();
-        let default = if is_count {
-            ScalarValue::Int64(Some(0))
-        } else {
-            match field {
-                Some(f) => ScalarValue::try_from(f.data_type())?,
-                None => ScalarValue::Null,
-            }
-        };
-        mapping.insert(column, Expr::Literal(default, None));
-    }
-    let value = crate::expr_util::replace_columns(value, &mapping)?;
-    Ok((!surely_null(&value)).then_some(value))
-}
-
-/// Whether `expr` is NULL by null propagation alone (a NULL literal under casts and
-/// arithmetic).
-fn surely_null(expr: &Expr) -> bool {
-    match expr {
-        Expr::Literal(v, _) => v.is_null(),
-        Expr::Alias(a) => surely_null(&a.expr),
-        Expr::Cast(c) => surely_null(&c.expr),
-        Expr::TryCast(c) => surely_null(&c.expr),
-        Expr::Negative(e) => surely_null(e),
-        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
-            matches!(
-                op,
-                Operator::Plus
-                    | Operator::Minus
-                    | Operator::Multiply
-                    | Operator::Divide
-                    | Operator::Modulo
-                    | Operator::Eq
-                    | Operator::NotEq
-                    | Operator::Lt
-                    | Operator::LtEq
-                    | Operator::Gt
-                    | Operator::GtEq
-            ) && (surely_null(left) || surely_null(right))
-        }
-        _ => false,
-    }
-}
-
 /// Joins `input` with the subquery; returns the widened plan and the expression that now
 /// stands for the subquery's value.
 fn join_scalar(
@@ -223,52 +137,25 @@ fn join_scalar(
     aliases: &AliasGenerator,
 ) -> Result<(LogicalPlan, Expr)> {
     let original = Arc::unwrap_or_clone(subquery.subquery);
-    let one_row = global_aggregate_chain(&original).is_some();
-    let empty_value = value_on_empty_input(&original)?;
+    if let Some(chain) = AggregateChain::of(&original).filter(AggregateChain::is_correlated) {
+        // One row per outer row, its value over no rows (`count` 0) for outer rows
+        // without matches.
+        let (joined, mut values, _) = chain.join(input, &[0], "a scalar subquery", aliases)?;
+        let value = values
+            .pop()
+            .ok_or_else(|| EmberError::internal("an aggregate join without its value"))?;
+        return Ok((joined, value));
+    }
     let decorrelated = pull_up_correlated(original)?;
-    let mut sub = decorrelated.plan;
-    let predicates = decorrelated.predicates;
-    let mut keys = Vec::new();
-    for p in &predicates {
-        match equality_sides(p) {
-            Some((Expr::Column(inner), _)) => keys.push(inner),
-            _ => {
-                return Err(EmberError::NotSupported(format!(
-                    "the correlated condition '{p}' in a scalar subquery; only equalities between an inner column and an outer expression are supported"
-                )))
-            }
-        }
-    }
-    if !one_row {
-        sub = single_row_per_key(sub, keys.clone())?;
-    }
-    let correlated = !predicates.is_empty();
-    let marker = correlated && empty_value.is_some();
-    if marker {
-        let mut exprs: Vec<Expr> = sub
-            .schema()
-            .columns()
-            .into_iter()
-            .map(Expr::Column)
-            .collect();
-        exprs.push(Expr::Literal(ScalarValue::Boolean(Some(true)), None).alias("__matched"));
-        sub = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(sub))?);
-    }
+    let pairs = correlation_pairs(&decorrelated.predicates, "a scalar subquery")?;
+    let (keyed, keys, conditions) = with_key_columns(decorrelated.plan, &pairs)?;
+    // At most one row per key value, or the run-time error Spark gives.
+    let sub = single_row_per_key(keyed, keys)?;
     let (sub, mapping) = alias_plan(sub, &aliases.next())?;
-    let conditions = rebase_predicates(predicates, &mapping)?;
+    let conditions = rebase_predicates(conditions, &mapping)?;
     let value_column = sub.schema().columns()[0].clone();
-    let matched_column = sub.schema().columns().last().cloned();
     let joined = build_join(input, sub, JoinType::Left, conditions)?;
-    let value = Expr::Column(value_column);
-    let value = match (marker, empty_value, matched_column) {
-        (true, Some(empty), Some(matched)) => Expr::Case(Case::new(
-            None,
-            vec![(Box::new(Expr::Column(matched).is_null()), Box::new(empty))],
-            Some(Box::new(value)),
-        )),
-        _ => value,
-    };
-    Ok((joined, value))
+    Ok((joined, Expr::Column(value_column)))
 }
 
 #[cfg(test)]
@@ -308,9 +195,11 @@ mod tests {
             .unwrap()
             .aggregate(Vec::<Expr>::new(), vec![max(col("s.x"))])
             .unwrap()
-            .project(vec![
-                (lit(2) * Expr::Column(Column::from_name("max(s.x)"))).alias("m")
-            ])
+            .project(vec![(lit(2)
+                * Expr::Column(datafusion_common::Column::from_name(
+                    "max(s.x)",
+                )))
+            .alias("m")])
             .unwrap()
             .build()
             .unwrap();
@@ -321,11 +210,11 @@ mod tests {
             .unwrap();
         insta::assert_snapshot!(optimized(&ScalarSubqueryToJoin, plan), @r"
         Projection: t.a, t.b, t.c
-          Filter: t.b < __sq_1.m
+          Filter: t.b < Int32(2) * __sq_1.max(s.x)
             Left Join: t.a = __sq_1.k
               TableScan: t
               SubqueryAlias: __sq_1
-                Projection: Int32(2) * max(s.x) AS m, s.k
+                Projection: s.k, max(s.x), Boolean(true) AS __matched
                   Aggregate: groupBy=[[s.k]], aggr=[[max(s.x)]]
                     TableScan: s
         ");
@@ -352,10 +241,9 @@ mod tests {
           Left Join: t.a = __sq_1.k
             TableScan: t
             SubqueryAlias: __sq_1
-              Projection: n, s.k, Boolean(true) AS __matched
-                Projection: n, s.k
-                  Aggregate: groupBy=[[s.k]], aggr=[[count(Int64(1)) AS n]]
-                    TableScan: s
+              Projection: s.k, n, Boolean(true) AS __matched
+                Aggregate: groupBy=[[s.k]], aggr=[[count(Int64(1)) AS n]]
+                  TableScan: s
         ");
     }
 
@@ -376,6 +264,6 @@ mod tests {
         let err = ScalarSubqueryToJoin
             .apply(plan, &OptimizerContext::default())
             .unwrap_err();
-        assert!(err.to_string().contains("below an aggregate"), "{err}");
+        assert!(err.to_string().contains("only equalities"), "{err}");
     }
 }

@@ -13,7 +13,8 @@ use datafusion_functions_aggregate::count::count;
 use ember_common::{EmberError, Result};
 
 use super::subquery_util::{
-    alias_plan, build_join, equality_sides, pull_up_correlated, rebase_predicates, AliasGenerator,
+    alias_plan, build_join, correlation_pairs, pull_up_correlated, rebase_predicates,
+    with_key_columns, AggregateChain, AliasGenerator,
 };
 
 /// Replaces every EXISTS / IN subquery in `exprs` by a boolean expression over `input`
@@ -69,19 +70,6 @@ pub(crate) fn mark_subqueries(
     Ok((input, exprs))
 }
 
-/// The inner columns of the correlation equalities; any other correlation is refused.
-fn correlation_keys(predicates: &[Expr], what: &str) -> Result<Vec<Column>> {
-    predicates
-        .iter()
-        .map(|p| match equality_sides(p) {
-            Some((Expr::Column(inner), _)) => Ok(inner),
-            _ => Err(EmberError::NotSupported(format!(
-                "the correlated condition '{p}' in {what} used as a value; only equalities between an inner column and an outer expression are supported"
-            ))),
-        })
-        .collect()
-}
-
 /// `plan` grouped by `group` (its distinct rows over those columns) with a `__m` = true
 /// column marking that a row exists.
 fn distinct_with_marker(plan: LogicalPlan, group: Vec<Expr>) -> Result<LogicalPlan> {
@@ -128,6 +116,17 @@ fn mark_exists(
     negated: bool,
     aliases: &AliasGenerator,
 ) -> Result<(LogicalPlan, Expr)> {
+    if let Some(chain) =
+        AggregateChain::of(subquery.subquery.as_ref()).filter(AggregateChain::is_correlated)
+    {
+        // A global aggregate has its row (unless its HAVING fails) even for outer rows
+        // without matches: `EXISTS (SELECT count(*) ... WHERE corr)` is always true.
+        if !chain.has_filter() {
+            return Ok((input, negate(boolean(Some(true)), negated)));
+        }
+        let (joined, _, makes_row) = chain.join(input, &[], "an EXISTS subquery", aliases)?;
+        return Ok((joined, negate(makes_row, negated)));
+    }
     let decorrelated = pull_up_correlated(Arc::unwrap_or_clone(subquery.subquery))?;
     if decorrelated.predicates.is_empty() {
         // Uncorrelated: one count, run once by the driver.
@@ -135,9 +134,13 @@ fn mark_exists(
         let exists = rows.gt(Expr::Literal(ScalarValue::Int64(Some(0)), None));
         return Ok((input, negate(exists, negated)));
     }
-    let keys = correlation_keys(&decorrelated.predicates, "an EXISTS subquery")?;
+    let pairs = correlation_pairs(
+        &decorrelated.predicates,
+        "an EXISTS subquery used as a value",
+    )?;
+    let (keyed, keys, conditions) = with_key_columns(decorrelated.plan, &pairs)?;
     let group = keys.into_iter().map(Expr::Column).collect();
-    let marks = distinct_with_marker(decorrelated.plan, group)?;
+    let marks = distinct_with_marker(keyed, group)?;
     let (marks, mapping) = alias_plan(marks, &aliases.next())?;
     let marker = marks
         .schema()
@@ -145,7 +148,7 @@ fn mark_exists(
         .last()
         .cloned()
         .ok_or_else(|| EmberError::internal("mark plan without columns"))?;
-    let conditions = rebase_predicates(decorrelated.predicates, &mapping)?;
+    let conditions = rebase_predicates(conditions, &mapping)?;
     let joined = build_join(input, marks, JoinType::Left, conditions)?;
     Ok((joined, negate(Expr::Column(marker).is_not_null(), negated)))
 }
@@ -167,14 +170,32 @@ fn mark_in(
     negated: bool,
     aliases: &AliasGenerator,
 ) -> Result<(LogicalPlan, Expr)> {
+    if let Some(chain) =
+        AggregateChain::of(subquery.subquery.as_ref()).filter(AggregateChain::is_correlated)
+    {
+        // At most one row, which exists even for outer rows without matches (its value then
+        // over no rows: `count` 0): `x IN (that row)` is `x = value` when the row is made.
+        let (joined, mut values, makes_row) = chain.join(input, &[0], "an IN subquery", aliases)?;
+        let sub_value = values
+            .pop()
+            .ok_or_else(|| EmberError::internal("an aggregate join without its value"))?;
+        let result = Expr::Case(Case::new(
+            None,
+            vec![(Box::new(makes_row), Box::new(value.eq(sub_value)))],
+            Some(Box::new(boolean(Some(false)))),
+        ));
+        return Ok((joined, negate(result, negated)));
+    }
     let decorrelated = pull_up_correlated(Arc::unwrap_or_clone(subquery.subquery))?;
-    let keys = correlation_keys(&decorrelated.predicates, "an IN subquery")?;
-    let plan = decorrelated.plan;
-    let sub_value = Expr::Column(plan.schema().columns()[0].clone());
+    let pairs = correlation_pairs(&decorrelated.predicates, "an IN subquery used as a value")?;
+    let sub_value = Expr::Column(decorrelated.plan.schema().columns()[0].clone());
+    let (plan, keys, key_conditions) = with_key_columns(decorrelated.plan, &pairs)?;
 
     // Matches: the distinct (keys, value) rows, joined on the correlation and the value.
     let mut group: Vec<Expr> = keys.iter().cloned().map(Expr::Column).collect();
-    group.push(sub_value.clone());
+    if !group.contains(&sub_value) {
+        group.push(sub_value.clone());
+    }
     let marks = distinct_with_marker(plan.clone(), group)?;
     let (marks, mapping) = alias_plan(marks, &aliases.next())?;
     let marker = marks
@@ -183,7 +204,7 @@ fn mark_in(
         .last()
         .cloned()
         .ok_or_else(|| EmberError::internal("mark plan without columns"))?;
-    let mut conditions = rebase_predicates(decorrelated.predicates.clone(), &mapping)?;
+    let mut conditions = rebase_predicates(key_conditions.clone(), &mapping)?;
     let mapped_value = rebase_predicates(vec![sub_value.clone()], &mapping)?
         .pop()
         .ok_or_else(|| EmberError::internal("value lost in rebasing"))?;
@@ -210,7 +231,7 @@ fn mark_in(
         let columns = counts.schema().columns();
         let n = columns.len();
         let (rows, non_null) = (columns[n - 2].clone(), columns[n - 1].clone());
-        let conditions = rebase_predicates(decorrelated.predicates, &mapping)?;
+        let conditions = rebase_predicates(key_conditions, &mapping)?;
         joined = build_join(joined, counts, JoinType::Left, conditions)?;
         let zero = Expr::Literal(ScalarValue::Int64(Some(0)), None);
         let or_zero = |c: Column| {

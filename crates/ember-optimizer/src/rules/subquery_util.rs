@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use datafusion_common::arrow::datatypes::DataType;
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion_common::{Column, DFSchema, DataFusionError, JoinType, NullEquality};
+use datafusion_common::{Column, DFSchema, DataFusionError, JoinType, NullEquality, ScalarValue};
 use datafusion_expr::logical_plan::{
     Aggregate, Filter, Join, JoinConstraint, Projection, SubqueryAlias,
 };
@@ -103,12 +103,33 @@ fn pull_up(plan: LogicalPlan) -> Result<(LogicalPlan, Vec<Expr>)> {
             }
             let (input, predicates) = pull_up(Arc::unwrap_or_clone(projection.input))?;
             let mut exprs = projection.expr;
+            let output_names: HashSet<String> = projection
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            // The inner columns the predicates read pass through the projection; one whose
+            // name an output already has (`CAST(s.d AS ...) AS d` beside `s.d`) passes under
+            // a name of its own, and the predicates follow it.
+            let mut renames: HashMap<Column, Expr> = HashMap::new();
             for column in inner_columns(&predicates) {
-                let e = Expr::Column(column);
-                if !exprs.contains(&e) {
+                let e = Expr::Column(column.clone());
+                if exprs.contains(&e) {
+                    continue;
+                }
+                if output_names.contains(&column.name) {
+                    let name = format!("__corr_{}_{}", exprs.len(), column.name);
+                    exprs.push(e.alias(name.as_str()));
+                    renames.insert(column, Expr::Column(Column::from_name(name)));
+                } else {
                     exprs.push(e);
                 }
             }
+            let predicates = predicates
+                .into_iter()
+                .map(|p| replace_columns(p, &renames))
+                .collect::<datafusion_common::Result<Vec<_>>>()?;
             Ok((
                 LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?),
                 predicates,
@@ -126,10 +147,28 @@ fn pull_up(plan: LogicalPlan) -> Result<(LogicalPlan, Vec<Expr>)> {
                 ));
             }
             let (input, predicates) = pull_up(Arc::unwrap_or_clone(aggregate.input))?;
+            if predicates.is_empty() {
+                return Ok((
+                    LogicalPlan::Aggregate(Aggregate::try_new(
+                        Arc::new(input),
+                        aggregate.group_expr,
+                        aggregate.aggr_expr,
+                    )?),
+                    predicates,
+                ));
+            }
+            if aggregate.group_expr.is_empty() {
+                // A global aggregate makes one row whatever its input; grouping it by the
+                // correlation would make none for outer rows without matches (the "count
+                // bug"). The rewrites that handle it take such subqueries before this point.
+                return Err(EmberError::NotSupported(
+                    "a correlated subquery whose aggregate without GROUP BY sits below other operators; put the aggregate at the top of the subquery".into(),
+                ));
+            }
             for p in &predicates {
-                if equality_sides(p).is_none() {
+                if !matches!(equality_sides(p), Some((Expr::Column(_), _))) {
                     return Err(EmberError::NotSupported(format!(
-                        "the correlated condition '{p}' below an aggregate in a subquery; only equalities between an inner and an outer column are supported there"
+                        "the correlated condition '{p}' below an aggregate in a subquery; only equalities between an inner column and an outer expression are supported there"
                     )));
                 }
             }
@@ -221,6 +260,318 @@ pub(crate) fn equality_sides(expr: &Expr) -> Option<(Expr, Expr)> {
         Some(((**right).clone(), (**left).clone()))
     } else {
         None
+    }
+}
+
+/// The equalities `inner = outer` of a correlation, as (inner, outer) pairs; any other
+/// correlated condition is refused, naming the subquery kind (`what`).
+pub(crate) fn correlation_pairs(predicates: &[Expr], what: &str) -> Result<Vec<(Expr, Expr)>> {
+    predicates
+        .iter()
+        .map(|p| {
+            equality_sides(p).ok_or_else(|| {
+                EmberError::NotSupported(format!(
+                    "the correlated condition '{p}' in {what}; only equalities between an inner and an outer expression are supported"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `plan` with a column per distinct inner side of `pairs` (a plain output column stays
+/// itself; an expression becomes `__key_N`), the key columns, and the join conditions
+/// `key = outer` that replace the pairs. Grouping by these keys gives one row per key
+/// value, so a join on them matches each outer row at most once.
+pub(crate) fn with_key_columns(
+    plan: LogicalPlan,
+    pairs: &[(Expr, Expr)],
+) -> Result<(LogicalPlan, Vec<Column>, Vec<Expr>)> {
+    let output = plan.schema().columns();
+    let mut exprs: Vec<Expr> = output.iter().cloned().map(Expr::Column).collect();
+    let mut keys: Vec<(Expr, Column)> = Vec::new();
+    for (inner, _) in pairs {
+        if keys.iter().any(|(e, _)| e == inner) {
+            continue;
+        }
+        let column = match inner {
+            Expr::Column(c) if output.contains(c) => c.clone(),
+            other => {
+                let name = format!("__key_{}", keys.len());
+                exprs.push(other.clone().alias(name.as_str()));
+                Column::from_name(name)
+            }
+        };
+        keys.push((inner.clone(), column));
+    }
+    let plan = if exprs.len() > output.len() {
+        LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(plan))?)
+    } else {
+        plan
+    };
+    let conditions = pairs
+        .iter()
+        .map(|(inner, outer)| {
+            let (_, column) = keys
+                .iter()
+                .find(|(e, _)| e == inner)
+                .unwrap_or_else(|| unreachable!("every inner side has a key"));
+            Expr::Column(column.clone()).eq(outer.clone())
+        })
+        .collect();
+    Ok((plan, keys.into_iter().map(|(_, c)| c).collect(), conditions))
+}
+
+/// A subquery that is a global aggregate (no GROUP BY) under Projections, Filters (HAVING)
+/// and aliases: it makes exactly one row before its HAVING, whatever its input, so for an
+/// outer row without matching input its value is the aggregates' value over no rows
+/// (`count` 0), not nothing. Decorrelating it by grouping on the correlation would lose that
+/// row (the "count bug"); [`AggregateChain::join`] keeps it.
+pub(crate) struct AggregateChain<'a> {
+    /// The nodes above the aggregate, outermost first.
+    above: Vec<&'a LogicalPlan>,
+    aggregate: &'a Aggregate,
+}
+
+impl<'a> AggregateChain<'a> {
+    /// The chain `plan` is, if it is one and only its aggregate's input is correlated.
+    pub(crate) fn of(plan: &'a LogicalPlan) -> Option<Self> {
+        let mut above = Vec::new();
+        let mut node = plan;
+        loop {
+            match node {
+                LogicalPlan::Projection(p) if !p.expr.iter().any(has_outer_ref) => {
+                    above.push(node);
+                    node = p.input.as_ref();
+                }
+                LogicalPlan::Filter(f) if !has_outer_ref(&f.predicate) => {
+                    above.push(node);
+                    node = f.input.as_ref();
+                }
+                LogicalPlan::SubqueryAlias(a) => {
+                    above.push(node);
+                    node = a.input.as_ref();
+                }
+                LogicalPlan::Aggregate(a)
+                    if a.group_expr.is_empty() && !a.aggr_expr.iter().any(has_outer_ref) =>
+                {
+                    return Some(AggregateChain {
+                        above,
+                        aggregate: a,
+                    })
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether a Filter (HAVING) above the aggregate can drop its one row.
+    pub(crate) fn has_filter(&self) -> bool {
+        self.above
+            .iter()
+            .any(|node| matches!(node, LogicalPlan::Filter(_)))
+    }
+
+    /// Whether the aggregate's input refers to the outer query.
+    pub(crate) fn is_correlated(&self) -> bool {
+        plan_has_outer_ref(&self.aggregate.input)
+    }
+
+    /// The value of output column `index` of the chain's top, given what each aggregate
+    /// output column is (`aggregates[i]` for the aggregate's column `i`).
+    fn value(&self, index: usize, aggregates: &[Expr]) -> Result<Expr> {
+        let top = self.above.first().map_or_else(
+            || self.aggregate.schema.columns(),
+            |plan| plan.schema().columns(),
+        );
+        self.evaluate(Expr::Column(top[index].clone()), aggregates)
+    }
+
+    /// Whether the chain makes its row, given the aggregates' values: TRUE when every
+    /// Filter's condition holds (always, without one), FALSE otherwise.
+    fn makes_row(&self, aggregates: &[Expr]) -> Result<Expr> {
+        let truth = Expr::Literal(ScalarValue::Boolean(Some(true)), None);
+        if !self.has_filter() {
+            return Ok(truth);
+        }
+        // TRUE when the conditions hold, NULL (no row) when one does not.
+        Ok(self.evaluate(truth, aggregates)?.is_not_null())
+    }
+
+    /// `expr`, over the chain's top, as an expression over the aggregates' values: the
+    /// projections inlined, and NULL unless every Filter's condition holds.
+    fn evaluate(&self, expr: Expr, aggregates: &[Expr]) -> Result<Expr> {
+        let mut value = expr;
+        let mut conditions: Vec<Expr> = Vec::new();
+        for node in &self.above {
+            let mapping: HashMap<Column, Expr> = match node {
+                LogicalPlan::Projection(p) => p
+                    .schema
+                    .columns()
+                    .into_iter()
+                    .zip(p.expr.iter().map(|e| e.clone().unalias()))
+                    .collect(),
+                LogicalPlan::Filter(f) => {
+                    conditions.push(f.predicate.clone());
+                    continue;
+                }
+                LogicalPlan::SubqueryAlias(a) => a
+                    .schema
+                    .columns()
+                    .into_iter()
+                    .zip(a.input.schema().columns().into_iter().map(Expr::Column))
+                    .collect(),
+                _ => unreachable!("a chain holds only projections, filters and aliases"),
+            };
+            value = replace_columns(value, &mapping)?;
+            conditions = conditions
+                .into_iter()
+                .map(|c| replace_columns(c, &mapping))
+                .collect::<datafusion_common::Result<Vec<_>>>()?;
+        }
+        let mapping: HashMap<Column, Expr> = self
+            .aggregate
+            .schema
+            .columns()
+            .into_iter()
+            .zip(aggregates.iter().cloned())
+            .collect();
+        let value = replace_columns(value, &mapping)?;
+        Ok(match conjunction(conditions) {
+            None => value,
+            Some(condition) => Expr::Case(datafusion_expr::expr::Case::new(
+                None,
+                vec![(
+                    Box::new(replace_columns(condition, &mapping)?),
+                    Box::new(value),
+                )],
+                None,
+            )),
+        })
+    }
+
+    /// What each aggregate gives over no rows: `count` (and `approx_count_distinct`) 0, the
+    /// others NULL.
+    fn values_over_no_rows(&self) -> Result<Vec<Expr>> {
+        self.aggregate
+            .aggr_expr
+            .iter()
+            .zip(self.aggregate.schema.fields())
+            .map(|(aggregate, field)| {
+                let name = match aggregate.clone().unalias() {
+                    Expr::AggregateFunction(f) => f.func.name().to_lowercase(),
+                    _ => String::new(),
+                };
+                let value = match name.as_str() {
+                    "count" | "approx_distinct" => ScalarValue::new_zero(field.data_type())?,
+                    _ => ScalarValue::try_from(field.data_type())?,
+                };
+                Ok(Expr::Literal(value, None))
+            })
+            .collect()
+    }
+
+    /// Left-joins `input` with the aggregate grouped by the correlation and returns the
+    /// widened plan, per output column of the chain wanted (`columns`) the expression that
+    /// stands for it, and an expression that is TRUE when the chain makes its row (its
+    /// HAVING holds): the chain over the group's aggregates when the outer row has matches,
+    /// over the aggregates of no rows when it has none.
+    pub(crate) fn join(
+        &self,
+        input: LogicalPlan,
+        columns: &[usize],
+        what: &str,
+        aliases: &AliasGenerator,
+    ) -> Result<(LogicalPlan, Vec<Expr>, Expr)> {
+        let decorrelated = pull_up_correlated(self.aggregate.input.as_ref().clone())?;
+        let pairs = correlation_pairs(&decorrelated.predicates, what)?;
+        let (keyed, keys, conditions) = with_key_columns(decorrelated.plan, &pairs)?;
+        let grouped = LogicalPlan::Aggregate(Aggregate::try_new(
+            Arc::new(keyed),
+            keys.iter().cloned().map(Expr::Column).collect(),
+            self.aggregate.aggr_expr.clone(),
+        )?);
+        let mut exprs: Vec<Expr> = grouped
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
+            .collect();
+        exprs.push(Expr::Literal(ScalarValue::Boolean(Some(true)), None).alias("__matched"));
+        let marked = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(grouped))?);
+        let (sub, mapping) = alias_plan(marked, &aliases.next())?;
+        let sub_columns = sub.schema().columns();
+        let matched = Expr::Column(
+            sub_columns
+                .last()
+                .cloned()
+                .ok_or_else(|| EmberError::internal("an aggregate join without columns"))?,
+        );
+        // The grouped aggregate's columns are the keys, then the aggregates.
+        let aggregates: Vec<Expr> = sub_columns[keys.len()..sub_columns.len() - 1]
+            .iter()
+            .cloned()
+            .map(Expr::Column)
+            .collect();
+        let conditions = rebase_predicates(conditions, &mapping)?;
+        let joined = build_join(input, sub, JoinType::Left, conditions)?;
+        let empty = self.values_over_no_rows()?;
+        let either = |over_no_rows: Expr, over_group: Expr| {
+            if surely_null(&over_no_rows) {
+                // NULL without matches, as the left join gives anyway.
+                return over_group;
+            }
+            Expr::Case(datafusion_expr::expr::Case::new(
+                None,
+                vec![(Box::new(matched.clone().is_null()), Box::new(over_no_rows))],
+                Some(Box::new(over_group)),
+            ))
+        };
+        let values = columns
+            .iter()
+            .map(|&index| {
+                Ok(either(
+                    self.value(index, &empty)?,
+                    self.value(index, &aggregates)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let makes_row = either(self.makes_row(&empty)?, self.makes_row(&aggregates)?);
+        Ok((joined, values, makes_row))
+    }
+}
+
+/// Whether `expr` is NULL by null propagation alone: a NULL literal under casts, arithmetic
+/// and comparisons, or a CASE whose every branch is.
+fn surely_null(expr: &Expr) -> bool {
+    match expr {
+        Expr::Literal(v, _) => v.is_null(),
+        Expr::Alias(a) => surely_null(&a.expr),
+        Expr::Cast(c) => surely_null(&c.expr),
+        Expr::TryCast(c) => surely_null(&c.expr),
+        Expr::Negative(e) => surely_null(e),
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            matches!(
+                op,
+                Operator::Plus
+                    | Operator::Minus
+                    | Operator::Multiply
+                    | Operator::Divide
+                    | Operator::Modulo
+                    | Operator::Eq
+                    | Operator::NotEq
+                    | Operator::Lt
+                    | Operator::LtEq
+                    | Operator::Gt
+                    | Operator::GtEq
+            ) && (surely_null(left) || surely_null(right))
+        }
+        Expr::Case(case) => {
+            case.when_then_expr
+                .iter()
+                .all(|(_, then)| surely_null(then))
+                && case.else_expr.as_deref().is_none_or(surely_null)
+        }
+        _ => false,
     }
 }
 

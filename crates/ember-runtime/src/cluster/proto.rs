@@ -252,6 +252,7 @@ pub fn metrics_from_wire(values: &[u64]) -> TaskMetricsSnapshot {
 pub fn error_to_wire(error: &EmberError) -> TaskError {
     let (kind, message) = match error {
         EmberError::NotSupported(m) => ("not_supported", m.clone()),
+        EmberError::NotSupportedAt { .. } => ("not_supported", error.to_string()),
         EmberError::Config(m) => ("config", m.clone()),
         EmberError::Cancelled(m) => ("cancelled", m.clone()),
         EmberError::Internal(m) => ("internal", m.clone()),

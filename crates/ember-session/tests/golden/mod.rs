@@ -42,7 +42,7 @@ fn render(sql: &str, result: Result<QueryResult, EmberError>) -> (String, String
             let kind = match &e {
                 EmberError::Syntax { .. } => "ParseException",
                 EmberError::Analysis { .. } => "AnalysisException",
-                EmberError::NotSupported(_) => "NotSupported",
+                EmberError::NotSupported(_) | EmberError::NotSupportedAt { .. } => "NotSupported",
                 EmberError::DataSource(_) | EmberError::Io { .. } => "DataSourceException",
                 EmberError::Config(_) => "ConfigException",
                 _ => "ExecutionException",

@@ -2,24 +2,20 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, FieldRef, IntervalMonthDayNano};
-use chrono::{NaiveDate, NaiveDateTime};
-use datafusion_common::{Column, DFSchema, ScalarValue};
-use datafusion_expr::expr::{
-    Between, Case, Cast, Exists, InList, InSubquery, Like, ScalarFunction, TryCast,
-};
-use datafusion_expr::type_coercion::binary::{
-    comparison_coercion, type_union_resolution, BinaryTypeCoercer,
-};
-use datafusion_expr::{BinaryExpr, Expr, ExprSchemable, Operator};
-use datafusion_expr::{LogicalPlan, LogicalPlanBuilder, Subquery};
+use arrow::datatypes::{DataType, FieldRef};
+use datafusion_common::{Column, DFSchema, ScalarValue, TableReference};
+use datafusion_expr::expr::{Between, Case, Cast, Exists, InList, Like, ScalarFunction, TryCast};
+use datafusion_expr::type_coercion::binary::{comparison_coercion, type_union_resolution};
+use datafusion_expr::{Expr, ExprSchemable, Operator};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
+use super::literal::{datetime_field_name, interval_literal, literal, typed_literal};
+use super::subquery::subquery_of;
 use super::Binder;
 use crate::catalog::closest_names;
-use crate::error::error_at;
-use crate::functions::ansi::{self, Overflow};
+use crate::error::{error_at, not_supported_at};
+use crate::functions::ansi;
 use crate::types::{spark_type_name, sql_to_arrow};
 
 impl Binder<'_> {
@@ -55,7 +51,16 @@ impl Binder<'_> {
                 span,
             }) => self.parameter(name, *span, expr),
             E::Value(value) => literal(&value.value, expr),
-            E::TypedString(typed) => typed_literal(&typed.data_type, &typed.value.value, expr),
+            E::TypedString(ast::TypedString {
+                data_type,
+                value,
+                uses_odbc_syntax,
+            }) => {
+                if *uses_odbc_syntax {
+                    return Err(not_supported_at(expr, "ODBC literals ({d '...'})"));
+                }
+                typed_literal(data_type, &value.value, expr)
+            }
             E::Interval(interval) => interval_literal(interval, expr),
             E::Nested(inner) => self.bind_expr(inner, schema),
             E::UnaryOp { op, expr: operand } => self.bind_unary(*op, operand, schema, expr),
@@ -193,7 +198,8 @@ impl Binder<'_> {
                 negated,
                 expr: value,
                 pattern,
-                ..
+                // REGEXP and RLIKE are the same operator.
+                regexp: _,
             } => {
                 let v = self.bind_string(value, schema)?;
                 let p = self.bind_string(pattern, schema)?;
@@ -208,9 +214,15 @@ impl Binder<'_> {
                 kind,
                 expr: value,
                 data_type,
-                format: None,
-                ..
+                array,
+                format,
             } => {
+                if *array || format.is_some() {
+                    return Err(not_supported_at(
+                        expr,
+                        "CAST with ARRAY or FORMAT; cast to the type alone",
+                    ));
+                }
                 let v = self.bind_expr(value, schema)?;
                 let to = sql_to_arrow(data_type).map_err(|e| error_at(expr, e.to_string()))?;
                 let from = v.get_type(schema)?;
@@ -231,10 +243,12 @@ impl Binder<'_> {
                 })
             }
             E::Case {
+                // Where CASE and END are: positions only.
+                case_token: _,
+                end_token: _,
                 operand,
                 conditions,
                 else_result,
-                ..
             } => self.bind_case(
                 operand.as_deref(),
                 conditions,
@@ -243,7 +257,10 @@ impl Binder<'_> {
                 expr,
             ),
             E::Extract {
-                field, expr: value, ..
+                field,
+                // `EXTRACT(f FROM x)` and `EXTRACT(f, x)` mean the same.
+                syntax: _,
+                expr: value,
             } => {
                 let part = datetime_field_name(field).ok_or_else(|| {
                     error_at(expr, format!("EXTRACT({field} ...) is not supported; use YEAR, QUARTER, MONTH, WEEK, DAY, DAYOFWEEK, HOUR, MINUTE or SECOND"))
@@ -255,7 +272,10 @@ impl Binder<'_> {
                 expr: value,
                 substring_from,
                 substring_for,
-                ..
+                // `SUBSTRING(s, 2, 3)`, `SUBSTRING(s FROM 2 FOR 3)` and `SUBSTR(...)` are one
+                // function.
+                special: _,
+                shorthand: _,
             } => {
                 let mut args = vec![self.bind_expr(value, schema)?];
                 args.push(match substring_from {
@@ -271,8 +291,14 @@ impl Binder<'_> {
                 expr: value,
                 trim_where,
                 trim_what,
-                ..
+                trim_characters,
             } => {
+                if trim_characters.is_some() {
+                    return Err(not_supported_at(
+                        expr,
+                        "TRIM(string, characters); write TRIM(characters FROM string)",
+                    ));
+                }
                 let name = match trim_where {
                     Some(ast::TrimWhereField::Leading) => "ltrim",
                     Some(ast::TrimWhereField::Trailing) => "rtrim",
@@ -318,13 +344,11 @@ impl Binder<'_> {
                 expr,
                 "'*' is only allowed in a SELECT list or in count(*)",
             )),
-            other => Err(EmberError::NotSupported(format!(
-                "the expression '{other}'"
-            ))),
+            other => Err(not_supported_at(other, format!("the expression '{other}'"))),
         }
     }
 
-    fn bind_boolean(&mut self, expr: &ast::Expr, schema: &DFSchema) -> Result<Expr> {
+    pub(crate) fn bind_boolean(&mut self, expr: &ast::Expr, schema: &DFSchema) -> Result<Expr> {
         let bound = self.bind_expr(expr, schema)?;
         cast_to(bound, &DataType::Boolean, schema)
     }
@@ -346,6 +370,18 @@ impl Binder<'_> {
     ) -> Result<Expr> {
         let name = &idents[idents.len() - 1].value;
         let qualifier = (idents.len() >= 2).then(|| &idents[idents.len() - 2].value);
+        if idents.len() > 2 {
+            let databases: Vec<&ast::Ident> = idents[..idents.len() - 2].iter().collect();
+            if !super::relation::is_default_database(&databases) {
+                return Err(error_at(
+                    node,
+                    format!(
+                        "Column '{node}' cannot be resolved: Ember has one database, 'default'; \
+                         write table.column"
+                    ),
+                ));
+            }
+        }
         let case_sensitive = self.case_sensitive();
         let same = |a: &str, b: &str| {
             if case_sensitive {
@@ -354,18 +390,48 @@ impl Binder<'_> {
                 a.eq_ignore_ascii_case(b)
             }
         };
+        // A column DataFusion renamed because its name repeats (`x:1`) answers to the name the
+        // query gave it, so that the name is ambiguous, as in Spark.
+        let renamed = |q: Option<&TableReference>, field: &str| -> Option<&String> {
+            self.from_scopes.iter().rev().find_map(|scope| {
+                scope
+                    .renamed
+                    .iter()
+                    .find(|(c, _)| c.relation.as_ref() == q && c.name == field)
+                    .map(|(_, n)| n)
+            })
+        };
         let find = |schema: &DFSchema| -> Vec<(Column, FieldRef)> {
             schema
                 .iter()
                 .filter(|(q, field)| {
-                    same(field.name(), name)
+                    let field_name = renamed(*q, field.name()).unwrap_or(field.name());
+                    same(field_name, name)
                         && match qualifier {
                             Some(wanted) => q.map(|q| same(q.table(), wanted)).unwrap_or(false),
                             None => true,
                         }
                 })
                 .map(|(q, field)| (Column::new(q.cloned(), field.name()), Arc::clone(field)))
-                .collect()
+                .collect::<Vec<_>>()
+        };
+        // Several matches of which one is visible: the others are the hidden key columns of a
+        // JOIN ... USING, and the name means the merged, visible one.
+        let hidden = |c: &Column| {
+            self.from_scopes
+                .iter()
+                .any(|scope| scope.hidden.contains(c))
+        };
+        let find = |schema: &DFSchema| -> Vec<(Column, FieldRef)> {
+            let all = find(schema);
+            if all.len() > 1 {
+                let visible: Vec<(Column, FieldRef)> =
+                    all.iter().filter(|(c, _)| !hidden(c)).cloned().collect();
+                if visible.len() == 1 {
+                    return visible;
+                }
+            }
+            all
         };
         let matches: Vec<Column> = find(schema).into_iter().map(|(c, _)| c).collect();
         if matches.is_empty() {
@@ -419,359 +485,17 @@ impl Binder<'_> {
                 format!(
                     "Reference '{}' is ambiguous, could be: {}. Qualify it with the table name or alias.",
                     idents.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join("."),
-                    matches.iter().map(|c| c.flat_name()).collect::<Vec<_>>().join(", ")
+                    matches
+                        .iter()
+                        .map(|c| match renamed(c.relation.as_ref(), &c.name) {
+                            Some(name) => Column::new(c.relation.clone(), name).flat_name(),
+                            None => c.flat_name(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
         }
-    }
-
-    /// Binds the query of a subquery with `schema` as its innermost outer scope.
-    fn bind_subquery_plan(&mut self, query: &ast::Query, schema: &DFSchema) -> Result<LogicalPlan> {
-        self.outer_schemas.push(schema.clone());
-        let result = self.bind_query(query);
-        self.outer_schemas.pop();
-        result
-    }
-
-    /// `(SELECT ...)` used as a value: one column, at most one row (checked at run time).
-    fn bind_scalar_subquery(
-        &mut self,
-        query: &ast::Query,
-        schema: &DFSchema,
-        node: &ast::Expr,
-    ) -> Result<Expr> {
-        let plan = self.bind_subquery_plan(query, schema)?;
-        let columns = plan.schema().fields().len();
-        if columns != 1 {
-            return Err(error_at(
-                node,
-                format!(
-                    "Scalar subquery must return only one column, but got {columns}; select a single expression in '{node}'"
-                ),
-            ));
-        }
-        Ok(Expr::ScalarSubquery(subquery_of(plan)))
-    }
-
-    /// `x [NOT] IN (SELECT y ...)`: one column, both sides coerced to a common type.
-    fn bind_in_subquery(
-        &mut self,
-        value: &ast::Expr,
-        query: &ast::Query,
-        negated: bool,
-        schema: &DFSchema,
-        node: &ast::Expr,
-    ) -> Result<Expr> {
-        let v = self.bind_expr(value, schema)?;
-        let plan = self.bind_subquery_plan(query, schema)?;
-        let fields = plan.schema().fields().len();
-        if fields != 1 {
-            return Err(error_at(
-                node,
-                format!(
-                    "The IN subquery must return one column to compare with '{value}', but it returns {fields}"
-                ),
-            ));
-        }
-        let vt = v.get_type(schema)?;
-        let (qualifier, field) = plan.schema().qualified_field(0);
-        let st = field.data_type().clone();
-        let common = comparison_coercion(&vt, &st).ok_or_else(|| {
-            error_at(
-                node,
-                format!(
-                    "Cannot compare {} with the {} the IN subquery returns in '{node}'",
-                    spark_type_name(&vt),
-                    spark_type_name(&st)
-                ),
-            )
-        })?;
-        let plan = if st == common {
-            plan
-        } else {
-            let name = field.name().clone();
-            let column = Expr::Column(Column::new(qualifier.cloned(), &name));
-            let sub_schema = plan.schema().clone();
-            LogicalPlanBuilder::from(plan)
-                .project(vec![cast_to(column, &common, &sub_schema)?.alias(name)])?
-                .build()?
-        };
-        Ok(Expr::InSubquery(InSubquery::new(
-            Box::new(cast_to(v, &common, schema)?),
-            subquery_of(plan),
-            negated,
-        )))
-    }
-
-    fn bind_unary(
-        &mut self,
-        op: ast::UnaryOperator,
-        operand: &ast::Expr,
-        schema: &DFSchema,
-        node: &ast::Expr,
-    ) -> Result<Expr> {
-        match op {
-            ast::UnaryOperator::Not | ast::UnaryOperator::BangNot => {
-                Ok(Expr::Not(Box::new(self.bind_boolean(operand, schema)?)))
-            }
-            ast::UnaryOperator::Plus => self.bind_expr(operand, schema),
-            ast::UnaryOperator::Minus => {
-                if let ast::Expr::Value(v) = operand {
-                    if let ast::Value::Number(n, long) = &v.value {
-                        return literal(&ast::Value::Number(format!("-{n}"), *long), node);
-                    }
-                }
-                let v = self.bind_expr(operand, schema)?;
-                let t = v.get_type(schema)?;
-                if !(t.is_numeric() || matches!(t, DataType::Interval(_) | DataType::Null)) {
-                    return Err(error_at(
-                        node,
-                        format!("Cannot negate '{operand}' of type {}", spark_type_name(&t)),
-                    ));
-                }
-                if t.is_null() {
-                    // Spark reads an untyped NULL operand as a double: -NULL is a NULL double.
-                    return Ok(Expr::Negative(Box::new(cast_to(
-                        v,
-                        &DataType::Float64,
-                        schema,
-                    )?)));
-                }
-                if matches!(
-                    t,
-                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
-                ) {
-                    // Spark's negation wraps in legacy mode and fails on the smallest value in ANSI.
-                    let overflow = if self.conf.get_bool("ember.sql.ansi.enabled") {
-                        Overflow::Fail
-                    } else {
-                        Overflow::Wrap
-                    };
-                    let udf = ansi::arithmetic(ansi::ArithOp::Negate, overflow).into_udf();
-                    return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, vec![v])));
-                }
-                Ok(Expr::Negative(Box::new(v)))
-            }
-            other => Err(EmberError::NotSupported(format!("the operator {other}"))),
-        }
-    }
-
-    pub(crate) fn bind_binary(
-        &mut self,
-        l: Expr,
-        op: &ast::BinaryOperator,
-        r: Expr,
-        schema: &DFSchema,
-        node: &ast::Expr,
-    ) -> Result<Expr> {
-        use ast::BinaryOperator as B;
-        let op = match op {
-            B::Plus => Operator::Plus,
-            B::Minus => Operator::Minus,
-            B::Multiply => Operator::Multiply,
-            B::Divide => return self.bind_divide(l, r, schema, node),
-            B::Modulo => {
-                let r = self.guard_divisor(r, schema)?;
-                return self.coerce_binary(l, Operator::Modulo, r, schema, node);
-            }
-            B::Eq => Operator::Eq,
-            B::NotEq => Operator::NotEq,
-            B::Lt => Operator::Lt,
-            B::LtEq => Operator::LtEq,
-            B::Gt => Operator::Gt,
-            B::GtEq => Operator::GtEq,
-            B::Spaceship => Operator::IsNotDistinctFrom,
-            B::And => Operator::And,
-            B::Or => Operator::Or,
-            B::StringConcat => return self.call_scalar("concat", vec![l, r], schema, node),
-            B::MyIntegerDivide | B::DuckIntegerDivide => {
-                let lt = l.get_type(schema)?;
-                let rt = r.get_type(schema)?;
-                if !(lt.is_integer() || lt.is_null()) || !(rt.is_integer() || rt.is_null()) {
-                    return Err(error_at(
-                        node,
-                        format!(
-                            "div needs integral operands, got {} and {}",
-                            spark_type_name(&lt),
-                            spark_type_name(&rt)
-                        ),
-                    ));
-                }
-                let l = cast_to(l, &DataType::Int64, schema)?;
-                let r = self.guard_divisor(cast_to(r, &DataType::Int64, schema)?, schema)?;
-                return self.coerce_binary(l, Operator::Divide, r, schema, node);
-            }
-            B::BitwiseAnd => Operator::BitwiseAnd,
-            B::BitwiseOr => Operator::BitwiseOr,
-            B::BitwiseXor => Operator::BitwiseXor,
-            other => {
-                return Err(EmberError::NotSupported(format!(
-                    "the operator {other} in '{node}'"
-                )))
-            }
-        };
-        if matches!(op, Operator::And | Operator::Or) {
-            // Spark casts no numbers to boolean implicitly: `1 AND true` is a type error.
-            for side in [&l, &r] {
-                let t = side.get_type(schema)?;
-                let operand = side.human_display();
-                if !matches!(
-                    t,
-                    DataType::Boolean
-                        | DataType::Null
-                        | DataType::Utf8
-                        | DataType::LargeUtf8
-                        | DataType::Utf8View
-                ) {
-                    return Err(error_at(
-                        node,
-                        format!(
-                            "{op} needs boolean operands, but '{operand}' is {} in '{node}'; compare it, e.g. {operand} <> 0",
-                            crate::types::spark_type_name(&t)
-                        ),
-                    ));
-                }
-            }
-            let l = cast_to(l, &DataType::Boolean, schema)
-                .map_err(|_| error_at(node, format!("{op} needs boolean operands in '{node}'")))?;
-            let r = cast_to(r, &DataType::Boolean, schema)
-                .map_err(|_| error_at(node, format!("{op} needs boolean operands in '{node}'")))?;
-            return Ok(Expr::BinaryExpr(BinaryExpr::new(
-                Box::new(l),
-                op,
-                Box::new(r),
-            )));
-        }
-        let bound = self.coerce_binary(l, op, r, schema, node)?;
-        let overflow = if self.conf.get_bool("ember.sql.ansi.enabled") {
-            Overflow::Fail
-        } else {
-            Overflow::Wrap
-        };
-        integer_overflow(bound, overflow, schema)
-    }
-
-    /// Under ANSI mode a zero divisor is an error (Spark's DIVIDE_BY_ZERO); otherwise NULL.
-    fn guard_divisor(&mut self, divisor: Expr, schema: &DFSchema) -> Result<Expr> {
-        let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
-        self.guard_divisor_with(divisor, ansi, schema)
-    }
-
-    fn guard_divisor_with(&mut self, divisor: Expr, ansi: bool, schema: &DFSchema) -> Result<Expr> {
-        if ansi {
-            return Ok(Expr::ScalarFunction(
-                datafusion_expr::expr::ScalarFunction::new_udf(
-                    crate::functions::CheckDivisor::udf(),
-                    vec![divisor],
-                ),
-            ));
-        }
-        let zero = ScalarValue::new_zero(&divisor.get_type(schema)?).unwrap_or(ScalarValue::Null);
-        let udf = super::function::FunctionRegistry::global()
-            .scalar("nullif")
-            .ok_or_else(|| EmberError::internal("nullif is not registered"))?;
-        Ok(Expr::ScalarFunction(
-            datafusion_expr::expr::ScalarFunction::new_udf(
-                udf,
-                vec![divisor, Expr::Literal(zero, None)],
-            ),
-        ))
-    }
-
-    /// Spark's `/`: integral and floating operands divide as double; decimals stay decimal.
-    fn bind_divide(
-        &mut self,
-        l: Expr,
-        r: Expr,
-        schema: &DFSchema,
-        node: &ast::Expr,
-    ) -> Result<Expr> {
-        let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
-        self.bind_divide_with(l, r, ansi, schema, node)
-    }
-
-    /// `/` failing on a zero divisor (`ansi`) or returning NULL (legacy mode, `try_divide`).
-    pub(crate) fn bind_divide_with(
-        &mut self,
-        l: Expr,
-        r: Expr,
-        ansi: bool,
-        schema: &DFSchema,
-        node: &ast::Expr,
-    ) -> Result<Expr> {
-        let r = self.guard_divisor_with(r, ansi, schema)?;
-        let lt = l.get_type(schema)?;
-        let rt = r.get_type(schema)?;
-        let decimal =
-            |t: &DataType| matches!(t, DataType::Decimal128(..)) || t.is_integer() || t.is_null();
-        if decimal(&lt)
-            && decimal(&rt)
-            && (matches!(lt, DataType::Decimal128(..)) || matches!(rt, DataType::Decimal128(..)))
-        {
-            return self.bind_decimal_divide(l, &lt, r, &rt, schema);
-        }
-        let l = cast_to(l, &DataType::Float64, schema).map_err(|_| type_error(node, &lt, &rt))?;
-        let r = cast_to(r, &DataType::Float64, schema).map_err(|_| type_error(node, &lt, &rt))?;
-        self.coerce_binary(l, Operator::Divide, r, schema, node)
-    }
-
-    /// Decimal division with Spark's result type: scale `max(6, s1 + p2 + 1)`, precision
-    /// `p1 - s1 + s2 + scale`, reduced to 38 digits keeping at least 6 of scale.
-    fn bind_decimal_divide(
-        &mut self,
-        l: Expr,
-        lt: &DataType,
-        r: Expr,
-        rt: &DataType,
-        schema: &DFSchema,
-    ) -> Result<Expr> {
-        let (p1, s1) = spark_decimal_of(lt);
-        let (p2, s2) = spark_decimal_of(rt);
-        let scale = 6.max(s1 + p2 + 1);
-        let precision = p1 - s1 + s2 + scale;
-        let (precision, scale) = if precision > 38 {
-            let int_digits = precision - scale;
-            (38, (38 - int_digits).max(scale.min(6)))
-        } else {
-            (precision, scale)
-        };
-        // Arrow's decimal division yields the dividend's scale + 4: widen the dividend so the
-        // quotient carries at least the scale Spark keeps, then round to Spark's type.
-        let left_scale = s1.max(scale - 4).min(s1 + (38 - p1));
-        let left_precision = (p1 + left_scale - s1).min(38);
-        let l = cast_to(
-            l,
-            &DataType::Decimal128(left_precision as u8, left_scale as i8),
-            schema,
-        )?;
-        let r = cast_to(r, &DataType::Decimal128(p2 as u8, s2 as i8), schema)?;
-        let quotient =
-            Expr::BinaryExpr(BinaryExpr::new(Box::new(l), Operator::Divide, Box::new(r)));
-        cast_to(
-            quotient,
-            &DataType::Decimal128(precision as u8, scale as i8),
-            schema,
-        )
-    }
-
-    pub(crate) fn coerce_binary(
-        &mut self,
-        l: Expr,
-        op: Operator,
-        r: Expr,
-        schema: &DFSchema,
-        node: &ast::Expr,
-    ) -> Result<Expr> {
-        let lt = l.get_type(schema)?;
-        let rt = r.get_type(schema)?;
-        let (lt2, rt2) = BinaryTypeCoercer::new(&lt, &op, &rt)
-            .get_input_types()
-            .map_err(|_| type_error(node, &lt, &rt))?;
-        Ok(Expr::BinaryExpr(BinaryExpr::new(
-            Box::new(cast_to(l, &lt2, schema)?),
-            op,
-            Box::new(cast_to(r, &rt2, schema)?),
-        )))
     }
 
     fn bind_case(
@@ -857,55 +581,6 @@ impl Binder<'_> {
     }
 }
 
-/// A subquery expression's payload, with the outer references its plan makes.
-fn subquery_of(plan: LogicalPlan) -> Subquery {
-    let plan = Arc::new(plan);
-    Subquery {
-        outer_ref_columns: plan.all_out_ref_exprs(),
-        subquery: plan,
-        spans: Default::default(),
-    }
-}
-
-/// Integer `+`, `-` and `*` with Spark's overflow behaviour: `bound` is a coerced binary
-/// expression; when both sides are one signed integer type it becomes a checked call (ANSI
-/// fails naming the values, `try_*` returns NULL). Wrapping keeps the plain operator.
-pub(crate) fn integer_overflow(bound: Expr, overflow: Overflow, schema: &DFSchema) -> Result<Expr> {
-    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &bound else {
-        return Ok(bound);
-    };
-    let arith = match op {
-        Operator::Plus => ansi::ArithOp::Add,
-        Operator::Minus => ansi::ArithOp::Subtract,
-        Operator::Multiply => ansi::ArithOp::Multiply,
-        _ => return Ok(bound),
-    };
-    let lt = left.get_type(schema)?;
-    let signed = matches!(
-        lt,
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
-    );
-    if overflow == Overflow::Wrap || !signed || lt != right.get_type(schema)? {
-        return Ok(bound);
-    }
-    let udf = ansi::arithmetic(arith, overflow).into_udf();
-    Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
-        udf,
-        vec![left.as_ref().clone(), right.as_ref().clone()],
-    )))
-}
-
-/// Spark's decimal view of a numeric type: int is decimal(10,0), bigint decimal(20,0).
-fn spark_decimal_of(t: &DataType) -> (i32, i32) {
-    match t {
-        DataType::Decimal128(p, s) => (*p as i32, *s as i32),
-        DataType::Int8 => (3, 0),
-        DataType::Int16 => (5, 0),
-        DataType::Int32 => (10, 0),
-        _ => (20, 0),
-    }
-}
-
 /// The common type of CASE branches, COALESCE arguments and the like.
 pub(crate) fn common_type(types: &[DataType]) -> Option<DataType> {
     let non_null: Vec<DataType> = types.iter().filter(|t| !t.is_null()).cloned().collect();
@@ -913,18 +588,6 @@ pub(crate) fn common_type(types: &[DataType]) -> Option<DataType> {
         return types.first().cloned();
     }
     type_union_resolution(&non_null)
-}
-
-fn type_error(node: &ast::Expr, left: &DataType, right: &DataType) -> EmberError {
-    error_at(
-        node,
-        format!(
-            "Cannot apply '{node}' to {} and {}; cast one side, e.g. CAST(x AS {})",
-            spark_type_name(left),
-            spark_type_name(right),
-            spark_type_name(left).to_uppercase()
-        ),
-    )
 }
 
 /// Wraps `expr` in a cast unless it already has type `to`.
@@ -946,216 +609,6 @@ pub(crate) fn cast_to(expr: Expr, to: &DataType, schema: &DFSchema) -> Result<Ex
         )));
     }
     Ok(Expr::Cast(Cast::new(Box::new(expr), to.clone())))
-}
-
-/// Spark literal typing: `1` int, `3000000000` bigint, `1.5` decimal(2,1), `1e3` double.
-pub(crate) fn literal(value: &ast::Value, node: &ast::Expr) -> Result<Expr> {
-    let scalar = match value {
-        ast::Value::Number(text, true) => text
-            .parse::<i64>()
-            .map(|v| ScalarValue::Int64(Some(v)))
-            .map_err(|_| {
-                error_at(
-                    node,
-                    format!("'{text}L' is not a valid BIGINT; it must lie between -9223372036854775808 and 9223372036854775807"),
-                )
-            })?,
-        ast::Value::Number(text, false) => number_literal(text)
-            .ok_or_else(|| error_at(node, format!("'{text}' is not a valid number")))?,
-        ast::Value::SingleQuotedString(s)
-        | ast::Value::DoubleQuotedString(s)
-        | ast::Value::EscapedStringLiteral(s) => ScalarValue::Utf8(Some(s.clone())),
-        ast::Value::Boolean(b) => ScalarValue::Boolean(Some(*b)),
-        ast::Value::Null => ScalarValue::Null,
-        other => return Err(EmberError::NotSupported(format!("the literal {other}"))),
-    };
-    Ok(Expr::Literal(scalar, None))
-}
-
-fn number_literal(text: &str) -> Option<ScalarValue> {
-    let lower = text.to_ascii_lowercase();
-    if let Some(digits) = lower.strip_suffix('l') {
-        return digits
-            .parse::<i64>()
-            .ok()
-            .map(|v| ScalarValue::Int64(Some(v)));
-    }
-    if let Some(digits) = lower.strip_suffix('d') {
-        return digits
-            .parse::<f64>()
-            .ok()
-            .map(|v| ScalarValue::Float64(Some(v)));
-    }
-    if lower.contains('e') {
-        return lower
-            .parse::<f64>()
-            .ok()
-            .map(|v| ScalarValue::Float64(Some(v)));
-    }
-    if let Some((int_part, frac_part)) = lower.split_once('.') {
-        let negative = int_part.starts_with('-');
-        let int_digits = int_part
-            .trim_start_matches(['-', '+'])
-            .trim_start_matches('0');
-        let scale = frac_part.len();
-        let precision = (int_digits.len() + scale).max(scale).max(1);
-        if precision > 38 {
-            return lower
-                .parse::<f64>()
-                .ok()
-                .map(|v| ScalarValue::Float64(Some(v)));
-        }
-        let unscaled: i128 = format!("{int_digits}{frac_part}")
-            .parse::<i128>()
-            .unwrap_or(0);
-        let unscaled = if negative { -unscaled } else { unscaled };
-        return Some(ScalarValue::Decimal128(
-            Some(unscaled),
-            precision as u8,
-            scale as i8,
-        ));
-    }
-    if let Ok(v) = lower.parse::<i32>() {
-        return Some(ScalarValue::Int32(Some(v)));
-    }
-    if let Ok(v) = lower.parse::<i64>() {
-        return Some(ScalarValue::Int64(Some(v)));
-    }
-    let digits = lower.trim_start_matches(['-', '+']);
-    if digits.len() <= 38 {
-        let v = lower.parse::<i128>().ok()?;
-        return Some(ScalarValue::Decimal128(Some(v), digits.len() as u8, 0));
-    }
-    None
-}
-
-fn typed_literal(data_type: &ast::DataType, value: &ast::Value, node: &ast::Expr) -> Result<Expr> {
-    let text = match value {
-        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
-            s.trim().to_string()
-        }
-        other => {
-            return Err(error_at(
-                node,
-                format!("expected a quoted string after {data_type}, found {other}"),
-            ))
-        }
-    };
-    let scalar = match data_type {
-        ast::DataType::Date => {
-            let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-                error_at(
-                    node,
-                    format!("Cannot parse '{text}' as a DATE; write it as DATE 'yyyy-MM-dd'"),
-                )
-            })?;
-            ScalarValue::Date32(Some(days_since_epoch(date)))
-        }
-        ast::DataType::Timestamp(_, _) | ast::DataType::Datetime(_) => {
-            let parsed = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-                .iter()
-                .find_map(|f| {
-                    NaiveDateTime::parse_from_str(&text, f)
-                        .ok()
-                        .or_else(|| NaiveDate::parse_from_str(&text, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
-                })
-                .ok_or_else(|| error_at(node, format!("Cannot parse '{text}' as a TIMESTAMP; write it as TIMESTAMP 'yyyy-MM-dd HH:mm:ss'")))?;
-            ScalarValue::TimestampMicrosecond(Some(parsed.and_utc().timestamp_micros()), None)
-        }
-        other => {
-            let to = sql_to_arrow(other)?;
-            let v = ScalarValue::Utf8(Some(text.clone()));
-            v.cast_to(&to).map_err(|_| {
-                error_at(
-                    node,
-                    format!("Cannot parse '{text}' as {}", spark_type_name(&to)),
-                )
-            })?
-        }
-    };
-    Ok(Expr::Literal(scalar, None))
-}
-
-pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    (date - epoch).num_days() as i32
-}
-
-fn interval_literal(interval: &ast::Interval, node: &ast::Expr) -> Result<Expr> {
-    let text = match interval.value.as_ref() {
-        ast::Expr::Value(v) => match &v.value {
-            ast::Value::SingleQuotedString(s) => s.trim().to_string(),
-            ast::Value::Number(n, _) => n.clone(),
-            other => {
-                return Err(error_at(
-                    node,
-                    format!("expected a number in the interval, found {other}"),
-                ))
-            }
-        },
-        ast::Expr::UnaryOp {
-            op: ast::UnaryOperator::Minus,
-            expr,
-        } => format!("-{expr}").replace('\'', ""),
-        other => {
-            return Err(error_at(
-                node,
-                format!("expected a number in the interval, found {other}"),
-            ))
-        }
-    };
-    let (amount, unit) = match &interval.leading_field {
-        Some(field) => (text.clone(), field.to_string().to_lowercase()),
-        None => {
-            // `INTERVAL '3 days'`
-            let mut parts = text.split_whitespace();
-            let amount = parts.next().unwrap_or_default().to_string();
-            (amount, parts.next().unwrap_or("").to_lowercase())
-        }
-    };
-    let n: i64 = amount.parse().map_err(|_| {
-        error_at(
-            node,
-            format!("'{amount}' is not a whole number of {unit}; write e.g. INTERVAL '3' DAY"),
-        )
-    })?;
-    let unit = unit.trim_end_matches('s');
-    let value = match unit {
-        "year" => IntervalMonthDayNano::new((n * 12) as i32, 0, 0),
-        "month" => IntervalMonthDayNano::new(n as i32, 0, 0),
-        "week" => IntervalMonthDayNano::new(0, (n * 7) as i32, 0),
-        "day" => IntervalMonthDayNano::new(0, n as i32, 0),
-        "hour" => IntervalMonthDayNano::new(0, 0, n * 3_600_000_000_000),
-        "minute" => IntervalMonthDayNano::new(0, 0, n * 60_000_000_000),
-        "second" => IntervalMonthDayNano::new(0, 0, n * 1_000_000_000),
-        other => {
-            return Err(error_at(
-                node,
-                format!("unknown interval unit '{other}'; use YEAR, MONTH, WEEK, DAY, HOUR, MINUTE or SECOND"),
-            ))
-        }
-    };
-    Ok(Expr::Literal(
-        ScalarValue::IntervalMonthDayNano(Some(value)),
-        None,
-    ))
-}
-
-pub(crate) fn datetime_field_name(field: &ast::DateTimeField) -> Option<&'static str> {
-    use ast::DateTimeField as F;
-    Some(match field {
-        F::Year | F::Years => "year",
-        F::Quarter => "quarter",
-        F::Month | F::Months => "month",
-        F::Week(_) | F::Weeks => "week",
-        F::Day | F::Days => "day",
-        F::DayOfWeek | F::Dow => "dow",
-        F::DayOfYear | F::Doy => "doy",
-        F::Hour | F::Hours => "hour",
-        F::Minute | F::Minutes => "minute",
-        F::Second | F::Seconds => "second",
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -1205,27 +658,6 @@ mod tests {
         assert!(
             plan.contains("CAST(t.a AS Int64) IN (<subquery>)"),
             "{plan}"
-        );
-    }
-
-    #[test]
-    fn spark_number_literals() {
-        assert_eq!(number_literal("1"), Some(ScalarValue::Int32(Some(1))));
-        assert_eq!(
-            number_literal("3000000000"),
-            Some(ScalarValue::Int64(Some(3_000_000_000)))
-        );
-        assert_eq!(
-            number_literal("0.06"),
-            Some(ScalarValue::Decimal128(Some(6), 2, 2))
-        );
-        assert_eq!(
-            number_literal("12.5"),
-            Some(ScalarValue::Decimal128(Some(125), 3, 1))
-        );
-        assert_eq!(
-            number_literal("1e3"),
-            Some(ScalarValue::Float64(Some(1000.0)))
         );
     }
 }

@@ -8,13 +8,13 @@ use datafusion_common::{DFSchema, ScalarValue};
 use datafusion_expr::expr::{AggregateFunction, ScalarFunction};
 use datafusion_expr::type_coercion::functions::fields_with_udf;
 use datafusion_expr::{AggregateUDF, Expr, ExprSchemable, Operator, ScalarUDF};
-use ember_common::{EmberError, Result};
+use ember_common::Result;
 use sqlparser::ast;
 
-use super::expr::{cast_to, common_type, integer_overflow};
+use super::expr::{cast_to, common_type};
 use super::Binder;
 use crate::catalog::closest_names;
-use crate::error::error_at;
+use crate::error::{error_at, not_supported_at};
 use crate::functions::aggregate::{CheckedSum, Pick, PickAggregate};
 use crate::functions::ansi::{self, Overflow};
 use crate::types::spark_type_name;
@@ -146,6 +146,12 @@ const ARITY: &[(&str, usize, usize)] = &[
 
 /// Spark's message for a call with the wrong number of arguments.
 fn check_arity(name: &str, got: usize, node: &ast::Expr) -> Result<()> {
+    if name == "count" && got == 0 {
+        return Err(error_at(
+            node,
+            "[WRONG_NUM_ARGS] The `count` requires at least 1 argument, but got 0; count rows with count(*)",
+        ));
+    }
     let Some((_, min, max)) = ARITY.iter().find(|(n, _, _)| *n == name) else {
         return Ok(());
     };
@@ -228,45 +234,24 @@ impl Binder<'_> {
         schema: &DFSchema,
         node: &ast::Expr,
     ) -> Result<Expr> {
-        let name = function.name.to_string().to_lowercase();
-        if function.over.is_some() {
-            return self.bind_window_function(function, schema, node);
+        let call = super::call::Call::of(function, node)?;
+        if call.over.is_some() {
+            return self.bind_window_function(&call, schema, node);
         }
-        let (args, distinct) = match &function.args {
-            ast::FunctionArguments::None => (Vec::new(), false),
-            ast::FunctionArguments::Subquery(_) => {
-                return Err(EmberError::NotSupported(format!(
-                    "subqueries as function arguments in '{node}'"
-                )))
-            }
-            ast::FunctionArguments::List(list) => (
-                list.args.clone(),
-                matches!(
-                    list.duplicate_treatment,
-                    Some(ast::DuplicateTreatment::Distinct)
-                ),
-            ),
-        };
-        check_arity(&name, args.len(), node)?;
+        let name = call.name.clone();
+        check_arity(&name, call.args.len(), node)?;
         if is_spark_aggregate(&name) {
-            return self.bind_aggregate(&name, function, &args, distinct, schema, node);
+            return self.bind_aggregate(&call, schema, node);
         }
-        if distinct {
-            return Err(error_at(
-                node,
-                format!("DISTINCT is only allowed in aggregate functions, not in {name}"),
-            ));
-        }
+        call.check_scalar(node)?;
         let mut bound = Vec::new();
-        for arg in &args {
+        for arg in &call.args {
             match arg {
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
-                    bound.push(self.bind_expr(e, schema)?)
-                }
-                other => {
+                super::call::CallArg::Expr(e) => bound.push(self.bind_expr(e, schema)?),
+                super::call::CallArg::Star => {
                     return Err(error_at(
                         node,
-                        format!("unsupported argument '{other}' to {name}"),
+                        format!("'*' is not an argument of {name}; only count(*) takes it"),
                     ))
                 }
             }
@@ -367,8 +352,7 @@ impl Binder<'_> {
                     "try_multiply" => Operator::Multiply,
                     _ => return self.bind_divide_with(a, b, false, schema, node),
                 };
-                let bound = self.coerce_binary(a, op, b, schema, node)?;
-                return integer_overflow(bound, Overflow::Null, schema);
+                return self.bind_arithmetic(a, op, b, Overflow::Null, schema, node);
             }
             "power" | "pow" => {
                 let bound = bound
@@ -530,20 +514,19 @@ impl Binder<'_> {
     /// (`count_if`, `collect_list`, ...), Ember's own (`first`, `max_by`, ...), then the rest.
     pub(crate) fn bind_aggregate(
         &mut self,
-        name: &str,
-        function: &ast::Function,
-        args: &[ast::FunctionArg],
-        distinct: bool,
+        call: &super::call::Call,
         schema: &DFSchema,
         node: &ast::Expr,
     ) -> Result<Expr> {
+        let name = call.name.as_str();
+        let distinct = call.distinct;
         let mut bound = Vec::new();
-        for arg in args {
+        for arg in &call.args {
             match arg {
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) if name == "count" => {
+                super::call::CallArg::Star if name == "count" => {
                     bound.push(Expr::Literal(ScalarValue::Int32(Some(1)), None))
                 }
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                super::call::CallArg::Expr(e) => {
                     let b = self.bind_expr(e, schema)?;
                     if !datafusion_expr::utils::find_aggregate_exprs(std::iter::once(&b)).is_empty()
                     {
@@ -554,21 +537,46 @@ impl Binder<'_> {
                     }
                     bound.push(b)
                 }
-                other => {
+                super::call::CallArg::Star => {
                     return Err(error_at(
                         node,
-                        format!("unsupported argument '{other}' to {name}"),
+                        format!("'*' is not an argument of {name}; only count(*) takes it"),
                     ))
                 }
             }
         }
-        let mut filter = match &function.filter {
+        let picks = matches!(
+            name,
+            "first" | "last" | "first_value" | "last_value" | "any_value"
+        );
+        if call.null_treatment.is_some() && !picks {
+            return Err(error_at(
+                node,
+                format!(
+                    "IGNORE NULLS / RESPECT NULLS is not allowed in {name}; it is for first, last, first_value, last_value, any_value, nth_value, lag and lead"
+                ),
+            ));
+        }
+        if !call.order_by.is_empty() {
+            return Err(if matches!(name, "string_agg" | "listagg") {
+                not_supported_at(
+                    node,
+                    format!("{name} with WITHIN GROUP (ORDER BY ...); the order of its values would be lost"),
+                )
+            } else {
+                error_at(
+                    node,
+                    format!("WITHIN GROUP / ORDER BY is not allowed in the arguments of {name}"),
+                )
+            });
+        }
+        let mut filter = match call.filter {
             Some(f) => {
                 let bound = self.bind_expr(f, schema)?;
                 let filter_type = bound.get_type(schema)?;
                 if !matches!(filter_type, DataType::Boolean | DataType::Null) {
                     return Err(error_at(
-                        f.as_ref(),
+                        f,
                         format!(
                             "FILTER (WHERE {f}) needs a boolean condition, but it is {}; compare it, e.g. {f} <> 0",
                             crate::types::spark_type_name(&filter_type)
@@ -673,8 +681,10 @@ impl Binder<'_> {
                     )
                 })?;
                 let ignore_nulls = match it.next() {
-                    None => false,
-                    Some(Expr::Literal(ScalarValue::Boolean(Some(b)), _)) => b,
+                    None => call.ignores_nulls(),
+                    Some(Expr::Literal(ScalarValue::Boolean(Some(b)), _)) => {
+                        b || call.ignores_nulls()
+                    }
                     Some(_) => {
                         return Err(error_at(
                             node,
@@ -701,6 +711,29 @@ impl Binder<'_> {
                     Pick::MinBy
                 };
                 aggregate(PickAggregate::udaf(pick, false), bound, distinct, filter)
+            }
+            "avg" | "mean"
+                if bound.len() == 1
+                    && matches!(bound[0].get_type(schema)?, DataType::Decimal128(..)) =>
+            {
+                // Spark's average of decimal(p, s): sum / count in decimal arithmetic, rounded
+                // half-up to decimal(p + 4, s + 4) (the stock average truncates).
+                let DataType::Decimal128(p, s) = bound[0].get_type(schema)? else {
+                    unreachable!("matched above")
+                };
+                let value = bound.remove(0);
+                let sum = aggregate(
+                    lookup("sum")?,
+                    vec![value.clone()],
+                    distinct,
+                    filter.clone(),
+                )?;
+                let count = aggregate(lookup("count")?, vec![value], distinct, filter)?;
+                let count = cast_to(count, &DataType::Decimal128(20, 0), schema)?;
+                let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
+                let quotient = self.bind_divide_with(sum, count, ansi, schema, node)?;
+                let result = DataType::Decimal128((p + 4).min(38), (s + 4).min(38));
+                cast_to(quotient, &result, schema)
             }
             "sum" | "avg" if bound.len() == 1 && bound[0].get_type(schema)?.is_null() => {
                 // Spark reads an untyped NULL argument as a double: sum(NULL) is a NULL double.

@@ -160,7 +160,7 @@ fn cube(groups: &[Vec<usize>], node: &ast::Expr) -> Result<Vec<Vec<usize>>> {
 
 /// Whether `expr` is a call of `grouping(...)`.
 pub(crate) fn is_grouping_call(expr: &Expr) -> bool {
-    matches!(expr, Expr::AggregateFunction(AggregateFunction { func, .. }) if func.name() == "grouping")
+    matches!(expr.clone().unalias(), Expr::AggregateFunction(AggregateFunction { func, .. }) if func.name() == "grouping")
 }
 
 /// One aggregation per grouping set, unioned; output named as `Aggregate(exprs, aggregates)`.
@@ -207,7 +207,8 @@ pub(crate) fn grouping_sets_aggregate(
         for a in aggregates {
             let name = a.schema_name().to_string();
             if is_grouping_call(a) {
-                let Expr::AggregateFunction(AggregateFunction { params, .. }) = a else {
+                let Expr::AggregateFunction(AggregateFunction { params, .. }) = a.clone().unalias()
+                else {
                     unreachable!("checked by is_grouping_call")
                 };
                 let mut bits = 0i32;

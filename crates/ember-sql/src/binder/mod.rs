@@ -6,13 +6,17 @@
 //! joins), `expr.rs` (expressions), `function.rs` (function calls), `naming.rs` (Spark's
 //! result column names).
 
+mod call;
 mod expr;
 mod function;
 mod grouping;
+pub(crate) mod literal;
 mod naming;
+mod operator;
 mod query;
 mod relation;
 mod select;
+mod subquery;
 #[cfg(test)]
 mod test_util;
 mod window;
@@ -28,6 +32,17 @@ use crate::catalog::SessionCatalog;
 
 pub use function::FunctionRegistry;
 
+/// What a FROM clause's columns look like to the SELECT over it, beyond their schema.
+#[derive(Debug, Default)]
+struct FromScope {
+    /// Columns `*` does not show (the other side's key of `JOIN ... USING`): a name matching
+    /// one of them and a visible column means the visible one.
+    hidden: Vec<datafusion_common::Column>,
+    /// Columns DataFusion renamed because their names repeat (`x:1`), with the name the query
+    /// gave them (`x`).
+    renamed: Vec<(datafusion_common::Column, String)>,
+}
+
 /// Binds SQL ASTs to logical plans for one session.
 pub struct Binder<'a> {
     catalog: &'a SessionCatalog,
@@ -41,6 +56,10 @@ pub struct Binder<'a> {
     named_windows: Vec<BTreeMap<String, ast::WindowSpec>>,
     /// Values of a prepared statement's `?` / `$n` parameters.
     parameters: Option<&'a crate::Parameters>,
+    /// What the FROM clauses of the SELECTs being bound hide or rename, innermost last.
+    from_scopes: Vec<FromScope>,
+    /// FULL JOINs with USING bound so far, numbering the qualifiers of their merged columns.
+    using_joins: usize,
 }
 
 impl<'a> Binder<'a> {
@@ -52,6 +71,8 @@ impl<'a> Binder<'a> {
             outer_schemas: Vec::new(),
             named_windows: Vec::new(),
             parameters: None,
+            from_scopes: Vec::new(),
+            using_joins: 0,
         }
     }
 

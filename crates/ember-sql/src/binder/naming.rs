@@ -12,6 +12,7 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
             ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
             ast::Value::Null => "NULL".into(),
             ast::Value::Boolean(b) => b.to_string(),
+            ast::Value::Number(text, long) => number_name(text, *long),
             other => other.to_string(),
         },
         E::TypedString(t) => format!(
@@ -35,6 +36,10 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
                 format!("(NOT {})", spark_name(expr))
             }
             ast::UnaryOperator::Minus => match expr.as_ref() {
+                E::Value(ast::ValueWithSpan {
+                    value: ast::Value::Number(text, long),
+                    ..
+                }) => number_name(&format!("-{text}"), *long),
                 E::Value(v) if !matches!(v.value, ast::Value::Null) => {
                     format!("-{}", spark_name(expr))
                 }
@@ -182,8 +187,57 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
                 args.join(", ")
             )
         }
+        E::Ceil { expr, .. } => format!("CEIL({})", spark_name(expr)),
+        E::Floor { expr, .. } => format!("FLOOR({})", spark_name(expr)),
         other => other.to_string(),
     }
+}
+
+/// A numeric literal's name is its value as Spark prints it: `1L` is `1`, `2.5D` is `2.5`,
+/// `1e3` is `1000.0`, `1.50` is `1.50`.
+fn number_name(text: &str, long: bool) -> String {
+    use datafusion_common::ScalarValue as S;
+    let text = if long {
+        format!("{text}L")
+    } else {
+        text.to_string()
+    };
+    match super::literal::number_literal(&text) {
+        Ok(S::Float64(Some(v))) => java_double(v),
+        Ok(S::Float32(Some(v))) => java_double(v as f64),
+        Ok(S::Decimal128(Some(v), _, scale)) => {
+            datafusion_common::ScalarValue::Decimal128(Some(v), 38, scale).to_string()
+        }
+        Ok(other) => other.to_string(),
+        Err(_) => text,
+    }
+}
+
+/// A double as Java's `Double.toString` writes it: `2.5`, `1000.0`, `1.0E10`, `1.0E-5`.
+pub(crate) fn java_double(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let magnitude = v.abs();
+    if v == 0.0 || (1e-3..1e7).contains(&magnitude) {
+        let text = v.to_string();
+        return if text.contains('.') {
+            text
+        } else {
+            format!("{text}.0")
+        };
+    }
+    let text = format!("{v:e}");
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+    let mantissa = if mantissa.contains('.') {
+        mantissa.to_string()
+    } else {
+        format!("{mantissa}.0")
+    };
+    format!("{mantissa}E{exponent}")
 }
 
 fn unquoted(v: &ast::Value) -> String {
@@ -196,11 +250,10 @@ fn unquoted(v: &ast::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlparser::dialect::SparkSqlDialect;
     use sqlparser::parser::Parser;
 
     fn name_of(sql: &str) -> String {
-        let expr = Parser::new(&SparkSqlDialect {})
+        let expr = Parser::new(&crate::dialect::EmberDialect)
             .try_with_sql(sql)
             .unwrap()
             .parse_expr()
@@ -215,5 +268,10 @@ mod tests {
         assert_eq!(name_of("count(*)"), "count(1)");
         assert_eq!(name_of("count(DISTINCT x)"), "count(DISTINCT x)");
         assert_eq!(name_of("CAST(x AS int)"), "CAST(x AS INT)");
+        assert_eq!(name_of("1.50"), "1.50");
+        assert_eq!(name_of("1e3"), "1000.0");
+        assert_eq!(name_of("1e10"), "1.0E10");
+        assert_eq!(java_double(-0.0), "-0.0");
+        assert_eq!(java_double(1.5e-5), "1.5E-5");
     }
 }

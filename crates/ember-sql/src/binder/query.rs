@@ -8,49 +8,13 @@ use sqlparser::ast;
 
 use super::expr::{cast_to, common_type};
 use super::Binder;
-use crate::error::error_at;
+use crate::error::{error_at, not_supported_at, not_supported_at_span};
 
 impl Binder<'_> {
     pub(crate) fn bind_query(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
         let pushed_scope = match &query.with {
             Some(with) => {
-                if with.recursive {
-                    return Err(EmberError::NotSupported("WITH RECURSIVE".into()));
-                }
-                self.ctes.push(BTreeMap::new());
-                for cte in &with.cte_tables {
-                    let name = cte.alias.name.value.clone();
-                    let mut plan = match self.bind_query(&cte.query) {
-                        Ok(p) => p,
-                        Err(e) => {
-                            self.ctes.pop();
-                            return Err(e);
-                        }
-                    };
-                    if !cte.alias.columns.is_empty() {
-                        let columns = plan.schema().columns();
-                        if columns.len() != cte.alias.columns.len() {
-                            self.ctes.pop();
-                            return Err(crate::error::error_at_ident(
-                                &cte.alias.name,
-                                format!(
-                                    "WITH {name}(...) names {} columns but its query has {}",
-                                    cte.alias.columns.len(),
-                                    columns.len()
-                                ),
-                            ));
-                        }
-                        let exprs: Vec<Expr> = columns
-                            .into_iter()
-                            .zip(&cte.alias.columns)
-                            .map(|(c, a)| Expr::Column(c).alias(a.name.value.as_str()))
-                            .collect();
-                        plan = LogicalPlanBuilder::from(plan).project(exprs)?.build()?;
-                    }
-                    if let Some(scope) = self.ctes.last_mut() {
-                        scope.insert(name.to_lowercase(), plan);
-                    }
-                }
+                self.bind_ctes(with)?;
                 true
             }
             None => false,
@@ -62,33 +26,143 @@ impl Binder<'_> {
         result
     }
 
-    fn bind_query_body(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
-        if query.fetch.is_some() {
-            return Err(EmberError::NotSupported("FETCH FIRST; use LIMIT".into()));
+    /// Binds `WITH a AS (...), b AS (...)` into a new innermost CTE scope, which the caller
+    /// pops when the query is bound; on an error the scope is popped here.
+    fn bind_ctes(&mut self, with: &ast::With) -> Result<()> {
+        let ast::With {
+            // Where WITH starts: positions only.
+            with_token: _,
+            recursive,
+            cte_tables,
+        } = with;
+        if *recursive {
+            return Err(not_supported_at(with, "WITH RECURSIVE"));
         }
-        let mut plan = match query.body.as_ref() {
-            ast::SetExpr::Select(select) => self.bind_select(select, query.order_by.as_ref())?,
+        self.ctes.push(BTreeMap::new());
+        for cte in cte_tables {
+            if let Err(e) = self.bind_cte(cte) {
+                self.ctes.pop();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn bind_cte(&mut self, cte: &ast::Cte) -> Result<()> {
+        let ast::Cte {
+            alias,
+            query,
+            from,
+            materialized,
+            // Where the CTE's query ends: positions only.
+            closing_paren_token: _,
+        } = cte;
+        if let Some(from) = from {
+            return Err(not_supported_at_span(
+                from.span,
+                "WITH ... AS (...) FROM (PostgreSQL)",
+            ));
+        }
+        if let Some(materialized) = materialized {
+            return Err(not_supported_at(
+                cte,
+                format!("WITH ... AS {materialized} (...); write WITH name AS (query)"),
+            ));
+        }
+        let columns = alias_columns(alias)?;
+        let name = alias.name.value.clone();
+        let mut plan = self.bind_query(query)?;
+        if !columns.is_empty() {
+            let fields = plan.schema().columns();
+            if fields.len() != columns.len() {
+                return Err(crate::error::error_at_ident(
+                    &alias.name,
+                    format!(
+                        "WITH {name}(...) names {} columns but its query has {}",
+                        columns.len(),
+                        fields.len()
+                    ),
+                ));
+            }
+            let exprs: Vec<Expr> = fields
+                .into_iter()
+                .zip(&columns)
+                .map(|(c, a)| Expr::Column(c).alias(a.value.as_str()))
+                .collect();
+            plan = LogicalPlanBuilder::from(plan).project(exprs)?.build()?;
+        }
+        if let Some(scope) = self.ctes.last_mut() {
+            scope.insert(name.to_lowercase(), plan);
+        }
+        Ok(())
+    }
+
+    fn bind_query_body(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
+        // Every field is named: a clause a new sqlparser adds stops the build here until it
+        // is bound or refused.
+        let ast::Query {
+            // Bound by `bind_query`.
+            with: _,
+            body,
+            order_by,
+            limit_clause,
+            fetch,
+            locks,
+            for_clause,
+            settings,
+            format_clause,
+            pipe_operators,
+        } = query;
+        if let Some(fetch) = fetch {
+            return Err(not_supported_at(query, format!("{fetch}; use LIMIT n")));
+        }
+        if let Some(lock) = locks.first() {
+            return Err(not_supported_at(
+                query,
+                format!("{lock}: Ember tables have no row locks"),
+            ));
+        }
+        if let Some(for_clause) = for_clause {
+            return Err(not_supported_at(query, format!("{for_clause}")));
+        }
+        if settings.is_some() {
+            return Err(not_supported_at(query, "SETTINGS (ClickHouse)"));
+        }
+        if let Some(format) = format_clause {
+            return Err(not_supported_at(query, format!("{format} (ClickHouse)")));
+        }
+        if !pipe_operators.is_empty() {
+            return Err(not_supported_at(query, "pipe syntax (|>)"));
+        }
+        let mut plan = match body.as_ref() {
+            ast::SetExpr::Select(select) => self.bind_select(select, order_by.as_ref())?,
             other => {
                 let plan = self.bind_set_expr(other)?;
-                match &query.order_by {
+                match order_by {
                     Some(order_by) => self.bind_order_by_output(plan, order_by)?,
                     None => plan,
                 }
             }
         };
-        if let Some(limit_clause) = &query.limit_clause {
+        if let Some(limit_clause) = limit_clause {
             let (limit, offset) = match limit_clause {
                 ast::LimitClause::LimitOffset {
                     limit,
                     offset,
                     limit_by,
                 } => {
-                    if !limit_by.is_empty() {
-                        return Err(EmberError::NotSupported("LIMIT BY".into()));
+                    if let Some(by) = limit_by.first() {
+                        return Err(not_supported_at(by, "LIMIT ... BY (ClickHouse)"));
                     }
+                    // `OFFSET n ROWS` and `OFFSET n` mean the same.
                     (limit.as_ref(), offset.as_ref().map(|o| &o.value))
                 }
-                ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+                ast::LimitClause::OffsetCommaLimit { offset, .. } => {
+                    return Err(not_supported_at(
+                        offset,
+                        "LIMIT offset, count (MySQL); write LIMIT count OFFSET offset",
+                    ))
+                }
             };
             let fetch = limit.map(|l| constant_count(l, "LIMIT")).transpose()?;
             let skip = offset
@@ -111,28 +185,60 @@ impl Binder<'_> {
                 set_quantifier,
                 right,
             } => {
+                for side in [left, right] {
+                    refuse_organization_in_set_operand(side)?;
+                }
                 let left_plan = self.bind_set_expr(left)?;
                 let right_plan = self.bind_set_expr(right)?;
                 bind_set_operation(left_plan, op, set_quantifier, right_plan)
             }
             ast::SetExpr::Table(table) => {
-                let name = table.table_name.clone().unwrap_or_default();
-                let select = format!("SELECT * FROM {name}");
-                let statements = crate::parser::parse_statements(&select)?;
-                match statements.into_iter().next().map(|s| s.statement) {
-                    Some(crate::parser::EmberStatement::Query(q)) => self.bind_query(&q),
-                    _ => Err(EmberError::internal("TABLE t did not parse as a query")),
-                }
+                let ast::Table {
+                    table_name,
+                    schema_name,
+                } = table.as_ref();
+                let Some(table_name) = table_name else {
+                    return Err(not_supported_at(body, "TABLE without a table name"));
+                };
+                let mut parts: Vec<ast::Ident> = Vec::new();
+                parts.extend(schema_name.iter().map(|s| ast::Ident::new(s.as_str())));
+                parts.push(ast::Ident::new(table_name.as_str()));
+                // `TABLE t` is `SELECT * FROM t`.
+                let relation = self.bind_table_name(&ast::ObjectName::from(parts))?;
+                super::select::star_projection(relation)
             }
-            other => Err(EmberError::NotSupported(format!("'{other}' as a query"))),
+            ast::SetExpr::Insert(_)
+            | ast::SetExpr::Update(_)
+            | ast::SetExpr::Delete(_)
+            | ast::SetExpr::Merge(_) => Err(not_supported_at(
+                body,
+                "a data-changing statement used as a query",
+            )),
         }
     }
 
     /// `VALUES (1, 'a'), (2, 'b')`: columns named col1, col2, ... as in Spark.
-    fn bind_values(&mut self, values: &ast::Values) -> Result<LogicalPlan> {
+    pub(crate) fn bind_values(&mut self, values: &ast::Values) -> Result<LogicalPlan> {
+        let ast::Values {
+            explicit_row,
+            value_keyword,
+            rows: value_rows,
+        } = values;
+        if *explicit_row {
+            return Err(not_supported_at(
+                values,
+                "VALUES ROW(...) (MySQL); write VALUES (...), (...)",
+            ));
+        }
+        if *value_keyword {
+            return Err(not_supported_at(
+                values,
+                "VALUE (...) (MySQL); write VALUES",
+            ));
+        }
         let empty = datafusion_common::DFSchema::empty();
         let mut rows = Vec::new();
-        for row in &values.rows {
+        for row in value_rows {
             let bound = row
                 .iter()
                 .map(|e| self.bind_expr(e, &empty))
@@ -193,12 +299,20 @@ impl Binder<'_> {
         plan: LogicalPlan,
         order_by: &ast::OrderBy,
     ) -> Result<LogicalPlan> {
-        let ast::OrderByKind::Expressions(items) = &order_by.kind else {
-            return Err(EmberError::NotSupported("ORDER BY ALL".into()));
+        let ast::OrderBy { kind, interpolate } = order_by;
+        if interpolate.is_some() {
+            return Err(not_supported_at(
+                order_by,
+                "ORDER BY ... INTERPOLATE (ClickHouse)",
+            ));
+        }
+        let ast::OrderByKind::Expressions(items) = kind else {
+            return Err(not_supported_at(order_by, "ORDER BY ALL; list the columns"));
         };
         let schema = plan.schema().clone();
         let mut sorts = Vec::new();
         for item in items {
+            super::select::check_order_by_expr(item)?;
             let expr = match &item.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                     let n: usize = item.expr.to_string().parse().unwrap_or(0);
@@ -465,6 +579,61 @@ fn align_for_union(
             .project(right_exprs)?
             .build()?,
     ))
+}
+
+/// The column names of `name(a, b)` in a FROM alias or a CTE; typed columns (`t(a INT)`) are
+/// not Spark's.
+pub(crate) fn alias_columns(alias: &ast::TableAlias) -> Result<Vec<ast::Ident>> {
+    let ast::TableAlias {
+        // Whether AS was written: `t AS x` and `t x` mean the same.
+        explicit: _,
+        name: _,
+        columns,
+        at,
+    } = alias;
+    if let Some(at) = at {
+        return Err(not_supported_at_span(at.span, "AT in a table alias"));
+    }
+    columns
+        .iter()
+        .map(|column| {
+            let ast::TableAliasColumnDef { name, data_type } = column;
+            match data_type {
+                Some(data_type) => Err(not_supported_at(
+                    column,
+                    format!("a column type ({data_type}) in an alias; cast the column instead"),
+                )),
+                None => Ok(name.clone()),
+            }
+        })
+        .collect()
+}
+
+/// SORT BY, DISTRIBUTE BY and CLUSTER BY after a set operation belong to the whole of it in
+/// Spark, but sqlparser hangs them on the last SELECT: refuse rather than apply them to one
+/// side.
+fn refuse_organization_in_set_operand(side: &ast::SetExpr) -> Result<()> {
+    if let ast::SetExpr::Select(select) = side {
+        let clause = if !select.sort_by.is_empty() {
+            Some("SORT BY")
+        } else if !select.distribute_by.is_empty() {
+            Some("DISTRIBUTE BY")
+        } else if !select.cluster_by.is_empty() {
+            Some("CLUSTER BY")
+        } else {
+            None
+        };
+        if let Some(clause) = clause {
+            return Err(not_supported_at(
+                select.as_ref(),
+                format!(
+                    "{clause} after a set operation; wrap the set operation in a subquery: \
+                     SELECT * FROM (... UNION ...) {clause} ..."
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn constant_count(expr: &ast::Expr, clause: &str) -> Result<usize> {

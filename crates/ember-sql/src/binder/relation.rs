@@ -12,52 +12,171 @@ use sqlparser::ast;
 
 use super::Binder;
 use crate::catalog::{closest_names, CatalogEntry};
-use crate::error::error_at;
+use crate::error::{error_at, not_supported_at};
 use ember_datasource::FileTableSource;
 
-impl Binder<'_> {
-    /// `FROM a, b, c` is a chain of cross joins; the optimizer turns WHERE conjuncts into keys.
-    pub(crate) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<LogicalPlan> {
-        let mut plan: Option<LogicalPlan> = None;
-        for table in from {
-            let right = self.bind_table_with_joins(table)?;
-            plan = Some(match plan {
-                None => right,
-                Some(left) => LogicalPlanBuilder::from(left).cross_join(right)?.build()?,
-            });
-        }
-        match plan {
-            Some(p) => Ok(p),
-            None => Ok(LogicalPlanBuilder::empty(true).build()?),
+/// A bound FROM item: its plan and the columns `*` shows, in `*`'s order. After
+/// `JOIN ... USING (k)` (or NATURAL JOIN) the plan keeps both sides' `k`, but `*` shows the
+/// merged `k` once, first; the other `k` stays reachable by its qualifier (`SELECT nt2.k`,
+/// `nt2.*`), as Spark's hidden join columns are.
+pub(crate) struct Relation {
+    pub plan: LogicalPlan,
+    pub visible: Vec<Column>,
+    /// Columns DataFusion renamed because their names repeat (`x`, `x:1`), with the name the
+    /// query gave them: `*` shows that name and a reference to it is ambiguous, as in Spark.
+    pub renamed: Vec<(Column, String)>,
+}
+
+impl Relation {
+    fn all_visible(plan: LogicalPlan) -> Self {
+        let visible = plan.schema().columns();
+        Relation {
+            plan,
+            visible,
+            renamed: Vec::new(),
         }
     }
 
-    fn bind_table_with_joins(&mut self, table: &ast::TableWithJoins) -> Result<LogicalPlan> {
-        let mut left = self.bind_table_factor(&table.relation)?;
-        for join in &table.joins {
-            let right = self.bind_table_factor(&join.relation)?;
-            left = self.bind_join(left, right, &join.join_operator)?;
+    /// This relation side by side with `right` (a join of the two): `visible` the columns
+    /// `*` shows of the join.
+    fn beside(self, right: Relation, plan: LogicalPlan, visible: Vec<Column>) -> Relation {
+        let mut renamed = self.renamed;
+        renamed.extend(right.renamed);
+        Relation {
+            plan,
+            visible,
+            renamed,
+        }
+    }
+
+    /// The plan's columns that `*` does not show.
+    pub fn hidden(&self) -> Vec<Column> {
+        self.plan
+            .schema()
+            .columns()
+            .into_iter()
+            .filter(|c| !self.visible.contains(c))
+            .collect()
+    }
+
+    /// The plan narrowed to its visible columns, for a FROM item that gets an alias.
+    fn into_visible_plan(self) -> Result<LogicalPlan> {
+        if self.visible.len() == self.plan.schema().fields().len() {
+            return Ok(self.plan);
+        }
+        let exprs: Vec<Expr> = self.visible.into_iter().map(Expr::Column).collect();
+        Ok(LogicalPlanBuilder::from(self.plan)
+            .project(exprs)?
+            .build()?)
+    }
+}
+
+impl Binder<'_> {
+    /// `FROM a, b, c` is a chain of cross joins; the optimizer turns WHERE conjuncts into keys.
+    pub(crate) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<Relation> {
+        let mut relation: Option<Relation> = None;
+        for table in from {
+            let right = self.bind_table_with_joins(table)?;
+            relation = Some(match relation {
+                None => right,
+                Some(left) => {
+                    let mut visible = left.visible.clone();
+                    visible.extend(right.visible.iter().cloned());
+                    let plan = LogicalPlanBuilder::from(left.plan.clone())
+                        .cross_join(right.plan.clone())?
+                        .build()?;
+                    left.beside(right, plan, visible)
+                }
+            });
+        }
+        match relation {
+            Some(r) => Ok(r),
+            None => Ok(Relation::all_visible(
+                LogicalPlanBuilder::empty(true).build()?,
+            )),
+        }
+    }
+
+    fn bind_table_with_joins(&mut self, table: &ast::TableWithJoins) -> Result<Relation> {
+        let ast::TableWithJoins { relation, joins } = table;
+        let mut left = self.bind_table_factor(relation)?;
+        for join in joins {
+            let ast::Join {
+                relation,
+                global,
+                join_operator,
+            } = join;
+            if *global {
+                return Err(not_supported_at(join, "GLOBAL JOIN (ClickHouse)"));
+            }
+            let right = self.bind_table_factor(relation)?;
+            left = self.bind_join(left, right, join_operator)?;
         }
         Ok(left)
     }
 
-    fn bind_table_factor(&mut self, factor: &ast::TableFactor) -> Result<LogicalPlan> {
+    fn bind_table_factor(&mut self, factor: &ast::TableFactor) -> Result<Relation> {
         match factor {
             ast::TableFactor::Table {
                 name,
                 alias,
-                args: None,
-                ..
+                args,
+                with_hints,
+                version,
+                with_ordinality,
+                partitions,
+                json_path,
+                sample,
+                index_hints,
             } => {
-                let plan = self.bind_table_name(name)?;
-                apply_alias(plan, alias.as_ref(), None)
+                if args.is_some() {
+                    return Err(not_supported_at(
+                        factor,
+                        format!("the table-valued function {name}(...)"),
+                    ));
+                }
+                if !with_hints.is_empty() || !index_hints.is_empty() {
+                    return Err(not_supported_at(
+                        factor,
+                        "table hints (WITH (...), USE INDEX)",
+                    ));
+                }
+                if let Some(version) = version {
+                    return Err(not_supported_at(factor, format!("time travel ({version})")));
+                }
+                if *with_ordinality {
+                    return Err(not_supported_at(factor, "WITH ORDINALITY"));
+                }
+                if !partitions.is_empty() {
+                    return Err(not_supported_at(
+                        factor,
+                        "PARTITION (...) after a table name; filter on the partition columns in WHERE",
+                    ));
+                }
+                if json_path.is_some() {
+                    return Err(not_supported_at(factor, "a JSON path after a table name"));
+                }
+                if sample.is_some() {
+                    return Err(not_supported_at(factor, "TABLESAMPLE"));
+                }
+                let relation = self.bind_table_name(name)?;
+                match alias {
+                    Some(_) => apply_alias(relation.into_visible_plan()?, alias.as_ref(), None),
+                    None => Ok(relation),
+                }
             }
             ast::TableFactor::Derived {
+                lateral,
                 subquery,
                 alias,
-                lateral: false,
-                ..
+                sample,
             } => {
+                if *lateral {
+                    return Err(not_supported_at(factor, "LATERAL subqueries in FROM"));
+                }
+                if sample.is_some() {
+                    return Err(not_supported_at(factor, "TABLESAMPLE"));
+                }
                 let plan = self.bind_query(subquery)?;
                 apply_alias(plan, alias.as_ref(), Some("__subquery"))
             }
@@ -65,14 +184,18 @@ impl Binder<'_> {
                 table_with_joins,
                 alias,
             } => {
-                let plan = self.bind_table_with_joins(table_with_joins)?;
-                apply_alias(plan, alias.as_ref(), None)
+                let relation = self.bind_table_with_joins(table_with_joins)?;
+                match alias {
+                    // The alias names the join's visible columns; the hidden ones are gone.
+                    Some(_) => apply_alias(relation.into_visible_plan()?, alias.as_ref(), None),
+                    None => Ok(relation),
+                }
             }
-            other => Err(EmberError::NotSupported(format!("the FROM item '{other}'"))),
+            other => Err(not_supported_at(other, format!("the FROM item '{other}'"))),
         }
     }
 
-    fn bind_table_name(&mut self, name: &ast::ObjectName) -> Result<LogicalPlan> {
+    pub(crate) fn bind_table_name(&mut self, name: &ast::ObjectName) -> Result<Relation> {
         let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
         // parquet.`/path/to/files` and csv.`/path` query files directly, as in Spark.
         if let [format, path] = parts.as_slice() {
@@ -83,38 +206,50 @@ impl Binder<'_> {
                     return scan(
                         &format!("{}.`{}`", format_name(format), path.value),
                         Arc::new(table),
-                    );
+                    )
+                    .map(Relation::all_visible);
                 }
             }
         }
-        let Some(last) = parts.last() else {
+        if parts.len() != name.0.len() {
+            return Err(not_supported_at(name, format!("the table name '{name}'")));
+        }
+        let Some((last, qualifiers)) = parts.split_last() else {
             return Err(error_at(name, "empty table name"));
         };
+        if !is_default_database(qualifiers) {
+            return Err(error_at(
+                name,
+                format!(
+                    "Table or view '{name}' cannot be found: Ember has one database, 'default' \
+                     (spark_catalog.default); name the table alone or as default.{}",
+                    last.value
+                ),
+            ));
+        }
         let table_name = last.value.clone();
-        if parts.len() == 1 {
+        if qualifiers.is_empty() {
             for scope in self.ctes.iter().rev() {
                 if let Some(plan) = scope.get(&table_name.to_lowercase()) {
-                    return Ok(LogicalPlanBuilder::from(plan.clone())
-                        .alias(table_name.as_str())?
-                        .build()?);
+                    return aliased(plan.clone(), table_name.as_str());
                 }
             }
         }
-        if parts.len() == 1 {
+        if qualifiers.is_empty() {
             if let Some(source) = self.catalog.cached(&table_name) {
-                return Ok(LogicalPlanBuilder::scan(
-                    TableReference::bare(table_name.as_str()),
-                    source,
-                    None,
-                )?
-                .build()?);
+                return Ok(Relation::all_visible(
+                    LogicalPlanBuilder::scan(
+                        TableReference::bare(table_name.as_str()),
+                        source,
+                        None,
+                    )?
+                    .build()?,
+                ));
             }
         }
         match self.catalog.lookup(&table_name) {
-            Some(CatalogEntry::Table(table)) => scan(&table_name, table),
-            Some(CatalogEntry::View(plan)) => Ok(LogicalPlanBuilder::from((*plan).clone())
-                .alias(table_name.as_str())?
-                .build()?),
+            Some(CatalogEntry::Table(table)) => scan(&table_name, table).map(Relation::all_visible),
+            Some(CatalogEntry::View(plan)) => aliased((*plan).clone(), table_name.as_str()),
             None => {
                 let mut names = self.catalog.names();
                 for scope in &self.ctes {
@@ -136,10 +271,10 @@ impl Binder<'_> {
 
     fn bind_join(
         &mut self,
-        left: LogicalPlan,
-        right: LogicalPlan,
+        left: Relation,
+        right: Relation,
         operator: &ast::JoinOperator,
-    ) -> Result<LogicalPlan> {
+    ) -> Result<Relation> {
         use ast::JoinOperator as J;
         let (join_type, constraint) = match operator {
             J::Join(c) | J::Inner(c) => (JoinType::Inner, c),
@@ -149,7 +284,20 @@ impl Binder<'_> {
             J::FullOuter(c) => (JoinType::Full, c),
             J::Semi(c) | J::LeftSemi(c) => (JoinType::LeftSemi, c),
             J::Anti(c) | J::LeftAnti(c) => (JoinType::LeftAnti, c),
-            other => return Err(EmberError::NotSupported(format!("the join '{other:?}'"))),
+            J::RightSemi(_)
+            | J::RightAnti(_)
+            | J::CrossApply
+            | J::OuterApply
+            | J::AsOf { .. }
+            | J::StraightJoin(_)
+            | J::ArrayJoin
+            | J::LeftArrayJoin
+            | J::InnerArrayJoin => {
+                return Err(EmberError::NotSupported(format!(
+                    "the join '{}'",
+                    join_keyword(operator)
+                )))
+            }
         };
         match constraint {
             ast::JoinConstraint::None => {
@@ -158,10 +306,15 @@ impl Binder<'_> {
                         "{join_type} JOIN needs an ON condition"
                     )));
                 }
-                Ok(LogicalPlanBuilder::from(left).cross_join(right)?.build()?)
+                let mut visible = left.visible.clone();
+                visible.extend(right.visible.iter().cloned());
+                let plan = LogicalPlanBuilder::from(left.plan.clone())
+                    .cross_join(right.plan.clone())?
+                    .build()?;
+                Ok(left.beside(right, plan, visible))
             }
             ast::JoinConstraint::On(condition) => {
-                let combined = left.schema().join(right.schema())?;
+                let combined = left.plan.schema().join(right.plan.schema())?;
                 let bound = self.bind_expr(condition, &combined)?;
                 let condition_type = datafusion_expr::ExprSchemable::get_type(&bound, &combined)?;
                 if !matches!(
@@ -178,67 +331,118 @@ impl Binder<'_> {
                 }
                 let bound =
                     super::expr::cast_to(bound, &arrow::datatypes::DataType::Boolean, &combined)?;
-                let (keys, filter) = split_join_condition(bound, left.schema(), right.schema());
+                let (keys, filter) =
+                    split_join_condition(bound, left.plan.schema(), right.plan.schema());
                 let (left_keys, right_keys): (Vec<Expr>, Vec<Expr>) = keys.into_iter().unzip();
-                Ok(LogicalPlanBuilder::from(left)
-                    .join_with_expr_keys(right, join_type, (left_keys, right_keys), filter)?
-                    .build()?)
+                let mut visible = left.visible.clone();
+                if !matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti) {
+                    visible.extend(right.visible.iter().cloned());
+                }
+                let plan = LogicalPlanBuilder::from(left.plan.clone())
+                    .join_with_expr_keys(
+                        right.plan.clone(),
+                        join_type,
+                        (left_keys, right_keys),
+                        filter,
+                    )?
+                    .build()?;
+                Ok(left.beside(right, plan, visible))
             }
             ast::JoinConstraint::Using(names) => {
-                let names: Vec<String> = names
-                    .iter()
-                    .filter_map(|n| {
-                        n.0.last()
-                            .and_then(|p| p.as_ident())
-                            .map(|i| i.value.clone())
-                    })
-                    .collect();
-                join_using(left, right, join_type, &names)
+                let mut columns = Vec::new();
+                for name in names {
+                    match name.0.as_slice() {
+                        [part] => match part.as_ident() {
+                            Some(ident) => columns.push(ident.value.clone()),
+                            None => return Err(not_supported_at(name, "this USING column")),
+                        },
+                        _ => {
+                            return Err(error_at(
+                                name,
+                                format!("USING takes column names, not '{name}'"),
+                            ))
+                        }
+                    }
+                }
+                let using = self.using_column_count();
+                join_using(left, right, join_type, &columns, using)
             }
             ast::JoinConstraint::Natural => {
                 let right_names: Vec<String> = right
-                    .schema()
-                    .fields()
+                    .visible
                     .iter()
-                    .map(|f| f.name().to_lowercase())
+                    .map(|c| c.name.to_lowercase())
                     .collect();
                 let mut common: Vec<String> = Vec::new();
-                for f in left.schema().fields() {
-                    let lower = f.name().to_lowercase();
+                for c in &left.visible {
+                    let lower = c.name.to_lowercase();
                     if right_names.contains(&lower)
                         && !common.iter().any(|c| c.to_lowercase() == lower)
                     {
-                        common.push(f.name().clone());
+                        common.push(c.name.clone());
                     }
                 }
                 if common.is_empty() {
-                    return Ok(LogicalPlanBuilder::from(left).cross_join(right)?.build()?);
+                    if matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti) {
+                        return Err(EmberError::analysis(format!(
+                            "NATURAL {join_type} JOIN needs a column both sides have"
+                        )));
+                    }
+                    let mut visible = left.visible.clone();
+                    visible.extend(right.visible.iter().cloned());
+                    let plan = LogicalPlanBuilder::from(left.plan.clone())
+                        .cross_join(right.plan.clone())?
+                        .build()?;
+                    return Ok(left.beside(right, plan, visible));
                 }
-                join_using(left, right, join_type, &common)
+                let using = self.using_column_count();
+                join_using(left, right, join_type, &common, using)
             }
         }
     }
+
+    /// A fresh number for the qualifier of a FULL JOIN's merged USING columns.
+    fn using_column_count(&mut self) -> usize {
+        self.using_joins += 1;
+        self.using_joins
+    }
 }
 
-/// `JOIN ... USING (c, ...)`, as Spark outputs it: each USING column once (the left one, the
-/// right one for a RIGHT join, their coalesce for a FULL join), then the other left columns,
-/// then the other right columns.
+/// The SQL keywords of a join operator, for messages.
+fn join_keyword(operator: &ast::JoinOperator) -> &'static str {
+    use ast::JoinOperator as J;
+    match operator {
+        J::RightSemi(_) => "RIGHT SEMI JOIN",
+        J::RightAnti(_) => "RIGHT ANTI JOIN",
+        J::CrossApply => "CROSS APPLY",
+        J::OuterApply => "OUTER APPLY",
+        J::AsOf { .. } => "ASOF JOIN",
+        J::StraightJoin(_) => "STRAIGHT_JOIN",
+        J::ArrayJoin | J::LeftArrayJoin | J::InnerArrayJoin => "ARRAY JOIN",
+        _ => "JOIN",
+    }
+}
+
+/// `JOIN ... USING (c, ...)`, as Spark outputs it: `*` shows each USING column once (the
+/// left one, the right one for a RIGHT join, their coalesce for a FULL join), then the other
+/// visible left columns, then the other visible right columns. Both sides' key columns stay
+/// in the plan, hidden from `*` but reachable by qualifier.
 fn join_using(
-    left: LogicalPlan,
-    right: LogicalPlan,
+    left: Relation,
+    right: Relation,
     join_type: JoinType,
     names: &[String],
-) -> Result<LogicalPlan> {
-    let find = |plan: &LogicalPlan, name: &str, side: &str| -> Result<Column> {
-        let matches: Vec<Column> = plan
-            .schema()
+    using_number: usize,
+) -> Result<Relation> {
+    let find = |relation: &Relation, name: &str, side: &str| -> Result<Column> {
+        let matches: Vec<&Column> = relation
+            .visible
             .iter()
-            .filter(|(_, f)| f.name().eq_ignore_ascii_case(name))
-            .map(|(q, f)| Column::new(q.cloned(), f.name()))
+            .filter(|c| c.name.eq_ignore_ascii_case(name))
             .collect();
-        match matches.len() {
-            1 => Ok(matches.into_iter().next().unwrap_or_else(|| unreachable!())),
-            0 => Err(EmberError::analysis(format!(
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(EmberError::analysis(format!(
                 "USING column '{name}' cannot be resolved on the {side} side of the join"
             ))),
             _ => Err(EmberError::analysis(format!(
@@ -252,8 +456,18 @@ fn join_using(
     for name in names {
         let l = find(&left, name, "left")?;
         let r = find(&right, name, "right")?;
-        let lt = left.schema().field_from_column(&l)?.data_type().clone();
-        let rt = right.schema().field_from_column(&r)?.data_type().clone();
+        let lt = left
+            .plan
+            .schema()
+            .field_from_column(&l)?
+            .data_type()
+            .clone();
+        let rt = right
+            .plan
+            .schema()
+            .field_from_column(&r)?
+            .data_type()
+            .clone();
         let common = datafusion_expr::type_coercion::binary::comparison_coercion(&lt, &rt)
             .ok_or_else(|| {
                 EmberError::analysis(format!(
@@ -263,57 +477,80 @@ fn join_using(
         left_keys.push(super::expr::cast_to(
             Expr::Column(l.clone()),
             &common,
-            left.schema(),
+            left.plan.schema(),
         )?);
         right_keys.push(super::expr::cast_to(
             Expr::Column(r.clone()),
             &common,
-            right.schema(),
+            right.plan.schema(),
         )?);
         using.push((name.clone(), l, r, common));
     }
-    let left_columns = left.schema().columns();
-    let right_columns = right.schema().columns();
-    let joined = LogicalPlanBuilder::from(left)
-        .join_with_expr_keys(right, join_type, (left_keys, right_keys), None)?
+    let joined = LogicalPlanBuilder::from(left.plan.clone())
+        .join_with_expr_keys(right.plan.clone(), join_type, (left_keys, right_keys), None)?
         .build()?;
-    let mut exprs = Vec::new();
+    let semi = matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti);
+    let left_key = |c: &Column| using.iter().any(|u| &u.1 == c);
+    let right_key = |c: &Column| using.iter().any(|u| &u.2 == c);
+    let others: Vec<Column> = left
+        .visible
+        .iter()
+        .filter(|c| !left_key(c))
+        .chain(right.visible.iter().filter(|c| !semi && !right_key(c)))
+        .cloned()
+        .collect();
+    if join_type != JoinType::Full {
+        let mut visible: Vec<Column> = using
+            .iter()
+            .map(|(_, l, r, _)| {
+                if join_type == JoinType::Right {
+                    r.clone()
+                } else {
+                    l.clone()
+                }
+            })
+            .collect();
+        visible.extend(others);
+        return Ok(left.beside(right, joined, visible));
+    }
+    // FULL JOIN: the merged column is coalesce(l, r), under a qualifier of its own so that it
+    // stands beside both sides' columns of the same name.
+    let qualifier = TableReference::bare(format!("__using{using_number}"));
+    let mut exprs: Vec<Expr> = joined
+        .schema()
+        .columns()
+        .into_iter()
+        .map(Expr::Column)
+        .collect();
+    let mut visible = Vec::new();
     for (name, l, r, common) in &using {
-        exprs.push(match join_type {
-            JoinType::Right => Expr::Column(r.clone()),
-            JoinType::Full => {
-                // coalesce(l, r), written as the CASE it means.
-                let l = super::expr::cast_to(Expr::Column(l.clone()), common, joined.schema())?;
-                let r = super::expr::cast_to(Expr::Column(r.clone()), common, joined.schema())?;
-                Expr::Case(datafusion_expr::expr::Case::new(
-                    None,
-                    vec![(Box::new(l.clone().is_not_null()), Box::new(l))],
-                    Some(Box::new(r)),
-                ))
-                .alias(name.as_str())
-            }
-            _ => Expr::Column(l.clone()),
-        });
+        let l = super::expr::cast_to(Expr::Column(l.clone()), common, joined.schema())?;
+        let r = super::expr::cast_to(Expr::Column(r.clone()), common, joined.schema())?;
+        let merged = Expr::Case(datafusion_expr::expr::Case::new(
+            None,
+            vec![(Box::new(l.clone().is_not_null()), Box::new(l))],
+            Some(Box::new(r)),
+        ));
+        exprs.push(merged.alias_qualified(Some(qualifier.clone()), name.as_str()));
+        visible.push(Column::new(Some(qualifier.clone()), name.as_str()));
     }
-    let is_using =
-        |c: &Column, pick: fn(&(String, Column, Column, arrow::datatypes::DataType)) -> &Column| {
-            using.iter().any(|u| pick(u) == c)
-        };
-    exprs.extend(
-        left_columns
-            .into_iter()
-            .filter(|c| !is_using(c, |u| &u.1))
-            .map(Expr::Column),
-    );
-    if !matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti) {
-        exprs.extend(
-            right_columns
-                .into_iter()
-                .filter(|c| !is_using(c, |u| &u.2))
-                .map(Expr::Column),
-        );
+    visible.extend(others);
+    let plan = LogicalPlanBuilder::from(joined).project(exprs)?.build()?;
+    Ok(left.beside(right, plan, visible))
+}
+
+/// Whether `qualifiers` (the parts of a table name before the table) name Ember's one
+/// database: none, `default`, or `spark_catalog.default`.
+pub(crate) fn is_default_database(qualifiers: &[&ast::Ident]) -> bool {
+    match qualifiers {
+        [] => true,
+        [database] => database.value.eq_ignore_ascii_case("default"),
+        [catalog, database] => {
+            catalog.value.eq_ignore_ascii_case("spark_catalog")
+                && database.value.eq_ignore_ascii_case("default")
+        }
+        _ => false,
     }
-    Ok(LogicalPlanBuilder::from(joined).project(exprs)?.build()?)
 }
 
 fn format_name(format: FileFormat) -> &'static str {
@@ -333,37 +570,61 @@ fn apply_alias(
     plan: LogicalPlan,
     alias: Option<&ast::TableAlias>,
     default_name: Option<&str>,
-) -> Result<LogicalPlan> {
+) -> Result<Relation> {
     let Some(alias) = alias else {
         return match default_name {
-            Some(name) => Ok(LogicalPlanBuilder::from(plan).alias(name)?.build()?),
-            None => Ok(plan),
+            Some(name) => aliased(plan, name),
+            None => Ok(Relation::all_visible(plan)),
         };
     };
+    let columns = super::query::alias_columns(alias)?;
     let mut plan = plan;
-    if !alias.columns.is_empty() {
+    if !columns.is_empty() {
         let fields = plan.schema().columns();
-        if alias.columns.len() != fields.len() {
+        if columns.len() != fields.len() {
             return Err(crate::error::error_at_ident(
                 &alias.name,
                 format!(
                     "alias {} names {} columns but the relation has {}",
                     alias.name,
-                    alias.columns.len(),
+                    columns.len(),
                     fields.len()
                 ),
             ));
         }
         let exprs: Vec<Expr> = fields
             .into_iter()
-            .zip(&alias.columns)
-            .map(|(c, a)| Expr::Column(c).alias(a.name.value.as_str()))
+            .zip(&columns)
+            .map(|(c, a)| Expr::Column(c).alias(a.value.as_str()))
             .collect();
         plan = LogicalPlanBuilder::from(plan).project(exprs)?.build()?;
     }
-    Ok(LogicalPlanBuilder::from(plan)
-        .alias(alias.name.value.as_str())?
-        .build()?)
+    aliased(plan, alias.name.value.as_str())
+}
+
+/// `plan` with every column requalified by `name`. DataFusion renames the columns whose
+/// names repeat (`x`, `x` become `x`, `x:1`); those are returned with the name the query
+/// gave them.
+pub(crate) fn aliased(plan: LogicalPlan, name: &str) -> Result<Relation> {
+    let names: Vec<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let plan = LogicalPlanBuilder::from(plan).alias(name)?.build()?;
+    let renamed = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .zip(names)
+        .filter(|(column, name)| &column.name != name)
+        .collect();
+    Ok(Relation {
+        visible: plan.schema().columns(),
+        plan,
+        renamed,
+    })
 }
 
 /// Splits a join condition into equi-join key pairs (left expr, right expr) and a residual filter.

@@ -5,17 +5,20 @@ use std::collections::HashSet;
 
 use arrow::datatypes::DataType;
 use datafusion_common::tree_node::{Transformed, TreeNode};
-use datafusion_common::{Column, DFSchema};
+use datafusion_common::{Column, DFSchema, TableReference};
 use datafusion_expr::utils::find_aggregate_exprs;
 use datafusion_expr::{Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
+use datafusion_expr::logical_plan::Partitioning;
+use ember_common::logical::SortWithinPartitions;
+
 use super::expr::cast_to;
 use super::grouping::{grouping_sets_aggregate, is_grouping_call, GroupingSets};
 use super::naming::spark_name;
 use super::Binder;
-use crate::error::error_at;
+use crate::error::{error_at, not_supported_at};
 
 /// A SELECT item after binding: its expression, its output name and where it came from.
 struct SelectItem {
@@ -32,7 +35,9 @@ impl Binder<'_> {
     ) -> Result<LogicalPlan> {
         let windows = self.resolve_named_windows(&select.named_window)?;
         self.named_windows.push(windows);
+        self.from_scopes.push(super::FromScope::default());
         let plan = self.bind_select_body(select, order_by);
+        self.from_scopes.pop();
         self.named_windows.pop();
         plan
     }
@@ -42,9 +47,108 @@ impl Binder<'_> {
         select: &ast::Select,
         order_by: Option<&ast::OrderBy>,
     ) -> Result<LogicalPlan> {
-        let mut plan = self.bind_from(&select.from)?;
+        // Every field is named, none skipped with `..`: a clause a new sqlparser adds stops
+        // the build here until it is bound or refused, so no clause is ever silently dropped.
+        let ast::Select {
+            // Where SELECT starts: positions only.
+            select_token: _,
+            optimizer_hints,
+            distinct,
+            select_modifiers,
+            top,
+            // Where TOP stands relative to DISTINCT; TOP itself is refused.
+            top_before_distinct: _,
+            projection,
+            exclude,
+            into,
+            from,
+            lateral_views,
+            prewhere,
+            selection,
+            connect_by,
+            group_by,
+            cluster_by,
+            distribute_by,
+            sort_by,
+            having,
+            // Resolved by `bind_select` before the body.
+            named_window: _,
+            qualify,
+            // Whether WINDOW came before QUALIFY in the text: order only.
+            window_before_qualify: _,
+            value_table_mode,
+            flavor,
+        } = select;
+        if !optimizer_hints.is_empty() {
+            return Err(not_supported_at(select, "optimizer hints"));
+        }
+        if select_modifiers.is_some() {
+            return Err(not_supported_at(
+                select,
+                "MySQL's SELECT modifiers (HIGH_PRIORITY, SQL_CALC_FOUND_ROWS, ...)",
+            ));
+        }
+        if top.is_some() {
+            return Err(not_supported_at(select, "SELECT TOP n; use LIMIT n"));
+        }
+        if let Some(exclude) = exclude {
+            return Err(not_supported_at(
+                exclude,
+                "EXCLUDE after the SELECT list; use SELECT * EXCEPT (columns)",
+            ));
+        }
+        if let Some(into) = into {
+            return Err(not_supported_at(
+                into,
+                "SELECT ... INTO; use CREATE TABLE ... AS SELECT or INSERT INTO",
+            ));
+        }
+        if let Some(view) = lateral_views.first() {
+            return Err(not_supported_at(
+                view,
+                format!(
+                    "LATERAL VIEW {}: generator functions (explode, posexplode, inline, stack) \
+                     are not supported yet",
+                    view.lateral_view
+                ),
+            ));
+        }
+        if let Some(prewhere) = prewhere {
+            return Err(not_supported_at(
+                prewhere,
+                "PREWHERE (ClickHouse); use WHERE",
+            ));
+        }
+        if let Some(connect_by) = connect_by.first() {
+            return Err(not_supported_at(
+                connect_by,
+                "CONNECT BY / START WITH (hierarchical queries)",
+            ));
+        }
+        if let Some(mode) = value_table_mode {
+            return Err(not_supported_at(
+                select,
+                format!("BigQuery's {mode}; select the columns instead"),
+            ));
+        }
+        if *flavor != ast::SelectFlavor::Standard {
+            return Err(not_supported_at(
+                select,
+                "FROM-first queries (FROM t SELECT ...); write SELECT ... FROM t",
+            ));
+        }
+        let organization =
+            QueryOrganization::of(order_by, cluster_by, distribute_by, sort_by, select)?;
 
-        if let Some(selection) = &select.selection {
+        let relation = self.bind_from(from)?;
+        if let Some(scope) = self.from_scopes.last_mut() {
+            scope.hidden = relation.hidden();
+            scope.renamed = relation.renamed.clone();
+        }
+        let visible = relation.visible;
+        let mut plan = relation.plan;
+
+        if let Some(selection) = selection {
             let predicate = self.bind_expr(selection, plan.schema())?;
             if !find_aggregate_exprs(std::iter::once(&predicate)).is_empty() {
                 return Err(error_at(
@@ -55,46 +159,33 @@ impl Binder<'_> {
             if !datafusion_expr::utils::find_window_exprs(std::iter::once(&predicate)).is_empty() {
                 return Err(error_at(
                     selection,
-                    "Window functions are not allowed in WHERE; compute them in a subquery and filter its result",
+                    "Window functions are not allowed in WHERE; filter on them with QUALIFY, or compute them in a subquery and filter its result",
                 ));
             }
-            let predicate_type = predicate.get_type(plan.schema())?;
-            if !matches!(predicate_type, DataType::Boolean | DataType::Null) {
-                return Err(error_at(
-                    selection,
-                    format!(
-                        "WHERE needs a boolean condition, but '{selection}' is {}; compare it, e.g. {selection} <> 0",
-                        crate::types::spark_type_name(&predicate_type)
-                    ),
-                ));
-            }
-            let predicate = cast_to(predicate, &DataType::Boolean, plan.schema())?;
+            let predicate = boolean_condition(predicate, selection, "WHERE", plan.schema())?;
             plan = LogicalPlanBuilder::from(plan).filter(predicate)?.build()?;
         }
 
         let from_schema = plan.schema().clone();
-        let items = self.bind_select_items(&select.projection, &from_schema)?;
+        let items = self.bind_select_items(projection, &from_schema, &visible)?;
 
-        let (group_exprs, grouping_sets) =
-            self.bind_group_by(&select.group_by, &items, &from_schema)?;
-        let mut having = match &select.having {
-            Some(h) => Some((self.bind_expr(h, &from_schema)?, h)),
+        let (group_exprs, grouping_sets) = self.bind_group_by(group_by, &items, &from_schema)?;
+        let mut having = match having {
+            Some(h) => Some((self.bind_with_aliases(h, &from_schema, &items)?, h)),
             None => None,
         };
-        // ORDER BY may aggregate too (`ORDER BY sum(x)`); find those before building the Aggregate.
-        let order_items: Vec<&ast::OrderByExpr> = match order_by.map(|o| &o.kind) {
-            Some(ast::OrderByKind::Expressions(exprs)) => exprs.iter().collect(),
-            Some(ast::OrderByKind::All(_)) => {
-                return Err(EmberError::NotSupported("ORDER BY ALL".into()))
-            }
-            None => vec![],
+        let mut qualify = match qualify {
+            Some(q) => Some((self.bind_with_aliases(q, &from_schema, &items)?, q)),
+            None => None,
         };
+        // ORDER BY / SORT BY may aggregate too (`ORDER BY sum(x)`); find those before
+        // building the Aggregate.
         let mut order_prebound = Vec::new();
-        for item in &order_items {
-            if is_ordinal(&item.expr).is_some() || refers_to_alias(&item.expr, &items) {
+        for key in organization.keys() {
+            if is_ordinal(key.expr).is_some() || refers_to_alias(key.expr, &items) {
                 continue;
             }
-            if let Ok(e) = self.bind_expr(&item.expr, &from_schema) {
+            if let Ok(e) = self.bind_expr(key.expr, &from_schema) {
                 order_prebound.push(e);
             }
         }
@@ -103,61 +194,126 @@ impl Binder<'_> {
         if let Some((h, _)) = &having {
             aggregate_sources.push(h);
         }
+        if let Some((q, _)) = &qualify {
+            aggregate_sources.push(q);
+        }
         aggregate_sources.extend(order_prebound.iter());
         let aggregates = find_aggregate_exprs(aggregate_sources);
-        let is_aggregate = !group_exprs.is_empty() || !aggregates.is_empty() || having.is_some();
+        let is_aggregate = !group_exprs.is_empty()
+            || grouping_sets.is_some()
+            || !aggregates.is_empty()
+            || having.is_some();
 
         let mut items = items;
-        let mut pre_projection_rebase: Option<(Vec<Expr>, Vec<Expr>)> = None;
+        let mut pre_projection_rebase: Option<Vec<(Expr, Column)>> = None;
         if is_aggregate {
             if grouping_sets.is_none() && aggregates.iter().any(is_grouping_call) {
                 return Err(EmberError::analysis(
                     "grouping() can only be used with GROUPING SETS, ROLLUP or CUBE",
                 ));
             }
+            // Each grouping expression and aggregate becomes a column of the Aggregate, under a
+            // name of its own (DataFusion names `min(CAST(k AS STRING))` like `min(k)`).
+            let (group_node, group_columns) = output_columns(&group_exprs, &mut HashSet::new());
+            let mut taken: HashSet<String> =
+                group_columns.iter().map(|(_, c)| c.flat_name()).collect();
+            let (mut aggregate_node, aggregate_columns) = output_columns(&aggregates, &mut taken);
+            if group_node.is_empty() && aggregate_node.is_empty() && grouping_sets.is_none() {
+                // `SELECT 'x' FROM t HAVING 1 = 1`: a global aggregate without aggregates still
+                // makes its one row; count something to have a column, never read.
+                aggregate_node.push(
+                    datafusion_functions_aggregate::count::count(Expr::Literal(
+                        datafusion_common::ScalarValue::Int32(Some(1)),
+                        None,
+                    ))
+                    .alias("__rows"),
+                );
+            }
             plan = match &grouping_sets {
-                Some(sets) => grouping_sets_aggregate(plan, sets, &aggregates)?,
+                Some(sets) => grouping_sets_aggregate(plan, sets, &aggregate_node)?,
                 None => LogicalPlanBuilder::from(plan)
-                    .aggregate(group_exprs.clone(), aggregates.clone())?
+                    .aggregate(group_node, aggregate_node)?
                     .build()?,
             };
+            let mut outputs = group_columns;
+            outputs.extend(aggregate_columns);
             let agg_schema = plan.schema().clone();
             for item in &mut items {
-                let rebased = rebase(item.expr.clone(), &group_exprs, &aggregates)?;
+                let rebased = rebase(item.expr.clone(), &outputs)?;
                 check_grouped(&rebased, &agg_schema, item.source.as_ref())?;
                 item.expr = rebased;
             }
             if let Some((h, node)) = having.take() {
-                let rebased = rebase(h, &group_exprs, &aggregates)?;
+                let rebased = rebase(h, &outputs)?;
                 check_grouped(&rebased, &agg_schema, Some(node))?;
-                let rebased = cast_to(rebased, &DataType::Boolean, &agg_schema)?;
+                if !datafusion_expr::utils::find_window_exprs(std::iter::once(&rebased)).is_empty()
+                {
+                    return Err(error_at(
+                        node,
+                        "Window functions are not allowed in HAVING; filter on them with QUALIFY",
+                    ));
+                }
+                let rebased = boolean_condition(rebased, node, "HAVING", &agg_schema)?;
                 plan = LogicalPlanBuilder::from(plan).filter(rebased)?.build()?;
             }
-            pre_projection_rebase = Some((group_exprs, aggregates));
+            if let Some((q, node)) = qualify.take() {
+                let rebased = rebase(q, &outputs)?;
+                check_grouped(&rebased, &agg_schema, Some(node))?;
+                qualify = Some((rebased, node));
+            }
+            pre_projection_rebase = Some(outputs);
         }
 
-        // Window functions run after grouping and HAVING, before the projection.
-        let window_exprs = datafusion_expr::utils::find_window_exprs(items.iter().map(|i| &i.expr));
+        // Window functions run after grouping and HAVING, before QUALIFY and the projection.
+        let mut window_sources: Vec<&Expr> = items.iter().map(|i| &i.expr).collect();
+        if let Some((q, _)) = &qualify {
+            window_sources.push(q);
+        }
+        let window_exprs = datafusion_expr::utils::find_window_exprs(window_sources);
+        let mut taken: HashSet<String> = plan
+            .schema()
+            .columns()
+            .iter()
+            .map(|c| c.flat_name())
+            .collect();
+        let (window_node, window_columns) = output_columns(&window_exprs, &mut taken);
         if !window_exprs.is_empty() {
             plan = LogicalPlanBuilder::from(plan)
-                .window(window_exprs.clone())?
+                .window(window_node)?
                 .build()?;
             for item in &mut items {
-                item.expr = rebase(item.expr.clone(), &[], &window_exprs)?;
+                item.expr = rebase(item.expr.clone(), &window_columns)?;
             }
+        }
+        // QUALIFY filters on the window functions' results (Databricks' semantics: it needs a
+        // window function in the SELECT list or in its own condition).
+        if let Some((q, node)) = qualify {
+            if window_exprs.is_empty() {
+                return Err(error_at(
+                    node,
+                    "QUALIFY filters the results of window functions, but this query has none; \
+                     use WHERE (or HAVING after GROUP BY) instead",
+                ));
+            }
+            let rebased = rebase(q, &window_columns)?;
+            let rebased = boolean_condition(rebased, node, "QUALIFY", plan.schema())?;
+            plan = LogicalPlanBuilder::from(plan).filter(rebased)?.build()?;
         }
 
         let pre_schema = plan.schema().clone();
-        let projection: Vec<Expr> = items
-            .iter()
-            .map(|i| output_expr(&i.expr, &i.name))
-            .collect();
-        let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
-        if let Some(ast::Distinct::On(_)) = &select.distinct {
-            return Err(EmberError::NotSupported("DISTINCT ON".into()));
-        }
+        let projection = output_exprs(&items);
+        let distinct = match distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(exprs)) => {
+                return Err(match exprs.first() {
+                    Some(e) => not_supported_at(e, "SELECT DISTINCT ON (...)"),
+                    None => not_supported_at(select, "SELECT DISTINCT ON (...)"),
+                })
+            }
+        };
 
-        if order_items.is_empty() {
+        if organization.is_empty() {
             plan = LogicalPlanBuilder::from(plan)
                 .project(projection)?
                 .build()?;
@@ -167,47 +323,58 @@ impl Binder<'_> {
             return Ok(plan);
         }
 
-        // Resolve ORDER BY: ordinals and select-list names first, then columns below the projection.
+        // Resolve the ORDER BY / SORT BY / DISTRIBUTE BY keys: ordinals and select-list names
+        // first, then columns below the projection.
         let projected = LogicalPlanBuilder::from(plan.clone())
             .project(projection.clone())?
             .build()?;
         let out_schema = projected.schema().clone();
-        let mut sorts = Vec::new();
+        let mut resolved = Vec::new();
         let mut extras: Vec<Column> = Vec::new();
-        for item in &order_items {
-            let (asc, nulls_first) = sort_options(&item.options);
-            let expr = if let Some(n) = is_ordinal(&item.expr) {
+        for key in organization.keys() {
+            let ordinal = if key.ordinal_allowed {
+                is_ordinal(key.expr)
+            } else {
+                None
+            };
+            let expr = if let Some(n) = ordinal {
                 let columns = out_schema.columns();
                 let column = columns.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
                     error_at(
-                        &item.expr,
+                        key.expr,
                         format!(
-                            "ORDER BY position {n} is not in the select list (1 to {})",
+                            "{} position {n} is not in the select list (1 to {})",
+                            key.clause,
                             columns.len()
                         ),
                     )
                 })?;
                 Expr::Column(column)
-            } else if let Ok(e) = self.bind_output_expr(&item.expr, &out_schema, &items) {
+            } else if let Ok(e) = self.bind_output_expr(key.expr, &out_schema, &items) {
                 e
             } else {
                 if distinct {
                     return Err(error_at(
-                        &item.expr,
+                        key.expr,
                         format!(
-                            "ORDER BY '{}' must be in the SELECT DISTINCT list",
-                            item.expr
+                            "{} '{}' must be in the SELECT DISTINCT list",
+                            key.clause, key.expr
                         ),
                     ));
                 }
-                let bound = self.bind_expr(&item.expr, &from_schema)?;
+                let bound = self.bind_expr(key.expr, &from_schema)?;
                 let bound = match &pre_projection_rebase {
-                    Some((g, a)) => {
-                        let r = rebase(bound, g, a)?;
-                        check_grouped(&r, &pre_schema, Some(&item.expr))?;
+                    Some(outputs) => {
+                        let r = rebase(bound, outputs)?;
+                        check_grouped(&r, &pre_schema, Some(key.expr))?;
                         r
                     }
                     None => bound,
+                };
+                let bound = if window_exprs.is_empty() {
+                    bound
+                } else {
+                    rebase(bound, &window_columns)?
                 };
                 for c in bound.column_refs() {
                     if !out_schema.has_column(c) && !extras.contains(c) {
@@ -216,23 +383,80 @@ impl Binder<'_> {
                 }
                 bound
             };
-            sorts.push(SortExpr::new(expr, asc, nulls_first));
+            resolved.push(expr);
         }
         if extras.is_empty() {
             plan = projected;
             if distinct {
                 plan = distinct_of(plan)?;
             }
-            return Ok(LogicalPlanBuilder::from(plan).sort(sorts)?.build()?);
+            return organization.apply(plan, resolved);
         }
         let mut widened = projection.clone();
         widened.extend(extras.iter().cloned().map(Expr::Column));
         let output: Vec<Expr> = out_schema.columns().into_iter().map(Expr::Column).collect();
-        Ok(LogicalPlanBuilder::from(plan)
-            .project(widened)?
-            .sort(sorts)?
+        let widened = LogicalPlanBuilder::from(plan).project(widened)?.build()?;
+        let organized = organization.apply(widened, resolved)?;
+        Ok(LogicalPlanBuilder::from(organized)
             .project(output)?
             .build()?)
+    }
+
+    /// Binds a HAVING or QUALIFY condition: columns of the FROM clause first, then the
+    /// SELECT list's aliases (`SELECT a, count(*) AS n ... HAVING n > 1`, `QUALIFY rn = 1`),
+    /// as Spark resolves them.
+    fn bind_with_aliases(
+        &mut self,
+        expr: &ast::Expr,
+        from_schema: &DFSchema,
+        items: &[SelectItem],
+    ) -> Result<Expr> {
+        let first_error = match self.bind_expr(expr, from_schema) {
+            Ok(bound) => return Ok(bound),
+            Err(e) => e,
+        };
+        // The aliases that are not columns of the FROM clause, as extra unqualified columns.
+        let mut alias_fields = Vec::new();
+        let mut aliased: Vec<(String, Expr)> = Vec::new();
+        for item in items {
+            let is_column = from_schema
+                .fields()
+                .iter()
+                .any(|f| f.name().eq_ignore_ascii_case(&item.name));
+            let is_plain_column = matches!(&item.expr, Expr::Column(c) if c.name == item.name);
+            if is_column
+                || is_plain_column
+                || aliased
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(&item.name))
+            {
+                continue;
+            }
+            let data_type = item.expr.get_type(from_schema)?;
+            alias_fields.push(arrow::datatypes::Field::new(&item.name, data_type, true));
+            aliased.push((item.name.clone(), item.expr.clone()));
+        }
+        if aliased.is_empty() {
+            return Err(first_error);
+        }
+        let alias_schema =
+            DFSchema::from_unqualified_fields(alias_fields.into(), Default::default())?;
+        let extended = from_schema.join(&alias_schema)?;
+        let bound = match self.bind_expr(expr, &extended) {
+            Ok(bound) => bound,
+            Err(_) => return Err(first_error),
+        };
+        Ok(bound
+            .transform_up(|e| match &e {
+                Expr::Column(c) if c.relation.is_none() => {
+                    match aliased.iter().find(|(name, _)| name == &c.name) {
+                        Some((_, replacement)) => Ok(Transformed::yes(replacement.clone())),
+                        None => Ok(Transformed::no(e)),
+                    }
+                }
+                _ => Ok(Transformed::no(e)),
+            })?
+            .data)
     }
 
     /// Binds an ORDER BY expression against the SELECT output (aliases), as Spark tries first.
@@ -265,6 +489,7 @@ impl Binder<'_> {
         &mut self,
         projection: &[ast::SelectItem],
         schema: &DFSchema,
+        visible: &[Column],
     ) -> Result<Vec<SelectItem>> {
         let mut items = Vec::new();
         for item in projection {
@@ -283,61 +508,74 @@ impl Binder<'_> {
                     if schema.fields().is_empty() {
                         return Err(EmberError::analysis("SELECT * needs a FROM clause"));
                     }
-                    let excluded = excluded_columns(options, schema)?;
-                    for (qualifier, field) in schema.iter() {
-                        if excluded
-                            .iter()
-                            .any(|e| e.eq_ignore_ascii_case(field.name()))
-                        {
+                    let excluded = excluded_columns(options, visible)?;
+                    for column in visible {
+                        let name = self.display_name(column);
+                        if excluded.iter().any(|e| e.eq_ignore_ascii_case(&name)) {
                             continue;
                         }
                         items.push(SelectItem {
-                            expr: Expr::Column(Column::new(qualifier.cloned(), field.name())),
-                            name: field.name().clone(),
+                            expr: Expr::Column(column.clone()),
+                            name,
                             source: None,
                         });
                     }
                 }
-                ast::SelectItem::QualifiedWildcard(kind, _) => {
-                    let wanted = match kind {
-                        ast::SelectItemQualifiedWildcardKind::ObjectName(name) => name
-                            .0
-                            .last()
-                            .and_then(|p| p.as_ident())
-                            .map(|i| i.value.clone())
-                            .unwrap_or_default(),
+                ast::SelectItem::QualifiedWildcard(kind, options) => {
+                    let name = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(name) => name,
                         ast::SelectItemQualifiedWildcardKind::Expr(e) => {
-                            return Err(error_at(e, "unsupported qualified wildcard"))
+                            return Err(not_supported_at(
+                                e,
+                                format!("'{e}.*': expanding a struct into its fields"),
+                            ))
                         }
                     };
-                    let before = items.len();
-                    for (qualifier, field) in schema.iter() {
-                        if qualifier
-                            .map(|q| q.table().eq_ignore_ascii_case(&wanted))
-                            .unwrap_or(false)
-                        {
-                            items.push(SelectItem {
-                                expr: Expr::Column(Column::new(qualifier.cloned(), field.name())),
-                                name: field.name().clone(),
-                                source: None,
-                            });
-                        }
+                    let wanted = qualifier_of_star(name)?;
+                    let columns: Vec<Column> = schema
+                        .iter()
+                        .filter(|(qualifier, _)| {
+                            qualifier.is_some_and(|q| q.table().eq_ignore_ascii_case(&wanted))
+                        })
+                        .map(|(qualifier, field)| Column::new(qualifier.cloned(), field.name()))
+                        .collect();
+                    if columns.is_empty() {
+                        return Err(error_at(
+                            name,
+                            format!("'{wanted}.*' matches no table in the FROM clause"),
+                        ));
                     }
-                    if items.len() == before {
-                        return Err(EmberError::analysis(format!(
-                            "'{wanted}.*' matches no table in the FROM clause"
-                        )));
+                    let excluded = excluded_columns(options, &columns)?;
+                    for column in columns {
+                        let name = self.display_name(&column);
+                        if excluded.iter().any(|e| e.eq_ignore_ascii_case(&name)) {
+                            continue;
+                        }
+                        items.push(SelectItem {
+                            name,
+                            expr: Expr::Column(column),
+                            source: None,
+                        });
                     }
                 }
                 ast::SelectItem::ExprWithAliases { expr, .. } => {
-                    return Err(error_at(
+                    return Err(not_supported_at(
                         expr,
-                        "multi-column aliases are only supported for generator functions",
+                        "multi-column aliases (AS (a, b)); they name the columns of generator functions, which are not supported yet",
                     ))
                 }
             }
         }
         Ok(items)
+    }
+
+    /// The name a FROM column has in the query: its own, or the one DataFusion renamed away.
+    fn display_name(&self, column: &Column) -> String {
+        self.from_scopes
+            .last()
+            .and_then(|scope| scope.renamed.iter().find(|(c, _)| c == column))
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| column.name.clone())
     }
 
     /// The grouping expressions, and the grouping sets when the clause has ROLLUP, CUBE or
@@ -370,14 +608,22 @@ impl Binder<'_> {
             return Ok((sets.exprs.clone(), Some(sets)));
         }
         let mut out = Vec::new();
+        let mut literal = None;
         for e in exprs {
             let bound = self.bind_group_item(e, items, schema)?;
+            // A constant groups nothing apart (Spark's RemoveLiteralFromGroupExpressions)...
             if matches!(bound, Expr::Literal(..)) {
+                literal.get_or_insert(bound);
                 continue;
             }
             if !out.contains(&bound) {
                 out.push(bound);
             }
+        }
+        // ...but a GROUP BY of constants only is still a grouping: one group when there are
+        // rows, no group (no row) over an empty input.
+        if out.is_empty() {
+            out.extend(literal);
         }
         Ok((out, None))
     }
@@ -423,6 +669,217 @@ impl Binder<'_> {
     }
 }
 
+/// One key of a query organization clause, to resolve against the SELECT.
+struct OrganizationKey<'a> {
+    expr: &'a ast::Expr,
+    clause: &'static str,
+    /// `ORDER BY 2` and `SORT BY 2` name the second output column; `DISTRIBUTE BY 2` is a
+    /// constant.
+    ordinal_allowed: bool,
+}
+
+/// Spark's query organization of a SELECT: `ORDER BY` (one total order), or `DISTRIBUTE BY`
+/// (rows with equal keys go to one partition, a hash shuffle) and `SORT BY` (each partition
+/// sorted on its own); `CLUSTER BY k` is `DISTRIBUTE BY k SORT BY k`.
+enum QueryOrganization<'a> {
+    None,
+    OrderBy(Vec<&'a ast::OrderByExpr>),
+    Partitioned {
+        distribute: Vec<&'a ast::Expr>,
+        /// Each key with (ascending, nulls first).
+        sort: Vec<(&'a ast::Expr, bool, bool)>,
+    },
+}
+
+impl<'a> QueryOrganization<'a> {
+    /// The organization a SELECT asks for, refusing combinations Spark's grammar refuses.
+    fn of(
+        order_by: Option<&'a ast::OrderBy>,
+        cluster_by: &'a [ast::Expr],
+        distribute_by: &'a [ast::Expr],
+        sort_by: &'a [ast::OrderByExpr],
+        select: &ast::Select,
+    ) -> Result<Self> {
+        let partitioned =
+            !cluster_by.is_empty() || !distribute_by.is_empty() || !sort_by.is_empty();
+        if let Some(order_by) = order_by {
+            let ast::OrderBy { kind, interpolate } = order_by;
+            if interpolate.is_some() {
+                return Err(not_supported_at(
+                    order_by,
+                    "ORDER BY ... INTERPOLATE (ClickHouse)",
+                ));
+            }
+            if partitioned {
+                return Err(error_at(
+                    order_by,
+                    "Combination of ORDER BY/SORT BY/DISTRIBUTE BY/CLUSTER BY is not supported",
+                ));
+            }
+            let items = match kind {
+                ast::OrderByKind::Expressions(items) => items,
+                ast::OrderByKind::All(_) => {
+                    return Err(not_supported_at(order_by, "ORDER BY ALL; list the columns"))
+                }
+            };
+            for item in items {
+                check_order_by_expr(item)?;
+            }
+            return Ok(QueryOrganization::OrderBy(items.iter().collect()));
+        }
+        if !cluster_by.is_empty() {
+            if !distribute_by.is_empty() || !sort_by.is_empty() {
+                return Err(error_at(
+                    select,
+                    "Combination of ORDER BY/SORT BY/DISTRIBUTE BY/CLUSTER BY is not supported",
+                ));
+            }
+            return Ok(QueryOrganization::Partitioned {
+                distribute: cluster_by.iter().collect(),
+                sort: cluster_by.iter().map(|e| (e, true, true)).collect(),
+            });
+        }
+        if !partitioned {
+            return Ok(QueryOrganization::None);
+        }
+        let mut sort = Vec::new();
+        for item in sort_by {
+            check_order_by_expr(item)?;
+            let (asc, nulls_first) = sort_options(&item.options);
+            sort.push((&item.expr, asc, nulls_first));
+        }
+        Ok(QueryOrganization::Partitioned {
+            distribute: distribute_by.iter().collect(),
+            sort,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, QueryOrganization::None)
+    }
+
+    /// The keys to resolve, in the order [`QueryOrganization::apply`] takes them back.
+    fn keys(&self) -> Vec<OrganizationKey<'a>> {
+        match self {
+            QueryOrganization::None => vec![],
+            QueryOrganization::OrderBy(items) => items
+                .iter()
+                .map(|item| OrganizationKey {
+                    expr: &item.expr,
+                    clause: "ORDER BY",
+                    ordinal_allowed: true,
+                })
+                .collect(),
+            QueryOrganization::Partitioned { distribute, sort } => distribute
+                .iter()
+                .map(|e| OrganizationKey {
+                    expr: e,
+                    clause: "DISTRIBUTE BY",
+                    ordinal_allowed: false,
+                })
+                .chain(sort.iter().map(|(e, _, _)| OrganizationKey {
+                    expr: e,
+                    clause: "SORT BY",
+                    ordinal_allowed: true,
+                }))
+                .collect(),
+        }
+    }
+
+    /// Organizes `plan` by the resolved keys (one per [`QueryOrganization::keys`]).
+    fn apply(&self, plan: LogicalPlan, resolved: Vec<Expr>) -> Result<LogicalPlan> {
+        match self {
+            QueryOrganization::None => Ok(plan),
+            QueryOrganization::OrderBy(items) => {
+                let sorts = items
+                    .iter()
+                    .zip(resolved)
+                    .map(|(item, expr)| {
+                        let (asc, nulls_first) = sort_options(&item.options);
+                        SortExpr::new(expr, asc, nulls_first)
+                    })
+                    .collect::<Vec<_>>();
+                Ok(LogicalPlanBuilder::from(plan).sort(sorts)?.build()?)
+            }
+            QueryOrganization::Partitioned { distribute, sort } => {
+                let mut resolved = resolved.into_iter();
+                let keys: Vec<Expr> = resolved.by_ref().take(distribute.len()).collect();
+                let mut plan = plan;
+                if !keys.is_empty() {
+                    plan = LogicalPlanBuilder::from(plan)
+                        .repartition(Partitioning::DistributeBy(keys))?
+                        .build()?;
+                }
+                if !sort.is_empty() {
+                    let sorts = sort
+                        .iter()
+                        .zip(resolved)
+                        .map(|((_, asc, nulls_first), expr)| {
+                            SortExpr::new(expr, *asc, *nulls_first)
+                        })
+                        .collect();
+                    plan = SortWithinPartitions::plan(sorts, plan);
+                }
+                Ok(plan)
+            }
+        }
+    }
+}
+
+/// Refuses the parts of an ORDER BY item Spark does not have.
+pub(crate) fn check_order_by_expr(item: &ast::OrderByExpr) -> Result<()> {
+    let ast::OrderByExpr {
+        expr: _,
+        options: _,
+        with_fill,
+    } = item;
+    if with_fill.is_some() {
+        return Err(not_supported_at(
+            item,
+            "ORDER BY ... WITH FILL (ClickHouse)",
+        ));
+    }
+    Ok(())
+}
+
+/// A WHERE, HAVING or QUALIFY condition: a boolean (or NULL) expression, else an error
+/// pointing at it.
+fn boolean_condition(
+    predicate: Expr,
+    node: &ast::Expr,
+    clause: &str,
+    schema: &DFSchema,
+) -> Result<Expr> {
+    let predicate_type = predicate.get_type(schema)?;
+    if !matches!(predicate_type, DataType::Boolean | DataType::Null) {
+        return Err(error_at(
+            node,
+            format!(
+                "{clause} needs a boolean condition, but '{node}' is {}; compare it, e.g. {node} <> 0",
+                crate::types::spark_type_name(&predicate_type)
+            ),
+        ));
+    }
+    cast_to(predicate, &DataType::Boolean, schema)
+}
+
+/// `SELECT * FROM relation` (for `TABLE t`): its visible columns under their names.
+pub(crate) fn star_projection(relation: super::relation::Relation) -> Result<LogicalPlan> {
+    let exprs: Vec<Expr> = relation
+        .visible
+        .iter()
+        .map(
+            |column| match relation.renamed.iter().find(|(c, _)| c == column) {
+                Some((_, name)) => Expr::Column(column.clone()).alias(name.as_str()),
+                None => Expr::Column(column.clone()),
+            },
+        )
+        .collect();
+    Ok(LogicalPlanBuilder::from(relation.plan)
+        .project(exprs)?
+        .build()?)
+}
+
 fn distinct_of(plan: LogicalPlan) -> Result<LogicalPlan> {
     let columns: Vec<Expr> = plan
         .schema()
@@ -441,6 +898,43 @@ fn output_expr(expr: &Expr, name: &str) -> Expr {
         Expr::Column(c) if c.name == name => expr.clone(),
         _ => expr.clone().alias(name),
     }
+}
+
+/// The SELECT list as projection expressions. Spark allows two outputs of one name
+/// (`SELECT 1 AS x, 2 AS x`, `SELECT t.k, 1 AS k`); a DataFusion schema does not, so each
+/// output whose name clashes gets a qualifier of its own (`__out2.x`), which the output's
+/// name (what users see) does not show.
+fn output_exprs(items: &[SelectItem]) -> Vec<Expr> {
+    let exprs: Vec<Expr> = items
+        .iter()
+        .map(|i| output_expr(&i.expr, &i.name))
+        .collect();
+    let field = |e: &Expr| -> (Option<TableReference>, String) {
+        match e {
+            Expr::Column(c) => (c.relation.clone(), c.name.clone()),
+            Expr::Alias(a) => (a.relation.clone(), a.name.clone()),
+            other => (None, other.schema_name().to_string()),
+        }
+    };
+    let fields: Vec<(Option<TableReference>, String)> = exprs.iter().map(field).collect();
+    let clashes = |i: usize| {
+        let (qualifier, name) = &fields[i];
+        fields.iter().enumerate().any(|(j, (q, n))| {
+            j != i && n == name && (q == qualifier || q.is_none() || qualifier.is_none())
+        })
+    };
+    exprs
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if !clashes(i) {
+                return e;
+            }
+            let name = fields[i].1.clone();
+            e.unalias()
+                .alias_qualified(Some(TableReference::bare(format!("__out{i}"))), name)
+        })
+        .collect()
 }
 
 fn is_ordinal(expr: &ast::Expr) -> Option<usize> {
@@ -464,17 +958,42 @@ fn sort_options(options: &ast::OrderByOptions) -> (bool, bool) {
     (asc, nulls_first)
 }
 
-/// Replaces grouping expressions and aggregates with references to the Aggregate's output.
-fn rebase(expr: Expr, group_exprs: &[Expr], aggregates: &[Expr]) -> Result<Expr> {
+/// The expressions a node (Aggregate, Window) computes, each under a name of its own, and
+/// the column that holds each one's value above the node. An expression is aliased only
+/// when its DataFusion name is already `taken` (DataFusion names a cast like its operand, so
+/// `min(k)` and `min(CAST(k AS STRING))` would both be `min(k)`).
+fn output_columns(exprs: &[Expr], taken: &mut HashSet<String>) -> (Vec<Expr>, Vec<(Expr, Column)>) {
+    let mut node = Vec::with_capacity(exprs.len());
+    let mut columns = Vec::with_capacity(exprs.len());
+    for expr in exprs {
+        let column = match expr {
+            Expr::Column(c) => c.clone(),
+            other => Column::from_name(other.schema_name().to_string()),
+        };
+        if taken.insert(column.flat_name()) {
+            node.push(expr.clone());
+            columns.push((expr.clone(), column));
+            continue;
+        }
+        let base = expr.schema_name().to_string();
+        let name = (2..)
+            .map(|n| format!("{base} #{n}"))
+            .find(|name| taken.insert(name.clone()))
+            .unwrap_or_else(|| unreachable!("an unbounded range has a free name"));
+        node.push(expr.clone().alias(name.as_str()));
+        columns.push((expr.clone(), Column::from_name(name)));
+    }
+    (node, columns)
+}
+
+/// Replaces the expressions a node below computes (grouping expressions, aggregates, window
+/// functions) with references to its output columns.
+fn rebase(expr: Expr, outputs: &[(Expr, Column)]) -> Result<Expr> {
     Ok(expr
         .transform_down(|e| {
-            if group_exprs.contains(&e) || aggregates.contains(&e) {
-                let column = match &e {
-                    Expr::Column(c) => c.clone(),
-                    other => Column::from_name(other.schema_name().to_string()),
-                };
+            if let Some((_, column)) = outputs.iter().find(|(computed, _)| computed == &e) {
                 return Ok(Transformed::new(
-                    Expr::Column(column),
+                    Expr::Column(column.clone()),
                     true,
                     datafusion_common::tree_node::TreeNodeRecursion::Jump,
                 ));
@@ -504,40 +1023,72 @@ fn check_grouped(expr: &Expr, agg_schema: &DFSchema, node: Option<&ast::Expr>) -
     Ok(())
 }
 
-/// The columns `* EXCEPT (a, b)` (Databricks) or `* EXCLUDE (a, b)` leaves out, checked to
-/// exist; other wildcard options are refused.
+/// The table named by `t.*`: `t`, `default.t` or `spark_catalog.default.t`.
+fn qualifier_of_star(name: &ast::ObjectName) -> Result<String> {
+    let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
+    if parts.len() != name.0.len() || parts.is_empty() {
+        return Err(not_supported_at(name, format!("'{name}.*'")));
+    }
+    let (last, qualifiers) = parts.split_last().unwrap_or_else(|| unreachable!());
+    if !super::relation::is_default_database(qualifiers) {
+        return Err(error_at(
+            name,
+            format!(
+                "'{name}.*' names a database Ember does not have; its only database is 'default'"
+            ),
+        ));
+    }
+    Ok(last.value.clone())
+}
+
+/// The columns `* EXCEPT (a, b)` (Databricks) or `* EXCLUDE (a, b)` leaves out of `columns`,
+/// checked to exist; other wildcard options are refused.
 fn excluded_columns(
     options: &ast::WildcardAdditionalOptions,
-    schema: &datafusion_common::DFSchema,
+    columns: &[Column],
 ) -> Result<Vec<String>> {
-    if options.opt_ilike.is_some() || options.opt_replace.is_some() || options.opt_rename.is_some()
-    {
-        return Err(EmberError::NotSupported(format!(
-            "the wildcard options of '{options}'; only * EXCEPT (columns) is supported"
-        )));
+    let ast::WildcardAdditionalOptions {
+        // Where `*` is: positions only.
+        wildcard_token: _,
+        opt_ilike,
+        opt_exclude,
+        opt_except,
+        opt_replace,
+        opt_rename,
+        opt_alias,
+    } = options;
+    if opt_ilike.is_some() || opt_replace.is_some() || opt_rename.is_some() || opt_alias.is_some() {
+        return Err(not_supported_at(
+            options,
+            format!("the wildcard options of '{options}'; only * EXCEPT (columns) is supported"),
+        ));
     }
     let mut names: Vec<ast::Ident> = Vec::new();
-    if let Some(except) = &options.opt_except {
+    if let Some(except) = opt_except {
         names.push(except.first_element.clone());
         names.extend(except.additional_elements.iter().cloned());
     }
-    if let Some(exclude) = &options.opt_exclude {
-        match exclude {
-            ast::ExcludeSelectItem::Single(name) => {
-                names.extend(name.0.last().and_then(|p| p.as_ident()).cloned())
-            }
-            ast::ExcludeSelectItem::Multiple(list) => {
-                for name in list {
-                    names.extend(name.0.last().and_then(|p| p.as_ident()).cloned());
+    if let Some(exclude) = opt_exclude {
+        let excluded: Vec<&ast::ObjectName> = match exclude {
+            ast::ExcludeSelectItem::Single(name) => vec![name],
+            ast::ExcludeSelectItem::Multiple(list) => list.iter().collect(),
+        };
+        for name in excluded {
+            match name.0.as_slice() {
+                [part] => names.extend(part.as_ident().cloned()),
+                _ => {
+                    return Err(not_supported_at(
+                        name,
+                        format!("EXCLUDE of a qualified name '{name}'; name the column alone"),
+                    ))
                 }
             }
         }
     }
     for name in &names {
-        if !schema
-            .fields()
+        if !columns
             .iter()
-            .any(|f| f.name().eq_ignore_ascii_case(&name.value))
+            .any(|c| c.name.eq_ignore_ascii_case(&name.value))
         {
             return Err(crate::error::error_at_ident(
                 name,

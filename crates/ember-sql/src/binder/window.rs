@@ -16,6 +16,7 @@ use datafusion_expr::{
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
+use super::call::{Call, CallArg};
 use super::expr::cast_to;
 use super::function::{is_rewritten_aggregate, FunctionRegistry};
 use super::Binder;
@@ -129,13 +130,13 @@ impl Binder<'_> {
 
     pub(crate) fn bind_window_function(
         &mut self,
-        function: &ast::Function,
+        call: &Call,
         schema: &DFSchema,
         node: &ast::Expr,
     ) -> Result<Expr> {
-        let name = function.name.to_string().to_lowercase();
+        let name = call.name.clone();
         let resolved;
-        let spec = match &function.over {
+        let spec = match call.over {
             Some(ast::WindowType::WindowSpec(spec)) if spec.window_name.is_none() => spec,
             Some(ast::WindowType::WindowSpec(spec)) => {
                 resolved = self.extend_named_window(spec, node)?;
@@ -147,29 +148,44 @@ impl Binder<'_> {
             }
             None => return Err(EmberError::internal("bind_window_function without OVER")),
         };
-        let (arg_exprs, distinct) = match &function.args {
-            ast::FunctionArguments::None => (vec![], false),
-            ast::FunctionArguments::List(list) => (
-                list.args.clone(),
-                matches!(
-                    list.duplicate_treatment,
-                    Some(ast::DuplicateTreatment::Distinct)
+        let distinct = call.distinct;
+        if !call.order_by.is_empty() {
+            return Err(error_at(
+                node,
+                format!(
+                    "{name} cannot take both WITHIN GROUP (ORDER BY ...) and OVER (...); order the window instead"
                 ),
-            ),
-            ast::FunctionArguments::Subquery(_) => {
-                return Err(error_at(
-                    node,
-                    "a subquery cannot be a window function argument",
-                ))
-            }
-        };
-        if window_function(&name).is_none()
-            && (is_rewritten_aggregate(&name) || function.filter.is_some())
+            ));
+        }
+        if call.null_treatment.is_some()
+            && !matches!(
+                name.as_str(),
+                "lag"
+                    | "lead"
+                    | "nth_value"
+                    | "first_value"
+                    | "last_value"
+                    | "first"
+                    | "last"
+                    | "any_value"
+            )
         {
-            // Spark's aggregates that Ember builds from others (and any aggregate with FILTER):
-            // bind the call as an aggregate, then put each aggregate under the window.
-            let aggregate =
-                self.bind_aggregate(&name, function, &arg_exprs, distinct, schema, node)?;
+            return Err(error_at(
+                node,
+                format!(
+                    "IGNORE NULLS / RESPECT NULLS is not allowed in {name}; it is for first, last, first_value, last_value, any_value, nth_value, lag and lead"
+                ),
+            ));
+        }
+        if window_function(&name).is_none()
+            && (is_rewritten_aggregate(&name)
+                || call.filter.is_some()
+                || matches!(name.as_str(), "avg" | "mean"))
+        {
+            // Spark's aggregates that Ember builds from others (and any aggregate with FILTER,
+            // and avg, which is sum / count for decimals): bind the call as an aggregate, then
+            // put each aggregate under the window.
+            let aggregate = self.bind_aggregate(call, schema, node)?;
             let (partition_by, order_by, window_frame) =
                 self.bind_window_spec(spec, schema, node)?;
             let windowed = aggregate.transform_up(|e| match e {
@@ -192,18 +208,16 @@ impl Binder<'_> {
             return Ok(windowed.data);
         }
         let mut args = Vec::new();
-        for arg in &arg_exprs {
+        for arg in &call.args {
             match arg {
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) if name == "count" => {
+                CallArg::Star if name == "count" => {
                     args.push(Expr::Literal(ScalarValue::Int32(Some(1)), None))
                 }
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
-                    args.push(self.bind_expr(e, schema)?)
-                }
-                other => {
+                CallArg::Expr(e) => args.push(self.bind_expr(e, schema)?),
+                CallArg::Star => {
                     return Err(error_at(
                         node,
-                        format!("unsupported argument '{other}' to {name}"),
+                        format!("'*' is not an argument of {name}; only count(*) takes it"),
                     ))
                 }
             }
@@ -246,7 +260,7 @@ impl Binder<'_> {
             .collect::<Result<Vec<_>>>()?;
 
         let (partition_by, order_by, window_frame) = self.bind_window_spec(spec, schema, node)?;
-        Ok(Expr::WindowFunction(Box::new(WindowFunction {
+        let window = Expr::WindowFunction(Box::new(WindowFunction {
             fun,
             params: WindowFunctionParams {
                 args,
@@ -254,10 +268,29 @@ impl Binder<'_> {
                 order_by,
                 window_frame,
                 filter: None,
-                null_treatment: null_treatment(function),
+                null_treatment: call.null_treatment.map(|t| match t {
+                    ast::NullTreatment::IgnoreNulls => {
+                        datafusion_expr::expr::NullTreatment::IgnoreNulls
+                    }
+                    ast::NullTreatment::RespectNulls => {
+                        datafusion_expr::expr::NullTreatment::RespectNulls
+                    }
+                }),
                 distinct,
             },
-        })))
+        }));
+        // Spark's ranking functions return int (DataFusion's return unsigned 64-bit
+        // integers, which `rank() - 1` would wrap around).
+        if matches!(
+            name.as_str(),
+            "row_number" | "rank" | "dense_rank" | "ntile"
+        ) {
+            return Ok(Expr::Cast(datafusion_expr::expr::Cast::new(
+                Box::new(window),
+                arrow::datatypes::DataType::Int32,
+            )));
+        }
+        Ok(window)
     }
 
     /// PARTITION BY, ORDER BY and the frame of a window, with Spark's default frame.
@@ -267,13 +300,20 @@ impl Binder<'_> {
         schema: &DFSchema,
         node: &ast::Expr,
     ) -> Result<(Vec<Expr>, Vec<SortExpr>, WindowFrame)> {
-        let partition_by = spec
-            .partition_by
+        let ast::WindowSpec {
+            // Resolved into this specification by the caller.
+            window_name: _,
+            partition_by,
+            order_by: order_items,
+            window_frame,
+        } = spec;
+        let partition_by = partition_by
             .iter()
             .map(|e| self.bind_expr(e, schema))
             .collect::<Result<Vec<_>>>()?;
         let mut order_by = Vec::new();
-        for item in &spec.order_by {
+        for item in order_items {
+            super::select::check_order_by_expr(item)?;
             let asc = item.options.asc.unwrap_or(true);
             order_by.push(SortExpr::new(
                 self.bind_expr(&item.expr, schema)?,
@@ -283,7 +323,7 @@ impl Binder<'_> {
         }
         // Spark's default frame: with ORDER BY, RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW;
         // without, the whole partition.
-        let window_frame = match &spec.window_frame {
+        let window_frame = match window_frame {
             Some(frame) => convert_frame(frame, node)?,
             None => WindowFrame::new(if order_by.is_empty() {
                 None
@@ -302,26 +342,6 @@ impl Binder<'_> {
         }
         Ok((partition_by, order_by, window_frame))
     }
-}
-
-/// `IGNORE NULLS` / `RESPECT NULLS`, after the arguments or inside them.
-fn null_treatment(function: &ast::Function) -> Option<datafusion_expr::expr::NullTreatment> {
-    use datafusion_expr::expr::NullTreatment as N;
-    let from_ast = |t: &ast::NullTreatment| match t {
-        ast::NullTreatment::IgnoreNulls => N::IgnoreNulls,
-        ast::NullTreatment::RespectNulls => N::RespectNulls,
-    };
-    if let Some(t) = &function.null_treatment {
-        return Some(from_ast(t));
-    }
-    if let ast::FunctionArguments::List(list) = &function.args {
-        for clause in &list.clauses {
-            if let ast::FunctionArgumentClause::IgnoreOrRespectNulls(t) = clause {
-                return Some(from_ast(t));
-            }
-        }
-    }
-    None
 }
 
 fn is_unbounded_or_current(frame: &WindowFrame) -> bool {

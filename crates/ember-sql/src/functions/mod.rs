@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod ansi;
 pub mod datetime;
+pub mod decimal;
 pub mod math;
 pub mod string;
 
@@ -260,6 +261,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(math::functions());
     all.push(type_of_udf());
     all.push(ansi::spark_cast(ansi));
+    all.extend(decimal::functions(ansi));
     for op in [
         ArithOp::Add,
         ArithOp::Subtract,

@@ -1,0 +1,21 @@
+-- QUALIFY, SORT BY, DISTRIBUTE BY and CLUSTER BY (Spark's query organization clauses).
+CREATE TEMPORARY VIEW sales AS SELECT * FROM VALUES ('a', 1, 10), ('a', 2, 30), ('b', 3, 20), ('b', 4, 20), ('c', 5, NULL) AS t(grp, id, amount);
+SELECT grp, id, row_number() OVER (PARTITION BY grp ORDER BY amount DESC, id) AS rn FROM sales QUALIFY rn = 1 ORDER BY grp;
+SELECT grp, id FROM sales QUALIFY row_number() OVER (PARTITION BY grp ORDER BY id DESC) = 1 ORDER BY grp;
+SELECT grp, sum(amount) AS total FROM sales GROUP BY grp QUALIFY rank() OVER (ORDER BY sum(amount) DESC) = 1;
+SELECT grp, count(*) AS n FROM sales GROUP BY grp HAVING count(*) > 1 QUALIFY dense_rank() OVER (ORDER BY grp DESC) = 1;
+SELECT DISTINCT grp FROM sales QUALIFY count(*) OVER (PARTITION BY grp) > 1;
+SELECT 1 AS a QUALIFY 1 = 0;
+SELECT id FROM sales QUALIFY id > 2;
+SELECT id, sum(amount) OVER (ORDER BY id) AS running FROM sales QUALIFY running > 30 ORDER BY id;
+SELECT id, amount FROM sales SORT BY amount DESC NULLS LAST, id;
+SELECT id, amount FROM sales DISTRIBUTE BY grp SORT BY id;
+SELECT grp, id FROM sales CLUSTER BY grp;
+SELECT grp, id FROM sales DISTRIBUTE BY grp;
+SELECT id FROM sales SORT BY 1 DESC LIMIT 2;
+SELECT grp, count(*) AS n FROM sales GROUP BY grp SORT BY n DESC, grp;
+SELECT id AS k FROM sales DISTRIBUTE BY k SORT BY k;
+SELECT id FROM sales ORDER BY id CLUSTER BY id;
+SELECT id FROM sales CLUSTER BY id SORT BY id;
+SELECT id FROM sales UNION ALL SELECT id FROM sales SORT BY id;
+SELECT * FROM (SELECT id FROM sales UNION ALL SELECT id FROM sales) SORT BY id;
