@@ -16,3 +16,4 @@ SELECT 'a\tb', 'it\'s', 'back\\slash', 'no-pattern\%', 'pattern\\%', '\110\145\1
 SELECT 'hello' 'world', 'hello' " " 'lee', 'it''s', "hello 'peter'";
 SELECT length('\n') AS newline, length('\0') AS nul, ascii('\Z') AS ctrl_z;
 SELECT 7 DIV 2 + 1, 1 + 7 DIV 2, 7 DIV 2 * 3;
+SELECT 1 + 2 || 3 AS c, 10 - 2 || 'x' AS d;

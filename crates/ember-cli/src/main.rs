@@ -217,6 +217,26 @@ fn main() -> ExitCode {
         env_logger::Env::default().default_filter_or("warn,ember_core::scheduler=error"),
     )
     .init();
+    // The commands run on a thread with a statement's stack: the shell keeps parsed
+    // statements (a 100,000-term sum is 100,000 levels deep) and drops them here.
+    let thread = std::thread::Builder::new()
+        .name("ember-main".into())
+        .stack_size(ember_session::STATEMENT_STACK_BYTES)
+        .spawn(run_command);
+    match thread.map(|t| t.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => {
+            eprintln!("Error: Internal error (please report): the command panicked");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("Error: cannot start the command's thread: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_command() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Sql(args)) => shell::run(args),

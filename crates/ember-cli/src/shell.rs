@@ -2,8 +2,10 @@
 
 use std::cell::RefCell;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
+use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches_with_options;
 use ember_common::{EmberError, Result};
 use ember_flight_sql::client::ConnectOptions;
@@ -69,7 +71,7 @@ fn connect(address: &str, args: &SqlArgs) -> Result<FlightSqlClient> {
 /// Runs every statement, printing each result; stops at the first error.
 fn run_script(engine: &Engine, sql: &str) -> ExitCode {
     // Statements are split here in both modes, so a remote script also prints every result.
-    let statements = match ember_sql::parse_statements(sql) {
+    let statements = match ember_session::guard::guarded(sql, || ember_sql::parse_statements(sql)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}", render_with_source(&e, sql));
@@ -99,6 +101,9 @@ fn run_script(engine: &Engine, sql: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The longest column name the shell's tables show in full.
+const MAX_HEADER_CHARS: usize = 120;
+
 fn print_result(result: &QueryResult, started: Instant) {
     let elapsed = started.elapsed().as_secs_f64();
     if result.schema.fields().is_empty() {
@@ -120,19 +125,29 @@ fn print_result(result: &QueryResult, started: Instant) {
         }
         return;
     }
+    // A column named after a long expression (a 3,000-term sum) is shown by its start and
+    // end: the table is for reading, and laying out a huge header is slow.
+    let shown = Arc::new(arrow::datatypes::Schema::new(
+        result
+            .schema
+            .fields()
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .clone()
+                    .with_name(ember_sql::error::abbreviate(f.name(), MAX_HEADER_CHARS))
+            })
+            .collect::<Vec<_>>(),
+    ));
     let batches: Vec<_> = result
         .batches
         .iter()
         .filter(|b| b.num_rows() > 0)
-        .cloned()
-        .collect();
+        .map(|b| RecordBatch::try_new(Arc::clone(&shown), b.columns().to_vec()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|_| result.batches.clone());
     if batches.is_empty() {
-        let header: Vec<&str> = result
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
+        let header: Vec<&str> = shown.fields().iter().map(|f| f.name().as_str()).collect();
         println!("{}", header.join(" | "));
     } else {
         match pretty_format_batches_with_options(

@@ -130,3 +130,84 @@ fn a_server_without_a_password_does_not_start() {
         "{stderr}"
     );
 }
+
+/// Deep expressions, huge bad statements and panics each get an answer or a clear error over
+/// Flight SQL, and the server keeps serving: a 3,000-term sum and AND chain run, a 100,000-term
+/// sum too, a syntax error in a 20 KB statement quotes only a window of it (the message fits in
+/// gRPC metadata), and a panic while planning reaches the client as an internal error naming
+/// the statement, never as an empty result.
+#[test]
+fn deep_huge_and_panicking_statements_answer_over_flight_sql() {
+    let server = server();
+    let sum = format!("SELECT {} AS s", vec!["1"; 3000].join(" + "));
+    let out = connect(&server, PASSWORD, &sum);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3000"));
+
+    let and = format!(
+        "SELECT count(*) AS n FROM VALUES (1), (2) AS t(a) WHERE {}",
+        vec!["a > 0"; 3000].join(" AND ")
+    );
+    let out = connect(&server, PASSWORD, &and);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| 2 "));
+
+    // Too long for one command-line argument: through a file.
+    let huge = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        huge.path(),
+        format!("SELECT {} AS s", vec!["1"; 100_000].join("+")),
+    )
+    .unwrap();
+    let out = ember()
+        .args(["sql", "--connect", &server.address, "--user", "ember", "-f"])
+        .arg(huge.path())
+        .env("EMBER_PASSWORD", PASSWORD)
+        .output()
+        .expect("ember sql runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("100000"));
+
+    let bad = format!("SELECT {} FROM", vec!["1"; 10_000].join(" + "));
+    let out = connect(&server, PASSWORD, &bad);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("Syntax error"), "{stderr}");
+    assert!(!stderr.contains("RESOURCE_EXHAUSTED"), "{stderr}");
+    assert!(stderr.len() < 4_000, "{} bytes: {stderr}", stderr.len());
+
+    let out = connect(
+        &server,
+        PASSWORD,
+        "SET ember.testing.panicAt = planning; SELECT 42 AS answer",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a panic must not look like an answer"
+    );
+    assert!(
+        stderr.contains("Internal error") && stderr.contains("SELECT 42 AS answer"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("answer"));
+
+    let out = connect(&server, PASSWORD, "SELECT 7 AS still_serving");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -96,3 +96,98 @@ fn a_missing_path_is_named() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/place.parquet"));
 }
+
+/// A panic inside a statement is an internal error naming the statement: `ember -e` exits
+/// with an error (not an abort, not an empty result) and the interactive shell keeps going.
+#[test]
+fn a_panic_is_an_internal_error_and_the_shell_keeps_going() {
+    let output = ember()
+        .args([
+            "--master",
+            "local[1]",
+            "-e",
+            "SET ember.testing.panicAt = planning; SELECT 42 AS answer",
+        ])
+        .output()
+        .expect("ember runs");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Internal error") && stderr.contains("SELECT 42 AS answer"),
+        "{stderr}"
+    );
+
+    let mut child = ember()
+        .args(["--master", "local[1]"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ember starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"SET ember.testing.panicAt = planning;\nSELECT 1 AS one;\nRESET ember.testing.panicAt;\nSELECT 2 AS two;\n",
+        )
+        .unwrap();
+    let output = child.wait_with_output().expect("ember exits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Internal error"), "{stderr}");
+    assert!(
+        stdout.contains("two"),
+        "the shell stopped after the panic: {stdout}"
+    );
+}
+
+/// Deep and long expressions plan and run without overflowing any stack: a 3,000-term sum,
+/// a 100,000-term one, a 3,000-term AND chain; deeper nesting than the limits is a clear error.
+#[test]
+fn deep_expressions_run_or_fail_clearly() {
+    // Through a file: a 100,000-term statement is too long for one command-line argument.
+    let run = |sql: String| {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), sql).unwrap();
+        ember()
+            .args(["--master", "local[1]", "-f"])
+            .arg(file.path())
+            .output()
+            .expect("ember runs")
+    };
+    for (sql, expected) in [
+        (
+            format!("SELECT {} AS s", vec!["1"; 3000].join(" + ")),
+            "3000",
+        ),
+        (format!("SELECT {}", vec!["1"; 100_000].join("+")), "100000"),
+        (
+            format!(
+                "SELECT count(*) AS n FROM VALUES (1), (2) AS t(a) WHERE {}",
+                vec!["a > 0"; 3000].join(" AND ")
+            ),
+            "| 2 ",
+        ),
+    ] {
+        let output = run(sql);
+        assert!(output.status.success(), "{output:?}");
+        assert!(String::from_utf8_lossy(&output.stdout).contains(expected));
+    }
+    for (sql, message) in [
+        (
+            format!("SELECT {}1{}", "(".repeat(100_000), ")".repeat(100_000)),
+            "nests more than 2000 levels",
+        ),
+        (
+            format!("SELECT {}", vec!["'a'"; 10_000].join(" = ")),
+            "nests more than 4096 levels",
+        ),
+    ] {
+        let output = run(sql);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(stderr.len() < 4_000, "{} bytes", stderr.len());
+    }
+}

@@ -22,6 +22,11 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Where tasks run: local, local[N] or local[*] (threads of this process); local-cluster[E,C,M] (E executor processes of C cores and M MiB started on loopback); ember://HOST:PORT (this driver listens there and `ember executor --driver HOST:PORT` processes join it).",
     },
     ConfigEntry {
+        key: "ember.testing.panicAt",
+        default: "",
+        doc: "Fault injection for tests: `planning` makes every query panic while it is optimized, to show that a panic becomes an internal error naming the statement (never a crash or an empty result). Empty (the default) injects nothing.",
+    },
+    ConfigEntry {
         key: "ember.executor.instances",
         default: "0",
         doc: "Executors an ember:// driver expects; it waits for ember.scheduler.minRegisteredResourcesRatio of them before scheduling (local-cluster[E,..] expects E).",

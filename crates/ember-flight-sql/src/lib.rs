@@ -107,6 +107,7 @@ pub fn start(session: EmberSession, options: ServerOptions) -> Result<RunningSer
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .thread_name("flight-sql")
+        .thread_stack_size(ember_common::THREAD_STACK_BYTES)
         .enable_all()
         .build()
         .map_err(|e| EmberError::execution(format!("cannot start the server's runtime: {e}")))?;

@@ -474,7 +474,7 @@ impl EmberFlightSql {
                 tokio::task::spawn_blocking(move || {
                     let started = Instant::now();
                     let mut rows = 0usize;
-                    let result = owner.stream_plan(&plan, &control, |batch| {
+                    let result = owner.stream_plan(&sql, &plan, &control, |batch| {
                         rows += batch.num_rows();
                         sender.blocking_send(conform(batch, &announced)).is_ok()
                     });

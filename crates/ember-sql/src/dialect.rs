@@ -3,14 +3,14 @@
 //!
 //! What differs from `SparkSqlDialect`:
 //! - `a DIV b` binds like `*` and `/` (the stock dialect parses everything after `DIV` as its
-//!   right operand, so `7 DIV 2 + 1` became `7 DIV 3`);
+//!   right operand, so `7 DIV 2 + 1` became `7 DIV 3`), and `a || b` like `+` and `-`;
 //! - string literals take backslash escapes, unescaped with Spark's rules
 //!   ([`spark_unescape`]), and adjacent string literals concatenate (`'a' 'b'` is `'ab'`);
 //! - numeric literal suffixes (`127Y`, `1S`, `1L`, `2.5F`, `2.5D`, `1BD`) stay part of the
 //!   number instead of becoming column aliases ([`rewrite_tokens`]).
 
 use sqlparser::ast::{BinaryOperator, Expr};
-use sqlparser::dialect::{Dialect, SparkSqlDialect};
+use sqlparser::dialect::{Dialect, Precedence, SparkSqlDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan};
@@ -103,6 +103,15 @@ impl Dialect for EmberDialect {
     /// `'a' 'b'` is the literal `'ab'`, as in Spark.
     fn supports_string_literal_concatenation(&self) -> bool {
         true
+    }
+
+    /// `a || b` binds like `+` and `-`, as in Spark's grammar (sqlparser gives it the precedence
+    /// of `*`, so `1 + 2 || 3` was `1 + (2 || 3)` instead of `(1 + 2) || 3`).
+    fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
+        if parser.peek_token_ref().token == Token::StringConcat {
+            return Some(Ok(self.prec_value(Precedence::PlusMinus)));
+        }
+        None
     }
 
     /// `a DIV b`: integer division at the precedence of `*` (the tokenizer's default

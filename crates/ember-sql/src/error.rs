@@ -51,9 +51,10 @@ pub fn syntax_error(error: sqlparser::parser::ParserError) -> EmberError {
     let text = match error {
         sqlparser::parser::ParserError::TokenizerError(m)
         | sqlparser::parser::ParserError::ParserError(m) => m,
-        sqlparser::parser::ParserError::RecursionLimitExceeded => {
-            "statement nests too deeply".to_string()
-        }
+        sqlparser::parser::ParserError::RecursionLimitExceeded => format!(
+            "the statement nests more than {} levels deep (parentheses, calls, subqueries); split it into steps, e.g. with a CTE",
+            crate::parser::PARSER_RECURSION_LIMIT
+        ),
     };
     let (message, position) = match text.rfind(" at Line: ") {
         Some(at) => {

@@ -87,6 +87,11 @@ pub enum EmberStatement {
     },
 }
 
+/// How deep the parser may recurse (nested parentheses, calls, subqueries). Statements are
+/// parsed on a statement thread with a large stack (see `ember_session::guard`); sqlparser's
+/// default of 50 refuses ordinary generated SQL.
+pub const PARSER_RECURSION_LIMIT: usize = 2000;
+
 /// A parsed statement with the SQL text it came from.
 #[derive(Debug, Clone)]
 pub struct ParsedStatement {
@@ -159,7 +164,9 @@ fn offset_of(sql: &str, line: u64, column: u64) -> usize {
 
 fn parse_one(tokens: Vec<TokenWithSpan>, sql: &str) -> Result<EmberStatement> {
     let dialect = EmberDialect;
-    let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens.clone());
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens.clone());
     let statement =
         parse_statement(&mut parser, &tokens, sql).map_err(|e| at_end_if_unplaced(e, &tokens))?;
     // Anything left over is an error: `SELECT 1 2` must not silently drop `2`.

@@ -174,6 +174,7 @@ impl DagScheduler {
         };
         let thread = std::thread::Builder::new()
             .name("ember-dag-scheduler".to_string())
+            .stack_size(ember_common::THREAD_STACK_BYTES)
             .spawn(move || event_loop.run(&receiver))
             .map_err(|e| EmberError::io("DAG scheduler thread", e))?;
         Ok(DagScheduler {

@@ -35,6 +35,7 @@ impl LocalBackend {
             let stopping = stopping.clone();
             let worker = std::thread::Builder::new()
                 .name(format!("ember-executor-{core}"))
+                .stack_size(ember_common::THREAD_STACK_BYTES)
                 .spawn(move || worker_loop(&receiver, &env, &stopping))
                 .map_err(|e| EmberError::io(format!("executor thread {core}"), e))?;
             workers.push(worker);

@@ -158,6 +158,7 @@ impl ClusterBackend {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("ember-driver-rpc")
+            .thread_stack_size(ember_common::THREAD_STACK_BYTES)
             .enable_all()
             .build()
             .map_err(|e| EmberError::io("starting the driver's RPC runtime", e))?;

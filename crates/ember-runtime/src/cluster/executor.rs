@@ -65,6 +65,7 @@ pub fn run_executor(options: ExecutorOptions) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("ember-executor-rpc")
+        .thread_stack_size(ember_common::THREAD_STACK_BYTES)
         .enable_all()
         .build()
         .map_err(|e| EmberError::io("starting the executor's RPC runtime", e))?;
@@ -333,16 +334,19 @@ impl Executor {
         let name = format!("ember-task-{}", message.task_id);
         let executor_id = self.id.clone();
         let task_id = message.task_id;
-        let spawned = std::thread::Builder::new().name(name).spawn(move || {
-            let end = run_task(&task, &env);
-            if cancelled.load(Ordering::Relaxed) {
-                log::info!(
+        let spawned = std::thread::Builder::new()
+            .name(name)
+            .stack_size(ember_common::THREAD_STACK_BYTES)
+            .spawn(move || {
+                let end = run_task(&task, &env);
+                if cancelled.load(Ordering::Relaxed) {
+                    log::info!(
                     "{executor_id}: task {task_id} stopped after {:.3} s: cancelled by the driver",
                     started.elapsed().as_secs_f64()
                 );
-            }
-            let _ = sender.send(end);
-        });
+                }
+                let _ = sender.send(end);
+            });
         if let Err(e) = spawned {
             return Err(Status::resource_exhausted(format!(
                 "cannot start a task thread: {e}"

@@ -52,7 +52,7 @@ pub mod pb {
         /// Which expression, with its fields.
         #[prost(
             oneof = "physical_expr_node::Expr",
-            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13"
+            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"
         )]
         pub expr: Option<physical_expr_node::Expr>,
     }
@@ -101,6 +101,12 @@ pub mod pb {
             /// A scalar function call.
             #[prost(message, tag = "13")]
             ScalarFunction(super::ScalarFunctionNode),
+            /// An expression encoded on its own (a `PhysicalExprNode`), so that a deep
+            /// expression's nesting restarts: protobuf decoders refuse messages nested more
+            /// than 100 levels, and every [`super::super::CHUNK_DEPTH`] levels of an expression
+            /// continue in a chunk of their own.
+            #[prost(bytes, tag = "14")]
+            Chunk(Vec<u8>),
         }
     }
 
@@ -507,9 +513,49 @@ fn decode_field(bytes: &[u8], what: &str) -> Result<FieldRef> {
         .ok_or_else(|| EmberError::internal(format!("an encoded {what} without its field")))
 }
 
+/// How many levels of an expression one protobuf message nests before the rest continues in a
+/// chunk of its own (each level is two messages deep: the node and its kind).
+pub const CHUNK_DEPTH: usize = 16;
+
+thread_local! {
+    /// How deep `encode_expr` is in the expression being encoded.
+    static ENCODE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one level of `encode_expr` while it lives.
+struct EncodeLevel;
+
+impl EncodeLevel {
+    fn enter() -> (EncodeLevel, usize) {
+        let depth = ENCODE_DEPTH.with(|d| {
+            let depth = d.get();
+            d.set(depth + 1);
+            depth
+        });
+        (EncodeLevel, depth)
+    }
+}
+
+impl Drop for EncodeLevel {
+    fn drop(&mut self) {
+        ENCODE_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
 /// Encodes a physical expression; fails with `NotSupported` naming any expression or function
-/// that has no wire form.
+/// that has no wire form. Every [`CHUNK_DEPTH`] levels the rest of a deep expression is
+/// encoded as a chunk of bytes of its own, so no message nests deeper than protobuf decoders
+/// accept, however deep the expression.
 pub fn encode_expr(expr: &Arc<dyn PhysicalExpr>) -> Result<pb::PhysicalExprNode> {
+    let (_level, depth) = EncodeLevel::enter();
+    let encoded = encode_expr_here(expr)?;
+    if depth > 0 && depth % CHUNK_DEPTH == 0 {
+        return Ok(node(E::Chunk(prost::Message::encode_to_vec(&encoded))));
+    }
+    Ok(encoded)
+}
+
+fn encode_expr_here(expr: &Arc<dyn PhysicalExpr>) -> Result<pb::PhysicalExprNode> {
     let any: &dyn PhysicalExpr = expr.as_ref();
     if let Some(c) = any.downcast_ref::<Column>() {
         return Ok(node(E::Column(pb::ColumnNode {
@@ -770,6 +816,11 @@ pub fn decode_expr(
         ));
     };
     Ok(match expr {
+        E::Chunk(bytes) => {
+            let inner = <pb::PhysicalExprNode as prost::Message>::decode(bytes.as_slice())
+                .map_err(|e| EmberError::internal(format!("a corrupt expression chunk: {e}")))?;
+            return decode_expr(&inner, input_schema);
+        }
         E::Column(c) => {
             let index = usize::try_from(c.index).map_err(|_| {
                 EmberError::internal(format!("column {} has index {}", c.name, c.index))
@@ -1235,6 +1286,36 @@ mod tests {
         let back = decode_expr(&node, &schema()).unwrap();
         assert_eq!(back.to_string(), expr.to_string());
         back
+    }
+
+    /// Protobuf decoders refuse messages nested more than 100 levels: a 1,000-level
+    /// expression travels in chunks and comes back whole.
+    #[test]
+    fn deep_expressions_travel_in_chunks() {
+        // Ember's threads that encode, decode and evaluate have big stacks; so does this one.
+        std::thread::Builder::new()
+            .stack_size(ember_common::THREAD_STACK_BYTES)
+            .spawn(deep_expression_round_trip)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn deep_expression_round_trip() {
+        let mut deep: Arc<dyn PhysicalExpr> = Arc::new(Column::new("a", 0));
+        for _ in 0..1_000 {
+            deep = Arc::new(NegativeExpr::new(deep));
+        }
+        let encoded = encode_expr(&deep).unwrap();
+        let bytes = encoded.encode_to_vec();
+        let node = pb::PhysicalExprNode::decode(bytes.as_slice()).unwrap();
+        let back = decode_expr(&node, &schema()).unwrap();
+        let (before, after) = (
+            evaluate(&deep, &sample()).unwrap(),
+            evaluate(&back, &sample()).unwrap(),
+        );
+        assert_eq!(before.as_ref(), after.as_ref());
+        assert_eq!(ENCODE_DEPTH.with(|d| d.get()), 0);
     }
 
     /// Round trips `expr` and checks both evaluate alike on `sample()`; returns the values.

@@ -6,17 +6,22 @@ use arrow::datatypes::{DataType, FieldRef};
 use datafusion_common::{Column, DFSchema, ScalarValue, TableReference};
 use datafusion_expr::expr::{Between, Case, Cast, Exists, InList, Like, ScalarFunction, TryCast};
 use datafusion_expr::type_coercion::binary::{comparison_coercion, type_union_resolution};
-use datafusion_expr::{Expr, ExprSchemable, Operator};
+use datafusion_expr::{Expr, Operator};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
 use super::literal::{datetime_field_name, interval_literal, literal, typed_literal};
 use super::subquery::subquery_of;
+use super::typing::ExprType;
 use super::Binder;
 use crate::catalog::closest_names;
 use crate::error::{error_at, not_supported_at};
 use crate::functions::ansi;
 use crate::types::{spark_type_name, sql_to_arrow};
+
+/// The deepest an expression may nest: each level costs the binder, the optimizer and the
+/// planner a few stack frames and DataFusion's naming of it grows with its depth.
+pub const MAX_EXPRESSION_DEPTH: usize = 4096;
 
 impl Binder<'_> {
     /// The value bound to a `?` or `$n` placeholder, as a literal.
@@ -40,8 +45,24 @@ impl Binder<'_> {
         Ok(Expr::Literal(value, None))
     }
 
-    /// Binds an expression against the columns of `schema`.
+    /// Binds an expression against the columns of `schema`, refusing one that nests deeper
+    /// than [`MAX_EXPRESSION_DEPTH`] (long chains of `+`, `-`, `AND`, `OR` bind as one level).
     pub(crate) fn bind_expr(&mut self, expr: &ast::Expr, schema: &DFSchema) -> Result<Expr> {
+        if self.depth >= MAX_EXPRESSION_DEPTH {
+            return Err(error_at(
+                expr,
+                format!(
+                    "The expression nests more than {MAX_EXPRESSION_DEPTH} levels deep (parentheses, calls, operators other than +, -, AND and OR); split it into steps, e.g. with a subquery or a CTE"
+                ),
+            ));
+        }
+        self.depth += 1;
+        let bound = self.bind_expr_at_depth(expr, schema);
+        self.depth -= 1;
+        bound
+    }
+
+    fn bind_expr_at_depth(&mut self, expr: &ast::Expr, schema: &DFSchema) -> Result<Expr> {
         use ast::Expr as E;
         match expr {
             E::Identifier(ident) => self.resolve_column(std::slice::from_ref(ident), schema, expr),
@@ -65,6 +86,9 @@ impl Binder<'_> {
             E::Nested(inner) => self.bind_expr(inner, schema),
             E::UnaryOp { op, expr: operand } => self.bind_unary(*op, operand, schema, expr),
             E::BinaryOp { left, op, right } => {
+                if let Some(chain) = self.bind_long_chain(expr, schema)? {
+                    return Ok(chain);
+                }
                 let l = self.bind_expr(left, schema)?;
                 let r = self.bind_expr(right, schema)?;
                 self.bind_binary(l, op, r, schema, expr)
@@ -95,9 +119,9 @@ impl Binder<'_> {
                 let lo = self.bind_expr(low, schema)?;
                 let hi = self.bind_expr(high, schema)?;
                 let types = [
-                    v.get_type(schema)?,
-                    lo.get_type(schema)?,
-                    hi.get_type(schema)?,
+                    v.fast_type(schema)?,
+                    lo.fast_type(schema)?,
+                    hi.fast_type(schema)?,
                 ];
                 let common = comparison_coercion(&types[0], &types[1])
                     .and_then(|t| comparison_coercion(&t, &types[2]))
@@ -129,9 +153,9 @@ impl Binder<'_> {
                     .iter()
                     .map(|e| self.bind_expr(e, schema))
                     .collect::<Result<Vec<_>>>()?;
-                let mut types = vec![v.get_type(schema)?];
+                let mut types = vec![v.fast_type(schema)?];
                 for item in &items {
-                    types.push(item.get_type(schema)?);
+                    types.push(item.fast_type(schema)?);
                 }
                 let common = types[1..]
                     .iter()
@@ -225,7 +249,7 @@ impl Binder<'_> {
                 }
                 let v = self.bind_expr(value, schema)?;
                 let to = sql_to_arrow(data_type).map_err(|e| error_at(expr, e.to_string()))?;
-                let from = v.get_type(schema)?;
+                let from = v.fast_type(schema)?;
                 Ok(match kind {
                     ast::CastKind::TryCast | ast::CastKind::SafeCast => {
                         Expr::TryCast(TryCast::new(Box::new(v), to))
@@ -355,7 +379,7 @@ impl Binder<'_> {
 
     fn bind_string(&mut self, expr: &ast::Expr, schema: &DFSchema) -> Result<Expr> {
         let bound = self.bind_expr(expr, schema)?;
-        match bound.get_type(schema)? {
+        match bound.fast_type(schema)? {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(bound),
             _ => cast_to(bound, &DataType::Utf8, schema),
         }
@@ -524,10 +548,10 @@ impl Binder<'_> {
         let else_expr = else_result.map(|e| self.bind_expr(e, schema)).transpose()?;
         let mut types = thens
             .iter()
-            .map(|t| t.get_type(schema))
+            .map(|t| t.fast_type(schema))
             .collect::<datafusion_common::Result<Vec<_>>>()?;
         if let Some(e) = &else_expr {
-            types.push(e.get_type(schema)?);
+            types.push(e.fast_type(schema)?);
         }
         let common = common_type(&types).ok_or_else(|| {
             error_at(
@@ -561,7 +585,7 @@ impl Binder<'_> {
         schema: &DFSchema,
         node: &ast::Expr,
     ) -> Result<Expr> {
-        let t = value.get_type(schema)?;
+        let t = value.fast_type(schema)?;
         let value = match t {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
                 cast_to(value, &DataType::Date32, schema)?
@@ -592,7 +616,7 @@ pub(crate) fn common_type(types: &[DataType]) -> Option<DataType> {
 
 /// Wraps `expr` in a cast unless it already has type `to`.
 pub(crate) fn cast_to(expr: Expr, to: &DataType, schema: &DFSchema) -> Result<Expr> {
-    let from = expr.get_type(schema)?;
+    let from = expr.fast_type(schema)?;
     if &from == to {
         return Ok(expr);
     }

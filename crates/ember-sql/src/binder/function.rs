@@ -7,11 +7,12 @@ use arrow::datatypes::{DataType, Field};
 use datafusion_common::{DFSchema, ScalarValue};
 use datafusion_expr::expr::{AggregateFunction, ScalarFunction};
 use datafusion_expr::type_coercion::functions::fields_with_udf;
-use datafusion_expr::{AggregateUDF, Expr, ExprSchemable, Operator, ScalarUDF};
+use datafusion_expr::{AggregateUDF, Expr, Operator, ScalarUDF};
 use ember_common::Result;
 use sqlparser::ast;
 
 use super::expr::{cast_to, common_type};
+use super::typing::ExprType;
 use super::Binder;
 use crate::catalog::closest_names;
 use crate::error::{error_at, not_supported_at};
@@ -267,7 +268,7 @@ impl Binder<'_> {
                     other => other,
                 };
                 let [value] = one_arg(bound, &name, node)?;
-                let value = if value.get_type(schema)?.is_null() {
+                let value = if value.fast_type(schema)?.is_null() {
                     cast_to(value, &DataType::Date32, schema)?
                 } else {
                     value
@@ -298,7 +299,7 @@ impl Binder<'_> {
                 let (Some(c), Some(t), Some(e)) = (c, t, e) else {
                     unreachable!()
                 };
-                let types = [t.get_type(schema)?, e.get_type(schema)?];
+                let types = [t.fast_type(schema)?, e.fast_type(schema)?];
                 let common = common_type(&types)
                     .ok_or_else(|| error_at(node, "if branches have no common type"))?;
                 return Ok(Expr::Case(datafusion_expr::expr::Case::new(
@@ -322,7 +323,7 @@ impl Binder<'_> {
             }
             "abs" => {
                 let [value] = one_arg(bound, &name, node)?;
-                let t = value.get_type(schema)?;
+                let t = value.fast_type(schema)?;
                 if !matches!(
                     t,
                     DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
@@ -375,7 +376,7 @@ impl Binder<'_> {
                     }
                     None => Some(0),
                 };
-                let input = bound[0].get_type(schema)?;
+                let input = bound[0].fast_type(schema)?;
                 let call = self.call_scalar("round", bound, schema, node)?;
                 return match (input, scale) {
                     (DataType::Decimal128(p, s), Some(d)) => cast_to(
@@ -392,7 +393,7 @@ impl Binder<'_> {
                 else {
                     return Err(error_at(node, "Function nvl2 takes 3 arguments"));
                 };
-                let types = [then.get_type(schema)?, otherwise.get_type(schema)?];
+                let types = [then.fast_type(schema)?, otherwise.fast_type(schema)?];
                 let common = common_type(&types)
                     .ok_or_else(|| error_at(node, "nvl2 branches have no common type"))?;
                 return Ok(Expr::Case(datafusion_expr::expr::Case::new(
@@ -407,7 +408,7 @@ impl Binder<'_> {
             "coalesce" | "nvl" | "ifnull" => {
                 let types = bound
                     .iter()
-                    .map(|b| b.get_type(schema))
+                    .map(|b| b.fast_type(schema))
                     .collect::<datafusion_common::Result<Vec<_>>>()?;
                 let common = common_type(&types).ok_or_else(|| {
                     error_at(node, format!("{name} arguments have no common type"))
@@ -573,7 +574,7 @@ impl Binder<'_> {
         let mut filter = match call.filter {
             Some(f) => {
                 let bound = self.bind_expr(f, schema)?;
-                let filter_type = bound.get_type(schema)?;
+                let filter_type = bound.fast_type(schema)?;
                 if !matches!(filter_type, DataType::Boolean | DataType::Null) {
                     return Err(error_at(
                         f,
@@ -627,7 +628,7 @@ impl Binder<'_> {
             }
             "count_if" => {
                 let [value] = one_arg(bound, name, node)?;
-                if !matches!(value.get_type(schema)?, DataType::Boolean | DataType::Null) {
+                if !matches!(value.fast_type(schema)?, DataType::Boolean | DataType::Null) {
                     return Err(error_at(
                         node,
                         format!("Function count_if takes a boolean argument, not '{node}'"),
@@ -645,7 +646,7 @@ impl Binder<'_> {
             }
             "collect_list" | "collect_set" | "array_agg" => {
                 let [value] = one_arg(bound, name, node)?;
-                let element = value.get_type(schema)?;
+                let element = value.fast_type(schema)?;
                 // Spark skips NULLs and returns an empty array for no rows.
                 let not_null = value.clone().is_not_null();
                 filter = Some(match filter {
@@ -714,11 +715,11 @@ impl Binder<'_> {
             }
             "avg" | "mean"
                 if bound.len() == 1
-                    && matches!(bound[0].get_type(schema)?, DataType::Decimal128(..)) =>
+                    && matches!(bound[0].fast_type(schema)?, DataType::Decimal128(..)) =>
             {
                 // Spark's average of decimal(p, s): sum / count in decimal arithmetic, rounded
                 // half-up to decimal(p + 4, s + 4) (the stock average truncates).
-                let DataType::Decimal128(p, s) = bound[0].get_type(schema)? else {
+                let DataType::Decimal128(p, s) = bound[0].fast_type(schema)? else {
                     unreachable!("matched above")
                 };
                 let value = bound.remove(0);
@@ -735,7 +736,7 @@ impl Binder<'_> {
                 let result = DataType::Decimal128((p + 4).min(38), (s + 4).min(38));
                 cast_to(quotient, &result, schema)
             }
-            "sum" | "avg" if bound.len() == 1 && bound[0].get_type(schema)?.is_null() => {
+            "sum" | "avg" if bound.len() == 1 && bound[0].fast_type(schema)?.is_null() => {
                 // Spark reads an untyped NULL argument as a double: sum(NULL) is a NULL double.
                 let value = cast_to(bound.remove(0), &DataType::Float64, schema)?;
                 aggregate(lookup(name)?, vec![value], distinct, filter)
@@ -745,7 +746,7 @@ impl Binder<'_> {
                     && self.conf.get_bool("ember.sql.ansi.enabled")
                     && bound.len() == 1
                     && matches!(
-                        bound[0].get_type(schema)?,
+                        bound[0].fast_type(schema)?,
                         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
                     ) =>
             {
@@ -776,7 +777,7 @@ fn coerce_arguments<F: datafusion_expr::type_coercion::functions::UDFCoercionExt
     let fields = args
         .iter()
         .map(|a| {
-            a.get_type(schema)
+            a.fast_type(schema)
                 .map(|t| Arc::new(Field::new("arg", t, true)))
         })
         .collect::<datafusion_common::Result<Vec<_>>>()?;

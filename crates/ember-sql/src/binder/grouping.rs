@@ -11,10 +11,11 @@
 
 use datafusion_common::ScalarValue;
 use datafusion_expr::expr::AggregateFunction;
-use datafusion_expr::{Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder};
+use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
+use super::typing::ExprType;
 use super::Binder;
 use crate::error::error_at;
 
@@ -199,7 +200,7 @@ pub(crate) fn grouping_sets_aggregate(
             let value = if set.contains(&i) {
                 Expr::Column(column_of(e))
             } else {
-                let data_type = e.get_type(input.schema())?;
+                let data_type = e.fast_type(input.schema())?;
                 Expr::Literal(ScalarValue::try_from(&data_type)?, None)
             };
             projection.push(value.alias_qualified(qualifier, name));

@@ -19,6 +19,7 @@ mod select;
 mod subquery;
 #[cfg(test)]
 mod test_util;
+mod typing;
 mod window;
 
 use std::collections::BTreeMap;
@@ -60,6 +61,8 @@ pub struct Binder<'a> {
     from_scopes: Vec<FromScope>,
     /// FULL JOINs with USING bound so far, numbering the qualifiers of their merged columns.
     using_joins: usize,
+    /// How deep `bind_expr` is in the expression being bound.
+    depth: usize,
 }
 
 impl<'a> Binder<'a> {
@@ -73,6 +76,7 @@ impl<'a> Binder<'a> {
             parameters: None,
             from_scopes: Vec::new(),
             using_joins: 0,
+            depth: 0,
         }
     }
 

@@ -21,16 +21,7 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
             unquoted(&t.value.value)
         ),
         E::Nested(inner) => spark_name(inner),
-        E::BinaryOp { left, op, right } => match op {
-            // Spark names `a || b` after the function it is, and writes `div` in lower case.
-            ast::BinaryOperator::StringConcat => {
-                format!("concat({}, {})", spark_name(left), spark_name(right))
-            }
-            ast::BinaryOperator::MyIntegerDivide | ast::BinaryOperator::DuckIntegerDivide => {
-                format!("({} div {})", spark_name(left), spark_name(right))
-            }
-            _ => format!("({} {} {})", spark_name(left), op, spark_name(right)),
-        },
+        E::BinaryOp { .. } => binary_chain_name(expr),
         E::UnaryOp { op, expr } => match op {
             ast::UnaryOperator::Not | ast::UnaryOperator::BangNot => {
                 format!("(NOT {})", spark_name(expr))
@@ -193,6 +184,38 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
     }
 }
 
+/// The name of `a op b`, built along the left spine of a chain (`((a + b) + c) + ...`) in one
+/// pass: a 3,000-term sum is named in linear time, not by re-formatting every prefix.
+fn binary_chain_name(expr: &ast::Expr) -> String {
+    // Spark names `a || b` after the function it is, and writes `div` in lower case.
+    let parts = |op: &ast::BinaryOperator| -> (&'static str, String) {
+        match op {
+            ast::BinaryOperator::StringConcat => ("concat(", ", ".to_string()),
+            ast::BinaryOperator::MyIntegerDivide | ast::BinaryOperator::DuckIntegerDivide => {
+                ("(", " div ".to_string())
+            }
+            other => ("(", format!(" {other} ")),
+        }
+    };
+    let mut steps: Vec<(&ast::BinaryOperator, &ast::Expr)> = Vec::new();
+    let mut node = expr;
+    while let ast::Expr::BinaryOp { left, op, right } = node {
+        steps.push((op, right));
+        node = left;
+    }
+    let mut name = String::new();
+    for (op, _) in &steps {
+        name.push_str(parts(op).0);
+    }
+    name.push_str(&spark_name(node));
+    for (op, right) in steps.iter().rev() {
+        name.push_str(&parts(op).1);
+        name.push_str(&spark_name(right));
+        name.push(')');
+    }
+    name
+}
+
 /// A numeric literal's name is its value as Spark prints it: `1L` is `1`, `2.5D` is `2.5`,
 /// `1e3` is `1000.0`, `1.50` is `1.50`.
 fn number_name(text: &str, long: bool) -> String {
@@ -265,6 +288,8 @@ mod tests {
     fn names_follow_spark() {
         assert_eq!(name_of("sum(t.l_quantity)"), "sum(l_quantity)");
         assert_eq!(name_of("a + b * 2"), "(a + (b * 2))");
+        assert_eq!(name_of("a - b + c || d"), "concat(((a - b) + c), d)");
+        assert_eq!(name_of("7 div 2 * 3"), "((7 div 2) * 3)");
         assert_eq!(name_of("count(*)"), "count(1)");
         assert_eq!(name_of("count(DISTINCT x)"), "count(DISTINCT x)");
         assert_eq!(name_of("CAST(x AS int)"), "CAST(x AS INT)");

@@ -5,15 +5,17 @@ use arrow::datatypes::DataType;
 use datafusion_common::{DFSchema, ScalarValue};
 use datafusion_expr::expr::ScalarFunction;
 use datafusion_expr::type_coercion::binary::BinaryTypeCoercer;
-use datafusion_expr::{BinaryExpr, Expr, ExprSchemable, Operator};
+use datafusion_expr::{BinaryExpr, Expr, Operator};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
 use super::expr::cast_to;
 use super::literal::literal;
+use super::typing::ExprType;
 use super::Binder;
 use crate::error::error_at;
 use crate::functions::ansi::{self, Overflow};
+use crate::functions::chain::{self, ChainOp, ChainStep, StepKind, MIN_CHAIN_OPERANDS};
 use crate::functions::decimal::DecimalOp;
 use crate::types::spark_type_name;
 
@@ -37,7 +39,7 @@ impl Binder<'_> {
                     }
                 }
                 let v = self.bind_expr(operand, schema)?;
-                let t = v.get_type(schema)?;
+                let t = v.fast_type(schema)?;
                 if !(t.is_numeric() || matches!(t, DataType::Interval(_) | DataType::Null)) {
                     return Err(error_at(
                         node,
@@ -105,8 +107,8 @@ impl Binder<'_> {
             B::Or => Operator::Or,
             B::StringConcat => return self.call_scalar("concat", vec![l, r], schema, node),
             B::MyIntegerDivide | B::DuckIntegerDivide => {
-                let lt = l.get_type(schema)?;
-                let rt = r.get_type(schema)?;
+                let lt = l.fast_type(schema)?;
+                let rt = r.fast_type(schema)?;
                 if !(lt.is_integer() || lt.is_null()) || !(rt.is_integer() || rt.is_null()) {
                     return Err(error_at(
                         node,
@@ -131,31 +133,8 @@ impl Binder<'_> {
             }
         };
         if matches!(op, Operator::And | Operator::Or) {
-            // Spark casts no numbers to boolean implicitly: `1 AND true` is a type error.
-            for side in [&l, &r] {
-                let t = side.get_type(schema)?;
-                let operand = side.human_display();
-                if !matches!(
-                    t,
-                    DataType::Boolean
-                        | DataType::Null
-                        | DataType::Utf8
-                        | DataType::LargeUtf8
-                        | DataType::Utf8View
-                ) {
-                    return Err(error_at(
-                        node,
-                        format!(
-                            "{op} needs boolean operands, but '{operand}' is {} in '{node}'; compare it, e.g. {operand} <> 0",
-                            crate::types::spark_type_name(&t)
-                        ),
-                    ));
-                }
-            }
-            let l = cast_to(l, &DataType::Boolean, schema)
-                .map_err(|_| error_at(node, format!("{op} needs boolean operands in '{node}'")))?;
-            let r = cast_to(r, &DataType::Boolean, schema)
-                .map_err(|_| error_at(node, format!("{op} needs boolean operands in '{node}'")))?;
+            let l = boolean_operand(l, op, schema, node)?;
+            let r = boolean_operand(r, op, schema, node)?;
             return Ok(Expr::BinaryExpr(BinaryExpr::new(
                 Box::new(l),
                 op,
@@ -165,6 +144,180 @@ impl Binder<'_> {
         let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
         let overflow = if ansi { Overflow::Fail } else { Overflow::Wrap };
         self.bind_arithmetic(l, op, r, overflow, schema, node)
+    }
+
+    /// A long chain of one operator bound without recursing along it (see
+    /// [`crate::functions::chain`]): `e0 + e1 - e2 * e3 ...` as one `arith_chain` call, `a AND b AND
+    /// ...` (or OR) as a balanced tree, which means the same. `None` for a short chain, or an
+    /// arithmetic chain whose steps are not all integer, floating or decimal arithmetic: those
+    /// bind as nested binary operations.
+    pub(crate) fn bind_long_chain(
+        &mut self,
+        expr: &ast::Expr,
+        schema: &DFSchema,
+    ) -> Result<Option<Expr>> {
+        use ast::BinaryOperator as B;
+        let ast::Expr::BinaryOp { op, .. } = expr else {
+            return Ok(None);
+        };
+        match op {
+            B::Plus | B::Minus | B::Multiply => self.bind_arithmetic_chain(expr, schema),
+            B::And | B::Or => self.bind_logical_chain(expr, op, schema),
+            _ => Ok(None),
+        }
+    }
+
+    fn bind_arithmetic_chain(
+        &mut self,
+        expr: &ast::Expr,
+        schema: &DFSchema,
+    ) -> Result<Option<Expr>> {
+        use ast::BinaryOperator as B;
+        // The left spine: ((e0 op1 e1) op2 e2) ...
+        let mut operands: Vec<(ChainOp, &ast::Expr)> = Vec::new();
+        let mut node = expr;
+        while let ast::Expr::BinaryOp {
+            left,
+            op: op @ (B::Plus | B::Minus | B::Multiply),
+            right,
+        } = node
+        {
+            let op = match op {
+                B::Plus => ChainOp::Add,
+                B::Minus => ChainOp::Subtract,
+                _ => ChainOp::Multiply,
+            };
+            operands.push((op, right));
+            node = left;
+        }
+        if operands.len() + 1 < MIN_CHAIN_OPERANDS {
+            return Ok(None);
+        }
+        operands.reverse();
+        let first = self.bind_expr(node, schema)?;
+        let mut bound = Vec::with_capacity(operands.len());
+        for (op, operand) in &operands {
+            bound.push((*op, self.bind_expr(operand, schema)?));
+        }
+        let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
+        // Each step as the nested binary operation would compute it.
+        let mut steps = Vec::with_capacity(bound.len());
+        let mut args = Vec::with_capacity(bound.len() + 1);
+        let mut acc_type = first.fast_type(schema)?;
+        let mut first = Some(first);
+        for (chain_op, operand) in bound {
+            let operand_type = operand.fast_type(schema)?;
+            let op = match chain_op {
+                ChainOp::Add => Operator::Plus,
+                ChainOp::Subtract => Operator::Minus,
+                ChainOp::Multiply => Operator::Multiply,
+            };
+            let decimal = matches!(acc_type, DataType::Decimal128(..))
+                || matches!(operand_type, DataType::Decimal128(..));
+            let acc_view = match &first {
+                Some(e) => decimal_view(e, &acc_type),
+                None => decimal_view(&Expr::Literal(ScalarValue::Null, None), &acc_type),
+            };
+            let (kind, acc_cast, operand_cast) =
+                match (decimal, acc_view, decimal_view(&operand, &operand_type)) {
+                    (true, Some(left), Some(right)) => {
+                        let decimal_op = match chain_op {
+                            ChainOp::Add => DecimalOp::Add,
+                            ChainOp::Subtract => DecimalOp::Subtract,
+                            ChainOp::Multiply => DecimalOp::Multiply,
+                        };
+                        let (p, s) = decimal_op.result_type(left, right);
+                        (
+                            StepKind::Decimal {
+                                p,
+                                s,
+                                p1: left.0,
+                                s1: left.1,
+                            },
+                            DataType::Decimal128(left.0, left.1),
+                            DataType::Decimal128(right.0, right.1),
+                        )
+                    }
+                    _ => {
+                        let Ok((l, r)) =
+                            BinaryTypeCoercer::new(&acc_type, &op, &operand_type).get_input_types()
+                        else {
+                            return Ok(None);
+                        };
+                        let kind = match &l {
+                            DataType::Int8
+                            | DataType::Int16
+                            | DataType::Int32
+                            | DataType::Int64
+                                if l == r =>
+                            {
+                                StepKind::Integer(l.clone())
+                            }
+                            DataType::Float32 | DataType::Float64 if l == r => {
+                                StepKind::Floating(l.clone())
+                            }
+                            _ => return Ok(None),
+                        };
+                        (kind, l, r)
+                    }
+                };
+            if let Some(e) = first.take() {
+                args.push(cast_to(e, &acc_cast, schema)?);
+            }
+            args.push(cast_to(operand, &operand_cast, schema)?);
+            acc_type = kind.result_type();
+            steps.push(ChainStep { op: chain_op, kind });
+        }
+        let mut call_args = vec![
+            Expr::Literal(ScalarValue::Utf8(Some(chain::spell(&steps))), None),
+            Expr::Literal(ScalarValue::try_from(&acc_type)?, None),
+        ];
+        call_args.extend(args);
+        Ok(Some(Expr::ScalarFunction(ScalarFunction::new_udf(
+            chain::arith_chain(ansi).into_udf(),
+            call_args,
+        ))))
+    }
+
+    fn bind_logical_chain(
+        &mut self,
+        expr: &ast::Expr,
+        op: &ast::BinaryOperator,
+        schema: &DFSchema,
+    ) -> Result<Option<Expr>> {
+        // Every operand of this operator, through parentheses, in order.
+        let mut operands: Vec<&ast::Expr> = Vec::new();
+        let mut pending = vec![expr];
+        while let Some(node) = pending.pop() {
+            match node {
+                ast::Expr::BinaryOp {
+                    left,
+                    op: inner,
+                    right,
+                } if inner == op => {
+                    pending.push(right);
+                    pending.push(left);
+                }
+                ast::Expr::Nested(inner) if matches!(inner.as_ref(), ast::Expr::BinaryOp { op: o, .. } if o == op) => {
+                    pending.push(inner)
+                }
+                other => operands.push(other),
+            }
+        }
+        if operands.len() < MIN_CHAIN_OPERANDS {
+            return Ok(None);
+        }
+        let operator = if *op == ast::BinaryOperator::And {
+            Operator::And
+        } else {
+            Operator::Or
+        };
+        let mut bound = Vec::with_capacity(operands.len());
+        for operand in operands {
+            let e = self.bind_expr(operand, schema)?;
+            bound.push(boolean_operand(e, operator, schema, expr)?);
+        }
+        Ok(Some(balanced(bound, operator)))
     }
 
     /// `l op r` for `+`, `-`, `*` (and comparisons, which only coerce) with Spark's
@@ -210,7 +363,7 @@ impl Binder<'_> {
                 ),
             ));
         }
-        let zero = ScalarValue::new_zero(&divisor.get_type(schema)?).unwrap_or(ScalarValue::Null);
+        let zero = ScalarValue::new_zero(&divisor.fast_type(schema)?).unwrap_or(ScalarValue::Null);
         let udf = super::function::FunctionRegistry::global()
             .scalar("nullif")
             .ok_or_else(|| EmberError::internal("nullif is not registered"))?;
@@ -247,8 +400,8 @@ impl Binder<'_> {
             return Ok(bound);
         }
         let r = self.guard_divisor_with(r, ansi, schema)?;
-        let lt = l.get_type(schema)?;
-        let rt = r.get_type(schema)?;
+        let lt = l.fast_type(schema)?;
+        let rt = r.fast_type(schema)?;
         let l = cast_to(l, &DataType::Float64, schema).map_err(|_| type_error(node, &lt, &rt))?;
         let r = cast_to(r, &DataType::Float64, schema).map_err(|_| type_error(node, &lt, &rt))?;
         self.coerce_binary(l, Operator::Divide, r, schema, node)
@@ -262,8 +415,8 @@ impl Binder<'_> {
         schema: &DFSchema,
         node: &ast::Expr,
     ) -> Result<Expr> {
-        let lt = l.get_type(schema)?;
-        let rt = r.get_type(schema)?;
+        let lt = l.fast_type(schema)?;
+        let rt = r.fast_type(schema)?;
         let (lt2, rt2) = BinaryTypeCoercer::new(&lt, &op, &rt)
             .get_input_types()
             .map_err(|_| type_error(node, &lt, &rt))?;
@@ -288,12 +441,12 @@ pub(crate) fn integer_overflow(bound: Expr, overflow: Overflow, schema: &DFSchem
         Operator::Multiply => ansi::ArithOp::Multiply,
         _ => return Ok(bound),
     };
-    let lt = left.get_type(schema)?;
+    let lt = left.fast_type(schema)?;
     let signed = matches!(
         lt,
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
     );
-    if overflow == Overflow::Wrap || !signed || lt != right.get_type(schema)? {
+    if overflow == Overflow::Wrap || !signed || lt != right.fast_type(schema)? {
         return Ok(bound);
     }
     let udf = ansi::arithmetic(arith, overflow).into_udf();
@@ -301,6 +454,48 @@ pub(crate) fn integer_overflow(bound: Expr, overflow: Overflow, schema: &DFSchem
         udf,
         vec![left.as_ref().clone(), right.as_ref().clone()],
     )))
+}
+
+/// An operand of AND / OR: a boolean (or NULL, or a string Spark casts); numbers are an
+/// error, as Spark casts no number to boolean implicitly.
+fn boolean_operand(side: Expr, op: Operator, schema: &DFSchema, node: &ast::Expr) -> Result<Expr> {
+    let t = side.fast_type(schema)?;
+    if !matches!(
+        t,
+        DataType::Boolean
+            | DataType::Null
+            | DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+    ) {
+        let operand = crate::error::abbreviate(
+            &side.human_display().to_string(),
+            crate::error::MAX_QUOTED_CHARS,
+        );
+        return Err(error_at(
+            node,
+            format!(
+                "{op} needs boolean operands, but '{operand}' is {} in '{node}'; compare it, e.g. {operand} <> 0",
+                crate::types::spark_type_name(&t)
+            ),
+        ));
+    }
+    cast_to(side, &DataType::Boolean, schema)
+        .map_err(|_| error_at(node, format!("{op} needs boolean operands in '{node}'")))
+}
+
+/// `operands[0] op operands[1] op ...` as a balanced tree: AND and OR are associative, so
+/// the tree's shape does not change the value, only its depth (log n, not n).
+fn balanced(mut operands: Vec<Expr>, op: Operator) -> Expr {
+    if operands.len() == 1 {
+        return operands.remove(0);
+    }
+    let right = operands.split_off(operands.len() / 2);
+    Expr::BinaryExpr(BinaryExpr::new(
+        Box::new(balanced(operands, op)),
+        op,
+        Box::new(balanced(right, op)),
+    ))
 }
 
 /// Spark's decimal view of an operand next to a decimal: a decimal keeps its type, an
@@ -338,7 +533,7 @@ fn decimal_arithmetic(
     ansi: bool,
     schema: &DFSchema,
 ) -> Result<Option<Expr>> {
-    let (lt, rt) = (l.get_type(schema)?, r.get_type(schema)?);
+    let (lt, rt) = (l.fast_type(schema)?, r.fast_type(schema)?);
     if !matches!(lt, DataType::Decimal128(..)) && !matches!(rt, DataType::Decimal128(..)) {
         return Ok(None);
     }

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use datafusion_expr::{Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr};
+use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
 use super::expr::{cast_to, common_type};
+use super::typing::ExprType;
 use super::Binder;
 use crate::error::{error_at, not_supported_at, not_supported_at_span};
 
@@ -260,7 +261,7 @@ impl Binder<'_> {
         for column in 0..width {
             let column_types = rows
                 .iter()
-                .map(|r| r[column].get_type(&empty))
+                .map(|r| r[column].fast_type(&empty))
                 .collect::<datafusion_common::Result<Vec<_>>>()?;
             let common = common_type(&column_types).ok_or_else(|| {
                 EmberError::analysis(format!("VALUES column {} has no common type", column + 1))

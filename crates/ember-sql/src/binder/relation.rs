@@ -10,6 +10,7 @@ use ember_common::{EmberError, Result};
 use ember_datasource::{FileFormat, FileTable};
 use sqlparser::ast;
 
+use super::typing::ExprType;
 use super::Binder;
 use crate::catalog::{closest_names, CatalogEntry};
 use crate::error::{error_at, not_supported_at};
@@ -316,7 +317,7 @@ impl Binder<'_> {
             ast::JoinConstraint::On(condition) => {
                 let combined = left.plan.schema().join(right.plan.schema())?;
                 let bound = self.bind_expr(condition, &combined)?;
-                let condition_type = datafusion_expr::ExprSchemable::get_type(&bound, &combined)?;
+                let condition_type = bound.fast_type(&combined)?;
                 if !matches!(
                     condition_type,
                     arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null

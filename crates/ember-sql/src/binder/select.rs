@@ -7,7 +7,7 @@ use arrow::datatypes::DataType;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::{Column, DFSchema, TableReference};
 use datafusion_expr::utils::find_aggregate_exprs;
-use datafusion_expr::{Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr};
+use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
@@ -17,6 +17,7 @@ use ember_common::logical::SortWithinPartitions;
 use super::expr::cast_to;
 use super::grouping::{grouping_sets_aggregate, is_grouping_call, GroupingSets};
 use super::naming::spark_name;
+use super::typing::ExprType;
 use super::Binder;
 use crate::error::{error_at, not_supported_at};
 
@@ -432,7 +433,7 @@ impl Binder<'_> {
             {
                 continue;
             }
-            let data_type = item.expr.get_type(from_schema)?;
+            let data_type = item.expr.fast_type(from_schema)?;
             alias_fields.push(arrow::datatypes::Field::new(&item.name, data_type, true));
             aliased.push((item.name.clone(), item.expr.clone()));
         }
@@ -850,7 +851,7 @@ fn boolean_condition(
     clause: &str,
     schema: &DFSchema,
 ) -> Result<Expr> {
-    let predicate_type = predicate.get_type(schema)?;
+    let predicate_type = predicate.fast_type(schema)?;
     if !matches!(predicate_type, DataType::Boolean | DataType::Null) {
         return Err(error_at(
             node,

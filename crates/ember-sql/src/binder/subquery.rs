@@ -6,11 +6,12 @@ use std::sync::Arc;
 use datafusion_common::{Column, DFSchema};
 use datafusion_expr::expr::InSubquery;
 use datafusion_expr::type_coercion::binary::comparison_coercion;
-use datafusion_expr::{Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, Subquery};
+use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, Subquery};
 use ember_common::Result;
 use sqlparser::ast;
 
 use super::expr::cast_to;
+use super::typing::ExprType;
 use super::Binder;
 use crate::error::error_at;
 use crate::types::spark_type_name;
@@ -68,7 +69,7 @@ impl Binder<'_> {
                 ),
             ));
         }
-        let vt = v.get_type(schema)?;
+        let vt = v.fast_type(schema)?;
         let (qualifier, field) = plan.schema().qualified_field(0);
         let st = field.data_type().clone();
         let common = comparison_coercion(&vt, &st).ok_or_else(|| {

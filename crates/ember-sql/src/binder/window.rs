@@ -10,8 +10,8 @@ use datafusion_common::{DFSchema, ScalarValue};
 use datafusion_expr::expr::{WindowFunction, WindowFunctionParams};
 use datafusion_expr::type_coercion::functions::fields_with_udf;
 use datafusion_expr::{
-    Expr, ExprSchemable, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits,
-    WindowFunctionDefinition, WindowUDF,
+    Expr, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits, WindowFunctionDefinition,
+    WindowUDF,
 };
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
@@ -19,6 +19,7 @@ use sqlparser::ast;
 use super::call::{Call, CallArg};
 use super::expr::cast_to;
 use super::function::{is_rewritten_aggregate, FunctionRegistry};
+use super::typing::ExprType;
 use super::Binder;
 use crate::error::error_at;
 
@@ -239,7 +240,7 @@ impl Binder<'_> {
         let fields = args
             .iter()
             .map(|a| {
-                a.get_type(schema)
+                a.fast_type(schema)
                     .map(|t| Arc::new(Field::new("arg", t, true)))
             })
             .collect::<datafusion_common::Result<Vec<_>>>()?;

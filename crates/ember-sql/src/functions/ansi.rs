@@ -173,7 +173,7 @@ fn overflow_error<N: Display>(op: ArithOp, t: &DataType, a: N, b: Option<N>) -> 
     ))
 }
 
-fn integer_op<T>(
+pub(crate) fn integer_op<T>(
     op: ArithOp,
     overflow: Overflow,
     a: &ArrayRef,

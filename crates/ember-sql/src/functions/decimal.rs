@@ -111,7 +111,7 @@ pub fn decimal_arithmetic(op: DecimalOp, ansi: bool) -> SparkUdf {
                 "decimal arithmetic takes two decimals and a decimal NULL of the result type"
             ),
         },
-        decimal_kernel,
+        kernel,
     )
     .with_ansi(ansi)
 }
@@ -296,7 +296,8 @@ fn plain_string(value: i256, scale: i32) -> String {
     format!("{sign}{int_part}.{frac_part}")
 }
 
-fn decimal_kernel(udf: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+/// The kernel of every decimal operation (the operation is the function's name).
+pub(crate) fn kernel(udf: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     let Some(op) = DecimalOp::of(udf.name) else {
         return exec_err!("{} is not a decimal operation", udf.name);
     };
@@ -374,7 +375,7 @@ mod tests {
         let (p, s) = op.result_type((p1, s1), (p2, s2));
         let result = ScalarValue::Decimal128(None, p, s).to_array()?;
         let udf = decimal_arithmetic(op, ansi);
-        let out = decimal_kernel(&udf, &[l.to_array()?, r.to_array()?, result], 1)?;
+        let out = kernel(&udf, &[l.to_array()?, r.to_array()?, result], 1)?;
         ScalarValue::try_from_array(&out, 0)
     }
 

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod ansi;
+pub mod chain;
 pub mod datetime;
 pub mod decimal;
 pub mod math;
@@ -262,6 +263,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.push(type_of_udf());
     all.push(ansi::spark_cast(ansi));
     all.extend(decimal::functions(ansi));
+    all.push(chain::arith_chain(ansi));
     for op in [
         ArithOp::Add,
         ArithOp::Subtract,
