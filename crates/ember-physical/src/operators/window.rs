@@ -24,7 +24,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{new_empty_array, ArrayRef};
+use arrow::array::{new_empty_array, Array, ArrayRef, AsArray};
 use arrow::compute::{concat, concat_batches, filter, SortOptions};
 use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -274,10 +274,45 @@ fn create_window_expr(
                     frame,
                     call.filter.clone(),
                 ))))
+            } else if frame.end_bound.is_unbounded()
+                && !inexact_over_floats(udaf.name(), &call.args, input_schema)
+                && order_insensitive(udaf.name())
+            {
+                // The frame only shrinks (`CURRENT ROW AND UNBOUNDED FOLLOWING`): read the rows
+                // backwards, where it only grows, instead of taking rows out of a running value.
+                let reversed_frame = Arc::new(WindowFrame::new_bounds(
+                    frame.units,
+                    WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                    mirrored(&frame.start_bound),
+                ));
+                let reversed_order: Vec<PhysicalSortExpr> = order_by
+                    .iter()
+                    .map(|s| PhysicalSortExpr {
+                        expr: Arc::clone(&s.expr),
+                        options: SortOptions {
+                            descending: !s.options.descending,
+                            nulls_first: !s.options.nulls_first,
+                        },
+                    })
+                    .collect();
+                Ok(WindowColumn::Reversed(Arc::new(
+                    PlainAggregateWindowExpr::new(
+                        aggregate,
+                        partition_by,
+                        &reversed_order,
+                        reversed_frame,
+                        call.filter.clone(),
+                    ),
+                )))
             } else {
-                let sliding = aggregate
-                    .create_sliding_accumulator()
-                    .is_ok_and(|a| a.supports_retract_batch());
+                // Over doubles, a running sum that takes rows out (or one read backwards) is
+                // not the sum Spark computes: 2.250000003250534 came out for 2.25. Spark
+                // recomputes every row's frame in order, and so does Ember then.
+                let inexact = inexact_over_floats(udaf.name(), &call.args, input_schema);
+                let sliding = !inexact
+                    && aggregate
+                        .create_sliding_accumulator()
+                        .is_ok_and(|a| a.supports_retract_batch());
                 if sliding {
                     // Rows enter and leave the frame: the accumulator retracts what left.
                     return Ok(WindowColumn::Expr(Arc::new(
@@ -303,11 +338,61 @@ fn create_window_expr(
     }
 }
 
+/// A frame bound seen from the other end of the partition: `n PRECEDING` is `n FOLLOWING`.
+fn mirrored(bound: &WindowFrameBound) -> WindowFrameBound {
+    match bound {
+        WindowFrameBound::Preceding(v) => WindowFrameBound::Following(v.clone()),
+        WindowFrameBound::Following(v) => WindowFrameBound::Preceding(v.clone()),
+        WindowFrameBound::CurrentRow => WindowFrameBound::CurrentRow,
+    }
+}
+
+/// Whether an aggregate over these arguments computes in floating point, where the order the
+/// rows are added in changes the result (a sum minus the rows that left the frame is not the
+/// sum of the rows that stay): then each row's frame is aggregated afresh, in order, as Spark
+/// computes sliding and shrinking frames.
+fn inexact_over_floats(name: &str, args: &[PhysicalExprRef], schema: &SchemaRef) -> bool {
+    let name = name.to_lowercase();
+    let arithmetic = matches!(name.as_str(), "sum" | "avg" | "mean" | "corr")
+        || name.starts_with("stddev")
+        || name.starts_with("var")
+        || name.starts_with("covar")
+        || name.starts_with("regr");
+    arithmetic
+        && args
+            .iter()
+            .any(|a| a.data_type(schema).is_ok_and(|t| t.is_floating()))
+}
+
+/// Aggregates whose value does not depend on the order rows arrive in (`first`, `any_value`,
+/// `collect_list` do): only these may read a frame backwards.
+fn order_insensitive(name: &str) -> bool {
+    let name = name.to_lowercase();
+    matches!(
+        name.as_str(),
+        "count"
+            | "sum"
+            | "avg"
+            | "mean"
+            | "min"
+            | "max"
+            | "bool_and"
+            | "bool_or"
+            | "bit_and"
+            | "bit_or"
+            | "bit_xor"
+            | "checked_sum"
+    )
+}
+
 /// How one window function column is computed for one window partition.
 #[derive(Debug, Clone)]
 enum WindowColumn {
     /// DataFusion's window expressions: window UDFs, growing and retracting aggregates.
     Expr(Arc<dyn WindowExpr>),
+    /// A growing aggregate evaluated over the window partition's rows in reverse order (a
+    /// frame that ends at UNBOUNDED FOLLOWING, mirrored), its values reversed back.
+    Reversed(Arc<dyn WindowExpr>),
     /// An aggregate over a sliding frame that cannot retract rows.
     Recomputed(Arc<RecomputedAggregate>),
 }
@@ -315,7 +400,7 @@ enum WindowColumn {
 impl WindowColumn {
     fn field(&self) -> Result<FieldRef> {
         match self {
-            WindowColumn::Expr(expr) => Ok(expr.field()?),
+            WindowColumn::Expr(expr) | WindowColumn::Reversed(expr) => Ok(expr.field()?),
             WindowColumn::Recomputed(aggregate) => Ok(aggregate.aggregate.field()),
         }
     }
@@ -326,6 +411,15 @@ impl WindowColumn {
             WindowColumn::Expr(expr) => expr
                 .evaluate(window_partition)
                 .map_err(|e| EmberError::from(e).into_root()),
+            WindowColumn::Reversed(expr) => {
+                let rows = window_partition.num_rows() as u32;
+                let backwards = arrow::array::UInt32Array::from_iter_values((0..rows).rev());
+                let reversed = arrow::compute::take_record_batch(window_partition, &backwards)?;
+                let values = expr
+                    .evaluate(&reversed)
+                    .map_err(|e| EmberError::from(e).into_root())?;
+                Ok(arrow::compute::take(&values, &backwards, None)?)
+            }
             WindowColumn::Recomputed(aggregate) => aggregate.evaluate(window_partition),
         }
     }
@@ -342,6 +436,21 @@ struct RecomputedAggregate {
 }
 
 impl RecomputedAggregate {
+    /// `Some(is_avg)` for a plain sum or avg of one double argument.
+    fn sequential_double(&self) -> Option<bool> {
+        let name = self.aggregate.fun().name().to_lowercase();
+        let average = match name.as_str() {
+            "sum" => false,
+            "avg" | "mean" => true,
+            _ => return None,
+        };
+        let args = self.aggregate.expressions();
+        let plain = !self.aggregate.is_distinct()
+            && args.len() == 1
+            && self.aggregate.field().data_type() == &DataType::Float64;
+        plain.then_some(average)
+    }
+
     fn evaluate(&self, batch: &RecordBatch) -> Result<ArrayRef> {
         let rows = batch.num_rows();
         let args = self
@@ -363,6 +472,30 @@ impl RecomputedAggregate {
         let sort_options = self.order_by.iter().map(|s| s.options).collect();
         let mut frames = WindowFrameContext::new(Arc::clone(&self.frame), sort_options);
         let mut last = 0..0;
+        if let Some(average) = self.sequential_double() {
+            // sum and avg of doubles add the frame's values one after the other, as Spark
+            // does (Arrow's sum adds in lanes, which rounds differently).
+            let values = args[0].as_primitive::<arrow::datatypes::Float64Type>();
+            let mut out = arrow::array::Float64Builder::with_capacity(rows);
+            for row in 0..rows {
+                let range = frames.calculate_range(&order_values, &last, rows, row)?;
+                let (mut total, mut count) = (0.0f64, 0usize);
+                for i in range.clone() {
+                    let kept = mask.as_ref().is_none_or(|m| m.is_valid(i) && m.value(i));
+                    if kept && values.is_valid(i) {
+                        total += values.value(i);
+                        count += 1;
+                    }
+                }
+                match (count, average) {
+                    (0, _) => out.append_null(),
+                    (n, true) => out.append_value(total / n as f64),
+                    (_, false) => out.append_value(total),
+                }
+                last = range;
+            }
+            return Ok(Arc::new(out.finish()));
+        }
         let mut results = Vec::with_capacity(rows);
         for row in 0..rows {
             let range = frames.calculate_range(&order_values, &last, rows, row)?;

@@ -136,11 +136,14 @@ impl Binder<'_> {
                             ),
                         )
                     })?;
+                let side = |e: Expr| -> Result<Box<Expr>> {
+                    Ok(Box::new(comparable(cast_to(e, &common, schema)?, &common)))
+                };
                 Ok(Expr::Between(Between::new(
-                    Box::new(cast_to(v, &common, schema)?),
+                    side(v)?,
                     *negated,
-                    Box::new(cast_to(lo, &common, schema)?),
-                    Box::new(cast_to(hi, &common, schema)?),
+                    side(lo)?,
+                    side(hi)?,
                 )))
             }
             E::InList {
@@ -171,10 +174,10 @@ impl Binder<'_> {
                     })?;
                 let items = items
                     .into_iter()
-                    .map(|e| cast_to(e, &common, schema))
+                    .map(|e| Ok(comparable(cast_to(e, &common, schema)?, &common)))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Expr::InList(InList::new(
-                    Box::new(cast_to(v, &common, schema)?),
+                    Box::new(comparable(cast_to(v, &common, schema)?, &common)),
                     items,
                     *negated,
                 )))
@@ -612,6 +615,43 @@ pub(crate) fn common_type(types: &[DataType]) -> Option<DataType> {
         return types.first().cloned();
     }
     type_union_resolution(&non_null)
+}
+
+/// `expr` (of type `t`) as Spark compares, groups and sorts it: a float through
+/// `normalize_nan_and_zero` (see [`crate::functions::normalize`]), anything else as it is.
+pub(crate) fn comparable(expr: Expr, t: &DataType) -> Expr {
+    if !crate::functions::normalize::needs_normalizing(t) {
+        return expr;
+    }
+    match expr {
+        Expr::Literal(ScalarValue::Float64(Some(v)), metadata) => {
+            let v = if v == 0.0 {
+                0.0
+            } else if v.is_nan() {
+                f64::NAN
+            } else {
+                v
+            };
+            Expr::Literal(ScalarValue::Float64(Some(v)), metadata)
+        }
+        Expr::Literal(ScalarValue::Float32(Some(v)), metadata) => {
+            let v = if v == 0.0 {
+                0.0
+            } else if v.is_nan() {
+                f32::NAN
+            } else {
+                v
+            };
+            Expr::Literal(ScalarValue::Float32(Some(v)), metadata)
+        }
+        Expr::Literal(..) => expr,
+        other => Expr::ScalarFunction(ScalarFunction::new_udf(normalize_udf(), vec![other])),
+    }
+}
+
+fn normalize_udf() -> Arc<datafusion_expr::ScalarUDF> {
+    static UDF: std::sync::OnceLock<Arc<datafusion_expr::ScalarUDF>> = std::sync::OnceLock::new();
+    Arc::clone(UDF.get_or_init(|| crate::functions::normalize::normalize_nan_and_zero().into_udf()))
 }
 
 /// Wraps `expr` in a cast unless it already has type `to`.

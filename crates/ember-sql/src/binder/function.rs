@@ -599,7 +599,14 @@ impl Binder<'_> {
                          distinct: bool,
                          filter: Option<Expr>|
          -> Result<Expr> {
-            let args = coerce_arguments(udaf.as_ref(), args, schema, name, node)?;
+            let mut args = coerce_arguments(udaf.as_ref(), args, schema, name, node)?;
+            if distinct {
+                // DISTINCT sees -0.0 and 0.0 (and every NaN) as one value, as in Spark.
+                args = args
+                    .into_iter()
+                    .map(|a| super::select::sort_key(a, schema))
+                    .collect::<Result<Vec<_>>>()?;
+            }
             Ok(Expr::AggregateFunction(AggregateFunction::new_udf(
                 udaf,
                 args,

@@ -191,6 +191,14 @@ pub(crate) fn grouping_sets_aggregate(
                 None,
             )));
         }
+        // Spark groups doubles with -0.0 = 0.0 and NaN = NaN.
+        let group = group
+            .into_iter()
+            .map(|e| {
+                let column = column_of(&e);
+                super::select::normalized_key(e, &column, input.schema())
+            })
+            .collect::<Result<Vec<_>>>()?;
         let aggregated = LogicalPlanBuilder::from(input.clone())
             .aggregate(group, real)?
             .build()?;

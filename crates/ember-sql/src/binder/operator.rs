@@ -9,7 +9,7 @@ use datafusion_expr::{BinaryExpr, Expr, Operator};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
-use super::expr::cast_to;
+use super::expr::{cast_to, comparable};
 use super::literal::literal;
 use super::typing::ExprType;
 use super::Binder;
@@ -420,10 +420,26 @@ impl Binder<'_> {
         let (lt2, rt2) = BinaryTypeCoercer::new(&lt, &op, &rt)
             .get_input_types()
             .map_err(|_| type_error(node, &lt, &rt))?;
-        Ok(Expr::BinaryExpr(BinaryExpr::new(
-            Box::new(cast_to(l, &lt2, schema)?),
+        let (mut l, mut r) = (cast_to(l, &lt2, schema)?, cast_to(r, &rt2, schema)?);
+        if matches!(
             op,
-            Box::new(cast_to(r, &rt2, schema)?),
+            Operator::Eq
+                | Operator::NotEq
+                | Operator::Lt
+                | Operator::LtEq
+                | Operator::Gt
+                | Operator::GtEq
+                | Operator::IsDistinctFrom
+                | Operator::IsNotDistinctFrom
+        ) {
+            // Spark compares doubles with -0.0 = 0.0 and NaN = NaN.
+            l = comparable(l, &lt2);
+            r = comparable(r, &rt2);
+        }
+        Ok(Expr::BinaryExpr(BinaryExpr::new(
+            Box::new(l),
+            op,
+            Box::new(r),
         )))
     }
 }

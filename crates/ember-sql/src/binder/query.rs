@@ -332,7 +332,7 @@ impl Binder<'_> {
             };
             let asc = item.options.asc.unwrap_or(true);
             sorts.push(SortExpr::new(
-                expr,
+                super::select::sort_key(expr, &schema)?,
                 asc,
                 item.options.nulls_first.unwrap_or(asc),
             ));
@@ -366,15 +366,7 @@ fn bind_set_operation(
             if all {
                 return Ok(unioned);
             }
-            let columns: Vec<Expr> = unioned
-                .schema()
-                .columns()
-                .into_iter()
-                .map(Expr::Column)
-                .collect();
-            Ok(LogicalPlanBuilder::from(unioned)
-                .aggregate(columns, Vec::<Expr>::new())?
-                .build()?)
+            super::select::distinct_of(unioned)
         }
         ast::SetOperator::Intersect | ast::SetOperator::Except | ast::SetOperator::Minus => {
             let intersect = *op == ast::SetOperator::Intersect;
@@ -439,6 +431,10 @@ fn number_copies(plan: LogicalPlan) -> Result<LogicalPlan> {
         .into_iter()
         .map(Expr::Column)
         .collect();
+    let partition_by = columns
+        .iter()
+        .map(|c| super::select::sort_key(c.clone(), plan.schema()))
+        .collect::<Result<Vec<_>>>()?;
     let row_number = super::window::window_function("row_number")
         .ok_or_else(|| EmberError::internal("row_number is not registered"))?;
     // All rows of a window partition are equal, so they need no ORDER BY to be numbered.
@@ -446,7 +442,7 @@ fn number_copies(plan: LogicalPlan) -> Result<LogicalPlan> {
         fun: WindowFunctionDefinition::WindowUDF(row_number),
         params: WindowFunctionParams {
             args: vec![],
-            partition_by: columns.clone(),
+            partition_by,
             order_by: vec![],
             window_frame: WindowFrame::new(None),
             filter: None,
@@ -521,11 +517,18 @@ fn intersect_or_except(
         .iter()
         .map(|n| Expr::Column(datafusion_common::Column::from_name(n.as_str())))
         .collect();
+    // Spark's set operations see -0.0 and 0.0 (and every NaN) as one value.
+    let keys = group
+        .iter()
+        .map(|e| {
+            let Expr::Column(column) = e else {
+                unreachable!("set operation keys are columns")
+            };
+            super::select::normalized_key(e.clone(), column, unioned.schema())
+        })
+        .collect::<Result<Vec<_>>>()?;
     let aggregated = LogicalPlanBuilder::from(unioned)
-        .aggregate(
-            group.clone(),
-            vec![count_of("__in_left"), count_of("__in_right")],
-        )?
+        .aggregate(keys, vec![count_of("__in_left"), count_of("__in_right")])?
         .build()?;
     let zero = || Expr::Literal(ScalarValue::Int64(Some(0)), None);
     let in_left = Expr::Column(datafusion_common::Column::from_name("__in_left"));

@@ -475,16 +475,15 @@ fn join_using(
                     "USING column '{name}' has incompatible types {lt} and {rt}"
                 ))
             })?;
-        left_keys.push(super::expr::cast_to(
-            Expr::Column(l.clone()),
+        // Spark joins doubles with -0.0 = 0.0 and NaN = NaN.
+        left_keys.push(super::expr::comparable(
+            super::expr::cast_to(Expr::Column(l.clone()), &common, left.plan.schema())?,
             &common,
-            left.plan.schema(),
-        )?);
-        right_keys.push(super::expr::cast_to(
-            Expr::Column(r.clone()),
+        ));
+        right_keys.push(super::expr::comparable(
+            super::expr::cast_to(Expr::Column(r.clone()), &common, right.plan.schema())?,
             &common,
-            right.plan.schema(),
-        )?);
+        ));
         using.push((name.clone(), l, r, common));
     }
     let joined = LogicalPlanBuilder::from(left.plan.clone())

@@ -14,7 +14,7 @@ use sqlparser::ast;
 use datafusion_expr::logical_plan::Partitioning;
 use ember_common::logical::SortWithinPartitions;
 
-use super::expr::cast_to;
+use super::expr::{cast_to, comparable};
 use super::grouping::{grouping_sets_aggregate, is_grouping_call, GroupingSets};
 use super::naming::spark_name;
 use super::typing::ExprType;
@@ -216,6 +216,12 @@ impl Binder<'_> {
             // Each grouping expression and aggregate becomes a column of the Aggregate, under a
             // name of its own (DataFusion names `min(CAST(k AS STRING))` like `min(k)`).
             let (group_node, group_columns) = output_columns(&group_exprs, &mut HashSet::new());
+            // Spark groups doubles with -0.0 = 0.0 and NaN = NaN, and outputs the normal form.
+            let group_node = group_node
+                .into_iter()
+                .zip(&group_columns)
+                .map(|(e, (_, column))| normalized_key(e, column, plan.schema()))
+                .collect::<Result<Vec<_>>>()?;
             let mut taken: HashSet<String> =
                 group_columns.iter().map(|(_, c)| c.flat_name()).collect();
             let (mut aggregate_node, aggregate_columns) = output_columns(&aggregates, &mut taken);
@@ -792,18 +798,24 @@ impl<'a> QueryOrganization<'a> {
         match self {
             QueryOrganization::None => Ok(plan),
             QueryOrganization::OrderBy(items) => {
+                let schema = plan.schema().clone();
                 let sorts = items
                     .iter()
                     .zip(resolved)
                     .map(|(item, expr)| {
                         let (asc, nulls_first) = sort_options(&item.options);
-                        SortExpr::new(expr, asc, nulls_first)
+                        Ok(SortExpr::new(sort_key(expr, &schema)?, asc, nulls_first))
                     })
-                    .collect::<Vec<_>>();
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(LogicalPlanBuilder::from(plan).sort(sorts)?.build()?)
             }
             QueryOrganization::Partitioned { distribute, sort } => {
-                let mut resolved = resolved.into_iter();
+                let schema = plan.schema().clone();
+                let mut resolved = resolved
+                    .into_iter()
+                    .map(|e| sort_key(e, &schema))
+                    .collect::<Result<Vec<_>>>()?
+                    .into_iter();
                 let keys: Vec<Expr> = resolved.by_ref().take(distribute.len()).collect();
                 let mut plan = plan;
                 if !keys.is_empty() {
@@ -825,6 +837,12 @@ impl<'a> QueryOrganization<'a> {
             }
         }
     }
+}
+
+/// A sort, partition or distribution key as Spark compares it (see [`comparable`]).
+pub(crate) fn sort_key(expr: Expr, schema: &DFSchema) -> Result<Expr> {
+    let t = expr.fast_type(schema)?;
+    Ok(comparable(expr, &t))
 }
 
 /// Refuses the parts of an ORDER BY item Spark does not have.
@@ -881,13 +899,13 @@ pub(crate) fn star_projection(relation: super::relation::Relation) -> Result<Log
         .build()?)
 }
 
-fn distinct_of(plan: LogicalPlan) -> Result<LogicalPlan> {
-    let columns: Vec<Expr> = plan
-        .schema()
+pub(crate) fn distinct_of(plan: LogicalPlan) -> Result<LogicalPlan> {
+    let schema = plan.schema().clone();
+    let columns: Vec<Expr> = schema
         .columns()
         .into_iter()
-        .map(Expr::Column)
-        .collect();
+        .map(|c| normalized_key(Expr::Column(c.clone()), &c, &schema))
+        .collect::<Result<_>>()?;
     Ok(LogicalPlanBuilder::from(plan)
         .aggregate(columns, Vec::<Expr>::new())?
         .build()?)
@@ -985,6 +1003,19 @@ fn output_columns(exprs: &[Expr], taken: &mut HashSet<String>) -> (Vec<Expr>, Ve
         columns.push((expr.clone(), Column::from_name(name)));
     }
     (node, columns)
+}
+
+/// A grouping key as the Aggregate computes it: a float through `normalize_nan_and_zero`,
+/// still named `column`.
+pub(crate) fn normalized_key(expr: Expr, column: &Column, schema: &DFSchema) -> Result<Expr> {
+    let t = expr.fast_type(schema)?;
+    if !crate::functions::normalize::needs_normalizing(&t) {
+        return Ok(expr);
+    }
+    Ok(
+        comparable(expr.unalias(), &t)
+            .alias_qualified(column.relation.clone(), column.name.clone()),
+    )
 }
 
 /// Replaces the expressions a node below computes (grouping expressions, aggregates, window

@@ -10,7 +10,7 @@ use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, Subquery};
 use ember_common::Result;
 use sqlparser::ast;
 
-use super::expr::cast_to;
+use super::expr::{cast_to, comparable};
 use super::typing::ExprType;
 use super::Binder;
 use crate::error::error_at;
@@ -82,18 +82,20 @@ impl Binder<'_> {
                 ),
             )
         })?;
-        let plan = if st == common {
+        let normalize = crate::functions::normalize::needs_normalizing(&common);
+        let plan = if st == common && !normalize {
             plan
         } else {
             let name = field.name().clone();
             let column = Expr::Column(Column::new(qualifier.cloned(), &name));
             let sub_schema = plan.schema().clone();
+            let value = comparable(cast_to(column, &common, &sub_schema)?, &common);
             LogicalPlanBuilder::from(plan)
-                .project(vec![cast_to(column, &common, &sub_schema)?.alias(name)])?
+                .project(vec![value.alias(name)])?
                 .build()?
         };
         Ok(Expr::InSubquery(InSubquery::new(
-            Box::new(cast_to(v, &common, schema)?),
+            Box::new(comparable(cast_to(v, &common, schema)?, &common)),
             subquery_of(plan),
             negated,
         )))

@@ -308,16 +308,22 @@ impl Binder<'_> {
             order_by: order_items,
             window_frame,
         } = spec;
+        // Spark partitions and orders doubles with -0.0 = 0.0 and NaN = NaN (peers for ranks
+        // and frames).
         let partition_by = partition_by
             .iter()
-            .map(|e| self.bind_expr(e, schema))
+            .map(|e| {
+                let bound = self.bind_expr(e, schema)?;
+                super::select::sort_key(bound, schema)
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut order_by = Vec::new();
         for item in order_items {
             super::select::check_order_by_expr(item)?;
             let asc = item.options.asc.unwrap_or(true);
+            let bound = self.bind_expr(&item.expr, schema)?;
             order_by.push(SortExpr::new(
-                self.bind_expr(&item.expr, schema)?,
+                super::select::sort_key(bound, schema)?,
                 asc,
                 item.options.nulls_first.unwrap_or(asc),
             ));

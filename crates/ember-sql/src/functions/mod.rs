@@ -10,6 +10,7 @@ pub mod chain;
 pub mod datetime;
 pub mod decimal;
 pub mod math;
+pub mod normalize;
 pub mod string;
 
 use std::hash::{Hash, Hasher};
@@ -264,6 +265,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.push(ansi::spark_cast(ansi));
     all.extend(decimal::functions(ansi));
     all.push(chain::arith_chain(ansi));
+    all.push(normalize::normalize_nan_and_zero());
     for op in [
         ArithOp::Add,
         ArithOp::Subtract,
