@@ -36,3 +36,11 @@ SELECT regexp_replace('abc', '(', 'x');
 SELECT foo_bar('x');
 SELECT substring('abc', 'x');
 SELECT lpad('a', 'b', 'c');
+-- left and right answer string views; LIKE over them compares as strings (difftest B5).
+SELECT right('abc', 1) LIKE 'c%', left('abc', 1) LIKE 'a%', left('abc', 2) ILIKE 'AB', right(name, 1) NOT LIKE '%e' FROM people WHERE name = 'Alice';
+SELECT 'a_c' LIKE 'a/_c' ESCAPE '/', 'ABC' NOT ILIKE 'a%';
+SELECT 'a%c' LIKE 'a\\%c', 'abc' LIKE 'a\\%c', 'a\\c' LIKE 'a\\\\c', 'a\\c' LIKE 'a\\c' ESCAPE '/', 'a/c' LIKE 'a//c' ESCAPE '/';
+SELECT 'abc' LIKE 'a/bc' ESCAPE '/';
+SELECT 'abc' LIKE 'abc/' ESCAPE '/';
+SELECT 'abc' LIKE 'a' || '%' ESCAPE '/';
+SELECT 'abc' LIKE 'a%' ESCAPE '//';

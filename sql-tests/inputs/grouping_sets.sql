@@ -32,3 +32,6 @@ SELECT k1, k2, grouping_id(k1, k2) AS gid, grouping(k2) AS g2 FROM gs GROUP BY C
 SELECT k1, grouping(k1) AS g FROM gs GROUP BY ROLLUP(k1) ORDER BY g, k1;
 SELECT k1, sum(v) FROM gs GROUP BY GROUPING SETS ((k1), (nosuch));
 SELECT k1, v, sum(v) FROM gs GROUP BY ROLLUP(k1);
+-- A repeated grouping set gives its rows once per repetition (Spark's _gen_grouping_pos), also without aggregate functions (rows without columns in between; difftest q8364).
+SELECT 5 AS c FROM VALUES (1), (2) AS t(a) GROUP BY GROUPING SETS ((), ());
+SELECT count(*) AS c FROM VALUES (1), (2) AS t(a) GROUP BY GROUPING SETS ((), ());

@@ -84,3 +84,10 @@ SELECT a, a IN (SELECT s.c FROM sr s WHERE s.c = sl.a) AS x FROM sl;
 SELECT a, EXISTS (SELECT 1 FROM sr WHERE sr.c = sl.a AND sr.c = sl.b) AS e FROM sl;
 SELECT a, EXISTS (SELECT 1 FROM VALUES (1.00) AS r(m) WHERE r.m = sl.a) AS e, (SELECT max(r.m) FROM VALUES (1.00) AS r(m) WHERE r.m = sl.a) AS m FROM sl;
 SELECT b + 0 IN (SELECT s.d FROM sr s WHERE s.d = sl.b) AS x FROM sl;
+-- A correlated equality below GROUP BY through a widening cast or a double's normalization groups by the compared value (difftest q31, q235): -0.0 and 0.0 are one group.
+SELECT x.k, EXISTS (SELECT y.g FROM VALUES (1, 'a'), (1, 'a'), (2, 'b') AS y(i, g) WHERE y.i = x.k GROUP BY y.g HAVING count(*) = 2) AS e FROM VALUES (1L), (2L), (3L) AS x(k) ORDER BY x.k;
+SELECT x.d, EXISTS (SELECT y.g FROM VALUES (-0.0D, 'a'), (0.0D, 'a') AS y(d, g) WHERE y.d = x.d GROUP BY y.g HAVING count(*) = 2) AS e FROM VALUES (0.0D), (1.0D) AS x(d) ORDER BY x.d;
+SELECT x.d, (SELECT max(y.g) FROM VALUES (-0.0D, 'a'), (0.0D, 'b') AS y(d, g) WHERE y.d = x.d GROUP BY y.d) AS m FROM VALUES (0.0D), (-0.0D) AS x(d);
+-- A correlated scalar subquery in HAVING whose aggregate has the outer aggregate's name (difftest q914, q4823, q9775).
+SELECT a, count(*) FROM VALUES (1), (2), (2) AS t(a) GROUP BY a HAVING count(*) > (SELECT count(*) FROM VALUES (1) AS s(b) WHERE s.b = t.a) ORDER BY a;
+SELECT a, max(a) FROM VALUES (1), (2), (2) AS t(a) GROUP BY a HAVING max(a) IN (SELECT max(a) FROM VALUES (2) AS s(a) WHERE s.a = t.a) ORDER BY a;

@@ -169,7 +169,7 @@ fn rewrite_exists(
     aliases: &AliasGenerator,
 ) -> Result<LogicalPlan> {
     let decorrelated = pull_up_correlated(Arc::unwrap_or_clone(subquery.subquery))?;
-    let (sub, mapping) = alias_plan(decorrelated.plan, &aliases.next())?;
+    let (sub, mapping) = alias_plan(decorrelated.plan, &aliases.next(), input.schema())?;
     let conditions = rebase_predicates(decorrelated.predicates, &mapping)?;
     let join_type = if negated {
         JoinType::LeftAnti
@@ -188,7 +188,7 @@ fn rewrite_in(
 ) -> Result<LogicalPlan> {
     let decorrelated = pull_up_correlated(Arc::unwrap_or_clone(subquery.subquery))?;
     let correlated = !decorrelated.predicates.is_empty();
-    let (sub, mapping) = alias_plan(decorrelated.plan, &aliases.next())?;
+    let (sub, mapping) = alias_plan(decorrelated.plan, &aliases.next(), input.schema())?;
     let mut conditions = rebase_predicates(decorrelated.predicates, &mapping)?;
     let (sub_qualifier, sub_field) = sub.schema().qualified_field(0);
     let sub_value = Expr::Column(Column::new(sub_qualifier.cloned(), sub_field.name()));

@@ -151,7 +151,7 @@ fn join_scalar(
     let (keyed, keys, conditions) = with_key_columns(decorrelated.plan, &pairs)?;
     // At most one row per key value, or the run-time error Spark gives.
     let sub = single_row_per_key(keyed, keys)?;
-    let (sub, mapping) = alias_plan(sub, &aliases.next())?;
+    let (sub, mapping) = alias_plan(sub, &aliases.next(), input.schema())?;
     let conditions = rebase_predicates(conditions, &mapping)?;
     let value_column = sub.schema().columns()[0].clone();
     let joined = build_join(input, sub, JoinType::Left, conditions)?;

@@ -141,7 +141,7 @@ fn mark_exists(
     let (keyed, keys, conditions) = with_key_columns(decorrelated.plan, &pairs)?;
     let group = keys.into_iter().map(Expr::Column).collect();
     let marks = distinct_with_marker(keyed, group)?;
-    let (marks, mapping) = alias_plan(marks, &aliases.next())?;
+    let (marks, mapping) = alias_plan(marks, &aliases.next(), input.schema())?;
     let marker = marks
         .schema()
         .columns()
@@ -197,7 +197,7 @@ fn mark_in(
         group.push(sub_value.clone());
     }
     let marks = distinct_with_marker(plan.clone(), group)?;
-    let (marks, mapping) = alias_plan(marks, &aliases.next())?;
+    let (marks, mapping) = alias_plan(marks, &aliases.next(), input.schema())?;
     let marker = marks
         .schema()
         .columns()
@@ -227,7 +227,7 @@ fn mark_in(
                 count(sub_value).alias("__non_null"),
             ],
         )?);
-        let (counts, mapping) = alias_plan(counts, &aliases.next())?;
+        let (counts, mapping) = alias_plan(counts, &aliases.next(), joined.schema())?;
         let columns = counts.schema().columns();
         let n = columns.len();
         let (rows, non_null) = (columns[n - 2].clone(), columns[n - 1].clone());

@@ -165,20 +165,36 @@ fn pull_up(plan: LogicalPlan) -> Result<(LogicalPlan, Vec<Expr>)> {
                     "a correlated subquery whose aggregate without GROUP BY sits below other operators; put the aggregate at the top of the subquery".into(),
                 ));
             }
-            for p in &predicates {
-                if !matches!(equality_sides(p), Some((Expr::Column(_), _))) {
-                    return Err(EmberError::NotSupported(format!(
-                        "the correlated condition '{p}' below an aggregate in a subquery; only equalities between an inner column and an outer expression are supported there"
-                    )));
-                }
-            }
+            // `f(inner) = outer` below `GROUP BY g` is `GROUP BY g, f(inner)` with the
+            // equality above: the rows of one group that match an outer row are exactly the
+            // rows whose `f(inner)` equals it. Grouping by `f(inner)`, not by the columns it
+            // reads, keeps rows that `f` maps together (`-0.0` and `0.0` through the float
+            // normalization, a narrowing cast) in one group.
             let mut group = aggregate.group_expr;
-            for column in inner_columns(&predicates) {
-                let e = Expr::Column(column);
-                if !group.contains(&e) {
-                    group.push(e);
-                }
+            let mut pulled = Vec::with_capacity(predicates.len());
+            for p in predicates {
+                let Some((inner, outer)) = equality_sides(&p) else {
+                    return Err(EmberError::NotSupported(format!(
+                        "the correlated condition '{p}' below an aggregate in a subquery; only equalities between an inner and an outer expression are supported there"
+                    )));
+                };
+                let key = match inner {
+                    Expr::Column(column) => {
+                        let e = Expr::Column(column.clone());
+                        if !group.contains(&e) {
+                            group.push(e);
+                        }
+                        column
+                    }
+                    inner => {
+                        let name = format!("__corr_key_{}", group.len());
+                        group.push(inner.alias(name.as_str()));
+                        Column::from_name(name)
+                    }
+                };
+                pulled.push(Expr::Column(key).eq(outer));
             }
+            let predicates = pulled;
             Ok((
                 LogicalPlan::Aggregate(Aggregate::try_new(
                     Arc::new(input),
@@ -498,7 +514,7 @@ impl<'a> AggregateChain<'a> {
             .collect();
         exprs.push(Expr::Literal(ScalarValue::Boolean(Some(true)), None).alias("__matched"));
         let marked = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(grouped))?);
-        let (sub, mapping) = alias_plan(marked, &aliases.next())?;
+        let (sub, mapping) = alias_plan(marked, &aliases.next(), input.schema())?;
         let sub_columns = sub.schema().columns();
         let matched = Expr::Column(
             sub_columns
@@ -610,11 +626,38 @@ impl AliasGenerator {
 }
 
 /// Puts `plan` under `alias`, returning the mapping from its old columns to the new ones.
+///
+/// A column whose name an unqualified column of `outer` (the plan it is joined to) already
+/// has is renamed `<alias>_<i>`: a schema cannot hold `x` and `alias.x` together
+/// (`HAVING count(*) > (SELECT count(*) ...)`).
 pub(crate) fn alias_plan(
     plan: LogicalPlan,
     alias: &str,
+    outer: &DFSchema,
 ) -> Result<(LogicalPlan, HashMap<Column, Expr>)> {
     let old = plan.schema().columns();
+    let taken: HashSet<&str> = outer
+        .iter()
+        .filter(|(qualifier, _)| qualifier.is_none())
+        .map(|(_, field)| field.name().as_str())
+        .collect();
+    let plan = if old.iter().any(|c| taken.contains(c.name.as_str())) {
+        let exprs = old
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let e = Expr::Column(c.clone());
+                if taken.contains(c.name.as_str()) {
+                    e.alias(format!("{alias}_{i}"))
+                } else {
+                    e
+                }
+            })
+            .collect::<Vec<_>>();
+        LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(plan))?)
+    } else {
+        plan
+    };
     let aliased = LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(Arc::new(plan), alias)?);
     let mapping = old
         .into_iter()

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use ember_common::{EmberError, Result};
 use ember_core::{BatchIter, TaskContext};
 
@@ -65,9 +65,12 @@ impl ExecutionPlan for UnionExec {
                 // Inputs agree on types; the union's names win.
                 return Ok(Box::new(input.execute(index, cx)?.map(move |b| {
                     let b = b?;
-                    Ok(RecordBatch::try_new(
+                    // With the row count, so that a union of column-less rows keeps them.
+                    let options = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
+                    Ok(RecordBatch::try_new_with_options(
                         Arc::clone(&schema),
                         b.columns().to_vec(),
+                        &options,
                     )?)
                 })));
             }

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion_common::{Column, DFSchema, ScalarValue, TableReference};
-use datafusion_expr::expr::{Between, Case, Cast, Exists, InList, Like, ScalarFunction, TryCast};
-use datafusion_expr::type_coercion::binary::{comparison_coercion, type_union_resolution};
+use datafusion_expr::expr::{Between, Case, Cast, Exists, InList, ScalarFunction, TryCast};
 use datafusion_expr::{Expr, Operator};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
+use super::coercion::{common_type, comparison_type, implicit_cast};
 use super::literal::{datetime_field_name, interval_literal, literal, typed_literal};
 use super::subquery::subquery_of;
 use super::typing::ExprType;
@@ -118,13 +118,14 @@ impl Binder<'_> {
                 let v = self.bind_expr(value, schema)?;
                 let lo = self.bind_expr(low, schema)?;
                 let hi = self.bind_expr(high, schema)?;
+                let ansi = self.ansi();
                 let types = [
                     v.fast_type(schema)?,
                     lo.fast_type(schema)?,
                     hi.fast_type(schema)?,
                 ];
-                let common = comparison_coercion(&types[0], &types[1])
-                    .and_then(|t| comparison_coercion(&t, &types[2]))
+                let common = comparison_type(&types[0], &types[1])
+                    .and_then(|t| comparison_type(&t, &types[2]))
                     .ok_or_else(|| {
                         error_at(
                             expr,
@@ -137,7 +138,10 @@ impl Binder<'_> {
                         )
                     })?;
                 let side = |e: Expr| -> Result<Box<Expr>> {
-                    Ok(Box::new(comparable(cast_to(e, &common, schema)?, &common)))
+                    Ok(Box::new(comparable(
+                        implicit_cast(e, &common, schema, ansi)?,
+                        &common,
+                    )))
                 };
                 Ok(Expr::Between(Between::new(
                     side(v)?,
@@ -151,6 +155,7 @@ impl Binder<'_> {
                 list,
                 negated,
             } => {
+                let ansi = self.ansi();
                 let v = self.bind_expr(value, schema)?;
                 let items = list
                     .iter()
@@ -162,7 +167,7 @@ impl Binder<'_> {
                 }
                 let common = types[1..]
                     .iter()
-                    .try_fold(types[0].clone(), |acc, t| comparison_coercion(&acc, t))
+                    .try_fold(types[0].clone(), |acc, t| comparison_type(&acc, t))
                     .ok_or_else(|| {
                         error_at(
                             expr,
@@ -174,10 +179,18 @@ impl Binder<'_> {
                     })?;
                 let items = items
                     .into_iter()
-                    .map(|e| Ok(comparable(cast_to(e, &common, schema)?, &common)))
+                    .map(|e| {
+                        Ok(comparable(
+                            implicit_cast(e, &common, schema, ansi)?,
+                            &common,
+                        ))
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Expr::InList(InList::new(
-                    Box::new(comparable(cast_to(v, &common, schema)?, &common)),
+                    Box::new(comparable(
+                        implicit_cast(v, &common, schema, ansi)?,
+                        &common,
+                    )),
                     items,
                     *negated,
                 )))
@@ -196,30 +209,16 @@ impl Binder<'_> {
                 escape_char,
                 any: false,
             } => {
-                let v = self.bind_string(value, schema)?;
-                let p = self.bind_string(pattern, schema)?;
-                let escape = match escape_char {
-                    Some(c) => match &c.value {
-                        ast::Value::SingleQuotedString(s) if s.chars().count() == 1 => {
-                            s.chars().next()
-                        }
-                        _ => {
-                            return Err(error_at(
-                                expr,
-                                "the LIKE escape must be a single character string",
-                            ))
-                        }
-                    },
-                    None => None,
-                };
                 let case_insensitive = matches!(expr, E::ILike { .. });
-                Ok(Expr::Like(Like::new(
+                self.bind_like(
+                    expr,
+                    value,
+                    pattern,
+                    escape_char.as_ref(),
                     *negated,
-                    Box::new(v),
-                    Box::new(p),
-                    escape,
                     case_insensitive,
-                )))
+                    schema,
+                )
             }
             E::RLike {
                 negated,
@@ -380,6 +379,26 @@ impl Binder<'_> {
         cast_to(bound, &DataType::Boolean, schema)
     }
 
+    /// Binds the two sides of a string operator (LIKE) as strings of one physical type:
+    /// functions such as `left` answer `Utf8View`, literals `Utf8`, and the kernels want
+    /// both sides alike.
+    pub(super) fn bind_string_pair(
+        &mut self,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        schema: &DFSchema,
+    ) -> Result<(Expr, Expr)> {
+        let l = self.bind_string(left, schema)?;
+        let r = self.bind_string(right, schema)?;
+        if l.fast_type(schema)? == r.fast_type(schema)? {
+            return Ok((l, r));
+        }
+        Ok((
+            cast_to(l, &DataType::Utf8, schema)?,
+            cast_to(r, &DataType::Utf8, schema)?,
+        ))
+    }
+
     fn bind_string(&mut self, expr: &ast::Expr, schema: &DFSchema) -> Result<Expr> {
         let bound = self.bind_expr(expr, schema)?;
         match bound.fast_type(schema)? {
@@ -536,12 +555,26 @@ impl Binder<'_> {
         let mut whens = Vec::new();
         let mut thens = Vec::new();
         let operand = operand.map(|o| self.bind_expr(o, schema)).transpose()?;
+        // `CASE x WHEN v1 ... WHEN v2 ...` compares `x` with each value; when every comparison
+        // coerces `x` alike, `x` is evaluated once (a CASE with a base expression) instead
+        // of being named in every WHEN, which nested CASEs would multiply.
+        let mut base: Option<Expr> = None;
+        let mut one_base = operand.is_some();
         for case_when in conditions {
             let when = match &operand {
                 // `CASE x WHEN v THEN ...` is `CASE WHEN x = v THEN ...`.
                 Some(o) => {
                     let v = self.bind_expr(&case_when.condition, schema)?;
-                    self.coerce_binary(o.clone(), Operator::Eq, v, schema, node)?
+                    let compared = self.coerce_binary(o.clone(), Operator::Eq, v, schema, node)?;
+                    match &compared {
+                        Expr::BinaryExpr(b) if b.op == Operator::Eq => match &base {
+                            None => base = Some((*b.left).clone()),
+                            Some(x) if x == b.left.as_ref() => {}
+                            Some(_) => one_base = false,
+                        },
+                        _ => one_base = false,
+                    }
+                    compared
                 }
                 None => self.bind_boolean(&case_when.condition, schema)?,
             };
@@ -556,7 +589,8 @@ impl Binder<'_> {
         if let Some(e) = &else_expr {
             types.push(e.fast_type(schema)?);
         }
-        let common = common_type(&types).ok_or_else(|| {
+        let ansi = self.ansi();
+        let common = common_type(&types, ansi).ok_or_else(|| {
             error_at(
                 node,
                 format!(
@@ -572,12 +606,31 @@ impl Binder<'_> {
         let when_then = whens
             .into_iter()
             .zip(thens)
-            .map(|(w, t)| Ok((Box::new(w), Box::new(cast_to(t, &common, schema)?))))
+            .map(|(w, t)| {
+                Ok((
+                    Box::new(w),
+                    Box::new(implicit_cast(t, &common, schema, ansi)?),
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         let else_expr = else_expr
-            .map(|e| cast_to(e, &common, schema))
+            .map(|e| implicit_cast(e, &common, schema, ansi))
             .transpose()?
             .map(Box::new);
+        if let (true, Some(base)) = (one_base, base) {
+            let when_then = when_then
+                .into_iter()
+                .map(|(w, t)| match *w {
+                    Expr::BinaryExpr(b) => (b.right, t),
+                    other => (Box::new(other), t),
+                })
+                .collect();
+            return Ok(Expr::Case(Case::new(
+                Some(Box::new(base)),
+                when_then,
+                else_expr,
+            )));
+        }
         Ok(Expr::Case(Case::new(None, when_then, else_expr)))
     }
 
@@ -606,15 +659,6 @@ impl Binder<'_> {
         )?;
         cast_to(call, &DataType::Int32, schema)
     }
-}
-
-/// The common type of CASE branches, COALESCE arguments and the like.
-pub(crate) fn common_type(types: &[DataType]) -> Option<DataType> {
-    let non_null: Vec<DataType> = types.iter().filter(|t| !t.is_null()).cloned().collect();
-    if non_null.is_empty() {
-        return types.first().cloned();
-    }
-    type_union_resolution(&non_null)
 }
 
 /// `expr` (of type `t`) as Spark compares, groups and sorts it: a float through

@@ -11,7 +11,8 @@ use datafusion_expr::{AggregateUDF, Expr, Operator, ScalarUDF};
 use ember_common::Result;
 use sqlparser::ast;
 
-use super::expr::{cast_to, common_type};
+use super::coercion::{common_type, implicit_cast};
+use super::expr::cast_to;
 use super::typing::ExprType;
 use super::Binder;
 use crate::catalog::closest_names;
@@ -242,7 +243,7 @@ impl Binder<'_> {
         let name = call.name.clone();
         check_arity(&name, call.args.len(), node)?;
         if is_spark_aggregate(&name) {
-            return self.bind_aggregate(&call, schema, node);
+            return self.bind_aggregate(&call, schema, node, false);
         }
         call.check_scalar(node)?;
         let mut bound = Vec::new();
@@ -300,15 +301,15 @@ impl Binder<'_> {
                     unreachable!()
                 };
                 let types = [t.fast_type(schema)?, e.fast_type(schema)?];
-                let common = common_type(&types)
+                let common = common_type(&types, self.ansi())
                     .ok_or_else(|| error_at(node, "if branches have no common type"))?;
                 return Ok(Expr::Case(datafusion_expr::expr::Case::new(
                     None,
                     vec![(
                         Box::new(cast_to(c, &DataType::Boolean, schema)?),
-                        Box::new(cast_to(t, &common, schema)?),
+                        Box::new(implicit_cast(t, &common, schema, self.ansi())?),
                     )],
-                    Some(Box::new(cast_to(e, &common, schema)?)),
+                    Some(Box::new(implicit_cast(e, &common, schema, self.ansi())?)),
                 )));
             }
             "to_date" | "to_timestamp" => {
@@ -394,15 +395,20 @@ impl Binder<'_> {
                     return Err(error_at(node, "Function nvl2 takes 3 arguments"));
                 };
                 let types = [then.fast_type(schema)?, otherwise.fast_type(schema)?];
-                let common = common_type(&types)
+                let common = common_type(&types, self.ansi())
                     .ok_or_else(|| error_at(node, "nvl2 branches have no common type"))?;
                 return Ok(Expr::Case(datafusion_expr::expr::Case::new(
                     None,
                     vec![(
                         Box::new(test.is_not_null()),
-                        Box::new(cast_to(then, &common, schema)?),
+                        Box::new(implicit_cast(then, &common, schema, self.ansi())?),
                     )],
-                    Some(Box::new(cast_to(otherwise, &common, schema)?)),
+                    Some(Box::new(implicit_cast(
+                        otherwise,
+                        &common,
+                        schema,
+                        self.ansi(),
+                    )?)),
                 )));
             }
             "coalesce" | "nvl" | "ifnull" => {
@@ -410,14 +416,14 @@ impl Binder<'_> {
                     .iter()
                     .map(|b| b.fast_type(schema))
                     .collect::<datafusion_common::Result<Vec<_>>>()?;
-                let common = common_type(&types).ok_or_else(|| {
+                let common = common_type(&types, self.ansi()).ok_or_else(|| {
                     error_at(node, format!("{name} arguments have no common type"))
                 })?;
                 let bound = bound
                     .into_iter()
-                    .map(|b| cast_to(b, &common, schema))
+                    .map(|b| implicit_cast(b, &common, schema, self.ansi()))
                     .collect::<Result<Vec<_>>>()?;
-                return Ok(coalesce_expr(bound));
+                return Ok(super::coalesce::coalesce_of(bound, schema));
             }
             _ => {}
         }
@@ -469,7 +475,7 @@ fn call_udf(
 
 /// `coalesce(a, b, ...)` as `CASE WHEN a IS NOT NULL THEN a WHEN ... ELSE last END` (the stock
 /// coalesce only runs after DataFusion's simplifier rewrites it, which Ember does not use).
-fn coalesce_expr(mut args: Vec<Expr>) -> Expr {
+pub(super) fn coalesce_expr(mut args: Vec<Expr>) -> Expr {
     let Some(last) = args.pop() else {
         return Expr::Literal(ScalarValue::Null, None);
     };
@@ -513,11 +519,15 @@ pub(crate) fn is_rewritten_aggregate(name: &str) -> bool {
 impl Binder<'_> {
     /// Binds an aggregate call: Spark's aggregates that are rewrites of stock ones
     /// (`count_if`, `collect_list`, ...), Ember's own (`first`, `max_by`, ...), then the rest.
+    ///
+    /// `windowed` is true for an aggregate under `OVER`, whose arguments may be aggregates of
+    /// the enclosing GROUP BY (`sum(max(x)) OVER ()`).
     pub(crate) fn bind_aggregate(
         &mut self,
         call: &super::call::Call,
         schema: &DFSchema,
         node: &ast::Expr,
+        windowed: bool,
     ) -> Result<Expr> {
         let name = call.name.as_str();
         let distinct = call.distinct;
@@ -529,7 +539,9 @@ impl Binder<'_> {
                 }
                 super::call::CallArg::Expr(e) => {
                     let b = self.bind_expr(e, schema)?;
-                    if !datafusion_expr::utils::find_aggregate_exprs(std::iter::once(&b)).is_empty()
+                    if !windowed
+                        && !datafusion_expr::utils::find_aggregate_exprs(std::iter::once(&b))
+                            .is_empty()
                     {
                         return Err(error_at(
                             node,
@@ -604,7 +616,7 @@ impl Binder<'_> {
                 // DISTINCT sees -0.0 and 0.0 (and every NaN) as one value, as in Spark.
                 args = args
                     .into_iter()
-                    .map(|a| super::select::sort_key(a, schema))
+                    .map(|a| super::organization::sort_key(a, schema))
                     .collect::<Result<Vec<_>>>()?;
             }
             Ok(Expr::AggregateFunction(AggregateFunction::new_udf(

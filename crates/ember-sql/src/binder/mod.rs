@@ -7,12 +7,16 @@
 //! result column names).
 
 mod call;
+mod coalesce;
+mod coercion;
 mod expr;
 mod function;
 mod grouping;
+mod like;
 pub(crate) mod literal;
 mod naming;
 mod operator;
+mod organization;
 mod query;
 mod relation;
 mod select;

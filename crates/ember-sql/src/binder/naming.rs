@@ -69,17 +69,43 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
             spark_name(expr),
             list.iter().map(spark_name).collect::<Vec<_>>().join(", ")
         ),
+        // `a NOT LIKE b` is `Not(Like(a, b))` in Spark, named `(NOT a LIKE b)`; ILIKE is a
+        // function-style expression, `ilike(a, b)`.
         E::Like {
             negated,
             expr,
             pattern,
+            escape_char,
             ..
-        } => format!(
-            "{}{} LIKE {}",
-            if *negated { "NOT " } else { "" },
-            spark_name(expr),
-            spark_name(pattern)
-        ),
+        } => {
+            // Spark leaves its default escape, the backslash, out of the name.
+            let escape = match escape_char
+                .as_ref()
+                .map(|c| spark_name(&E::Value(c.clone())))
+            {
+                Some(c) if c != "\\" => format!(" ESCAPE '{c}'"),
+                _ => String::new(),
+            };
+            let like = format!("{} LIKE {}{escape}", spark_name(expr), spark_name(pattern));
+            if *negated {
+                format!("(NOT {like})")
+            } else {
+                like
+            }
+        }
+        E::ILike {
+            negated,
+            expr,
+            pattern,
+            ..
+        } => {
+            let ilike = format!("ilike({}, {})", spark_name(expr), spark_name(pattern));
+            if *negated {
+                format!("(NOT {ilike})")
+            } else {
+                ilike
+            }
+        }
         E::Cast {
             kind,
             expr,

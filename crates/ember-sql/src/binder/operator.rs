@@ -163,6 +163,7 @@ impl Binder<'_> {
         match op {
             B::Plus | B::Minus | B::Multiply => self.bind_arithmetic_chain(expr, schema),
             B::And | B::Or => self.bind_logical_chain(expr, op, schema),
+            B::StringConcat => self.bind_concat_chain(expr, schema),
             _ => Ok(None),
         }
     }
@@ -279,31 +280,27 @@ impl Binder<'_> {
         ))))
     }
 
+    /// `a || b || c ...` as one `concat(a, b, c, ...)`, which Spark's CombineConcats makes of it
+    /// too (NULL if any operand is NULL).
+    fn bind_concat_chain(&mut self, expr: &ast::Expr, schema: &DFSchema) -> Result<Option<Expr>> {
+        let operands = chain_operands(expr, &ast::BinaryOperator::StringConcat);
+        if operands.len() < MIN_CHAIN_OPERANDS {
+            return Ok(None);
+        }
+        let bound = operands
+            .into_iter()
+            .map(|operand| self.bind_expr(operand, schema))
+            .collect::<Result<Vec<_>>>()?;
+        self.call_scalar("concat", bound, schema, expr).map(Some)
+    }
+
     fn bind_logical_chain(
         &mut self,
         expr: &ast::Expr,
         op: &ast::BinaryOperator,
         schema: &DFSchema,
     ) -> Result<Option<Expr>> {
-        // Every operand of this operator, through parentheses, in order.
-        let mut operands: Vec<&ast::Expr> = Vec::new();
-        let mut pending = vec![expr];
-        while let Some(node) = pending.pop() {
-            match node {
-                ast::Expr::BinaryOp {
-                    left,
-                    op: inner,
-                    right,
-                } if inner == op => {
-                    pending.push(right);
-                    pending.push(left);
-                }
-                ast::Expr::Nested(inner) if matches!(inner.as_ref(), ast::Expr::BinaryOp { op: o, .. } if o == op) => {
-                    pending.push(inner)
-                }
-                other => operands.push(other),
-            }
-        }
+        let operands = chain_operands(expr, op);
         if operands.len() < MIN_CHAIN_OPERANDS {
             return Ok(None);
         }
@@ -417,11 +414,7 @@ impl Binder<'_> {
     ) -> Result<Expr> {
         let lt = l.fast_type(schema)?;
         let rt = r.fast_type(schema)?;
-        let (lt2, rt2) = BinaryTypeCoercer::new(&lt, &op, &rt)
-            .get_input_types()
-            .map_err(|_| type_error(node, &lt, &rt))?;
-        let (mut l, mut r) = (cast_to(l, &lt2, schema)?, cast_to(r, &rt2, schema)?);
-        if matches!(
+        let comparison = matches!(
             op,
             Operator::Eq
                 | Operator::NotEq
@@ -431,7 +424,20 @@ impl Binder<'_> {
                 | Operator::GtEq
                 | Operator::IsDistinctFrom
                 | Operator::IsNotDistinctFrom
-        ) {
+        );
+        // Numbers compare as Spark widens them (a decimal next to a double as doubles);
+        // other pairs as DataFusion coerces them.
+        let spark_numeric = (comparison && lt.is_numeric() && rt.is_numeric())
+            .then(|| super::coercion::comparison_type(&lt, &rt))
+            .flatten();
+        let (lt2, rt2) = match spark_numeric {
+            Some(t) => (t.clone(), t),
+            None => BinaryTypeCoercer::new(&lt, &op, &rt)
+                .get_input_types()
+                .map_err(|_| type_error(node, &lt, &rt))?,
+        };
+        let (mut l, mut r) = (cast_to(l, &lt2, schema)?, cast_to(r, &rt2, schema)?);
+        if comparison {
             // Spark compares doubles with -0.0 = 0.0 and NaN = NaN.
             l = comparable(l, &lt2);
             r = comparable(r, &rt2);
@@ -580,4 +586,28 @@ pub(crate) fn type_error(node: &ast::Expr, left: &DataType, right: &DataType) ->
             spark_type_name(left).to_uppercase()
         ),
     )
+}
+
+/// Every operand of a chain of `op` (`a op b op c ...`, associative), through parentheses, in
+/// order, without recursion.
+fn chain_operands<'a>(expr: &'a ast::Expr, op: &ast::BinaryOperator) -> Vec<&'a ast::Expr> {
+    let mut operands: Vec<&ast::Expr> = Vec::new();
+    let mut pending = vec![expr];
+    while let Some(node) = pending.pop() {
+        match node {
+            ast::Expr::BinaryOp {
+                left,
+                op: inner,
+                right,
+            } if inner == op => {
+                pending.push(right);
+                pending.push(left);
+            }
+            ast::Expr::Nested(inner) if matches!(inner.as_ref(), ast::Expr::BinaryOp { op: o, .. } if o == op) => {
+                pending.push(inner)
+            }
+            other => operands.push(other),
+        }
+    }
+    operands
 }

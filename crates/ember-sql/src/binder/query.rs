@@ -6,7 +6,7 @@ use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr};
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
-use super::expr::{cast_to, common_type};
+use super::coercion::{common_type, implicit_cast};
 use super::typing::ExprType;
 use super::Binder;
 use crate::error::{error_at, not_supported_at, not_supported_at_span};
@@ -191,7 +191,7 @@ impl Binder<'_> {
                 }
                 let left_plan = self.bind_set_expr(left)?;
                 let right_plan = self.bind_set_expr(right)?;
-                bind_set_operation(left_plan, op, set_quantifier, right_plan)
+                bind_set_operation(left_plan, op, set_quantifier, right_plan, self.ansi())
             }
             ast::SetExpr::Table(table) => {
                 let ast::Table {
@@ -263,11 +263,12 @@ impl Binder<'_> {
                 .iter()
                 .map(|r| r[column].fast_type(&empty))
                 .collect::<datafusion_common::Result<Vec<_>>>()?;
-            let common = common_type(&column_types).ok_or_else(|| {
+            let common = common_type(&column_types, self.ansi()).ok_or_else(|| {
                 EmberError::analysis(format!("VALUES column {} has no common type", column + 1))
             })?;
             types.push(common);
         }
+        let ansi = self.ansi();
         let rows = rows
             .into_iter()
             .map(|r| {
@@ -277,7 +278,7 @@ impl Binder<'_> {
                         if t.is_null() {
                             Ok(e)
                         } else {
-                            cast_to(e, t, &empty)
+                            implicit_cast(e, t, &empty, ansi)
                         }
                     })
                     .collect::<Result<Vec<_>>>()
@@ -313,7 +314,7 @@ impl Binder<'_> {
         let schema = plan.schema().clone();
         let mut sorts = Vec::new();
         for item in items {
-            super::select::check_order_by_expr(item)?;
+            super::organization::check_order_by_expr(item)?;
             let expr = match &item.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                     let n: usize = item.expr.to_string().parse().unwrap_or(0);
@@ -332,7 +333,7 @@ impl Binder<'_> {
             };
             let asc = item.options.asc.unwrap_or(true);
             sorts.push(SortExpr::new(
-                super::select::sort_key(expr, &schema)?,
+                super::organization::sort_key(expr, &schema)?,
                 asc,
                 item.options.nulls_first.unwrap_or(asc),
             ));
@@ -349,6 +350,7 @@ fn bind_set_operation(
     op: &ast::SetOperator,
     set_quantifier: &ast::SetQuantifier,
     right: LogicalPlan,
+    ansi: bool,
 ) -> Result<LogicalPlan> {
     let all = match set_quantifier {
         ast::SetQuantifier::All => true,
@@ -361,7 +363,7 @@ fn bind_set_operation(
     };
     match op {
         ast::SetOperator::Union => {
-            let (left, right) = align_for_union(left, right, "UNION")?;
+            let (left, right) = align_for_union(left, right, "UNION", ansi)?;
             let unioned = LogicalPlanBuilder::from(left).union(right)?.build()?;
             if all {
                 return Ok(unioned);
@@ -375,7 +377,7 @@ fn bind_set_operation(
             } else {
                 op.to_string()
             };
-            let (left, right) = align_for_union(left, right, &operation)?;
+            let (left, right) = align_for_union(left, right, &operation, ansi)?;
             if all {
                 intersect_or_except_all(left, right, intersect)
             } else {
@@ -433,7 +435,7 @@ fn number_copies(plan: LogicalPlan) -> Result<LogicalPlan> {
         .collect();
     let partition_by = columns
         .iter()
-        .map(|c| super::select::sort_key(c.clone(), plan.schema()))
+        .map(|c| super::organization::sort_key(c.clone(), plan.schema()))
         .collect::<Result<Vec<_>>>()?;
     let row_number = super::window::window_function("row_number")
         .ok_or_else(|| EmberError::internal("row_number is not registered"))?;
@@ -549,6 +551,7 @@ fn align_for_union(
     left: LogicalPlan,
     right: LogicalPlan,
     operation: &str,
+    ansi: bool,
 ) -> Result<(LogicalPlan, LogicalPlan)> {
     let (ls, rs) = (left.schema().clone(), right.schema().clone());
     if ls.fields().len() != rs.fields().len() {
@@ -563,7 +566,7 @@ fn align_for_union(
     for (i, (lc, rc)) in ls.columns().into_iter().zip(rs.columns()).enumerate() {
         let lt = ls.field(i).data_type().clone();
         let rt = rs.field(i).data_type().clone();
-        let common = common_type(&[lt.clone(), rt.clone()]).ok_or_else(|| {
+        let common = common_type(&[lt.clone(), rt.clone()], ansi).ok_or_else(|| {
             EmberError::analysis(format!(
                 "{operation} column {} has incompatible types {} and {}",
                 i + 1,
@@ -572,8 +575,8 @@ fn align_for_union(
             ))
         })?;
         let name = lc.name.clone();
-        left_exprs.push(cast_to(Expr::Column(lc), &common, &ls)?.alias(name.as_str()));
-        right_exprs.push(cast_to(Expr::Column(rc), &common, &rs)?.alias(name.as_str()));
+        left_exprs.push(implicit_cast(Expr::Column(lc), &common, &ls, ansi)?.alias(name.as_str()));
+        right_exprs.push(implicit_cast(Expr::Column(rc), &common, &rs, ansi)?.alias(name.as_str()));
     }
     Ok((
         LogicalPlanBuilder::from(left)

@@ -469,12 +469,11 @@ fn join_using(
             .field_from_column(&r)?
             .data_type()
             .clone();
-        let common = datafusion_expr::type_coercion::binary::comparison_coercion(&lt, &rt)
-            .ok_or_else(|| {
-                EmberError::analysis(format!(
-                    "USING column '{name}' has incompatible types {lt} and {rt}"
-                ))
-            })?;
+        let common = super::coercion::comparison_type(&lt, &rt).ok_or_else(|| {
+            EmberError::analysis(format!(
+                "USING column '{name}' has incompatible types {lt} and {rt}"
+            ))
+        })?;
         // Spark joins doubles with -0.0 = 0.0 and NaN = NaN.
         left_keys.push(super::expr::comparable(
             super::expr::cast_to(Expr::Column(l.clone()), &common, left.plan.schema())?,

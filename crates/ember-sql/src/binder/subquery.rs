@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use datafusion_common::{Column, DFSchema};
 use datafusion_expr::expr::InSubquery;
-use datafusion_expr::type_coercion::binary::comparison_coercion;
 use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, Subquery};
 use ember_common::Result;
 use sqlparser::ast;
 
-use super::expr::{cast_to, comparable};
+use super::expr::comparable;
 use super::typing::ExprType;
 use super::Binder;
 use crate::error::error_at;
@@ -72,7 +71,7 @@ impl Binder<'_> {
         let vt = v.fast_type(schema)?;
         let (qualifier, field) = plan.schema().qualified_field(0);
         let st = field.data_type().clone();
-        let common = comparison_coercion(&vt, &st).ok_or_else(|| {
+        let common = super::coercion::comparison_type(&vt, &st).ok_or_else(|| {
             error_at(
                 node,
                 format!(
@@ -89,13 +88,19 @@ impl Binder<'_> {
             let name = field.name().clone();
             let column = Expr::Column(Column::new(qualifier.cloned(), &name));
             let sub_schema = plan.schema().clone();
-            let value = comparable(cast_to(column, &common, &sub_schema)?, &common);
+            let value = comparable(
+                super::coercion::implicit_cast(column, &common, &sub_schema, self.ansi())?,
+                &common,
+            );
             LogicalPlanBuilder::from(plan)
                 .project(vec![value.alias(name)])?
                 .build()?
         };
         Ok(Expr::InSubquery(InSubquery::new(
-            Box::new(comparable(cast_to(v, &common, schema)?, &common)),
+            Box::new(comparable(
+                super::coercion::implicit_cast(v, &common, schema, self.ansi())?,
+                &common,
+            )),
             subquery_of(plan),
             negated,
         )))

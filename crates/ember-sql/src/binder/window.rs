@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use arrow::datatypes::Field;
-use datafusion_common::tree_node::{Transformed, TreeNode};
+use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion_common::{DFSchema, ScalarValue};
 use datafusion_expr::expr::{WindowFunction, WindowFunctionParams};
 use datafusion_expr::type_coercion::functions::fields_with_udf;
@@ -186,12 +186,14 @@ impl Binder<'_> {
             // Spark's aggregates that Ember builds from others (and any aggregate with FILTER,
             // and avg, which is sum / count for decimals): bind the call as an aggregate, then
             // put each aggregate under the window.
-            let aggregate = self.bind_aggregate(call, schema, node)?;
+            let aggregate = self.bind_aggregate(call, schema, node, true)?;
             let (partition_by, order_by, window_frame) =
                 self.bind_window_spec(spec, schema, node)?;
-            let windowed = aggregate.transform_up(|e| match e {
-                Expr::AggregateFunction(call) => Ok(Transformed::yes(Expr::WindowFunction(
-                    Box::new(WindowFunction {
+            // Top down, and not into the arguments: an aggregate there (`avg(max(x)) OVER ()`)
+            // belongs to the GROUP BY below the window.
+            let windowed = aggregate.transform_down(|e| match e {
+                Expr::AggregateFunction(call) => Ok(Transformed::new(
+                    Expr::WindowFunction(Box::new(WindowFunction {
                         fun: WindowFunctionDefinition::AggregateUDF(call.func),
                         params: WindowFunctionParams {
                             args: call.params.args,
@@ -202,8 +204,10 @@ impl Binder<'_> {
                             null_treatment: call.params.null_treatment,
                             distinct: call.params.distinct,
                         },
-                    }),
-                ))),
+                    })),
+                    true,
+                    TreeNodeRecursion::Jump,
+                )),
                 other => Ok(Transformed::no(other)),
             })?;
             return Ok(windowed.data);
@@ -314,16 +318,16 @@ impl Binder<'_> {
             .iter()
             .map(|e| {
                 let bound = self.bind_expr(e, schema)?;
-                super::select::sort_key(bound, schema)
+                super::organization::sort_key(bound, schema)
             })
             .collect::<Result<Vec<_>>>()?;
         let mut order_by = Vec::new();
         for item in order_items {
-            super::select::check_order_by_expr(item)?;
+            super::organization::check_order_by_expr(item)?;
             let asc = item.options.asc.unwrap_or(true);
             let bound = self.bind_expr(&item.expr, schema)?;
             order_by.push(SortExpr::new(
-                super::select::sort_key(bound, schema)?,
+                super::organization::sort_key(bound, schema)?,
                 asc,
                 item.options.nulls_first.unwrap_or(asc),
             ));

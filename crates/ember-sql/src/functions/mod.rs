@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod ansi;
 pub mod chain;
+pub mod conditional;
 pub mod datetime;
 pub mod decimal;
 pub mod math;
@@ -266,6 +267,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(decimal::functions(ansi));
     all.push(chain::arith_chain(ansi));
     all.push(normalize::normalize_nan_and_zero());
+    all.push(conditional::coalesce());
     for op in [
         ArithOp::Add,
         ArithOp::Subtract,
