@@ -37,10 +37,10 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
-use crossbeam_channel::{unbounded, Receiver, Sender};
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use ember_common::ids::IdGenerator;
 use ember_common::{EmberConf, EmberError, JobId, Result, ShuffleId, StageId};
 use parking_lot::Mutex;
@@ -58,6 +58,10 @@ use crate::{Dependency, Rdd, ShuffleDependency, TaskAttempt};
 /// Submissions of one stage that may end in fetch failures before its jobs fail
 /// (Spark's `spark.stage.maxConsecutiveAttempts`).
 const MAX_STAGE_FETCH_FAILURES: usize = 4;
+
+/// How long the event loop may go without an event before it checks that every active job
+/// can still make progress (see [`EventLoop::check_progress`]).
+const PROGRESS_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Receives the results of one job, on the scheduler's thread.
 pub trait JobListener: Send + fmt::Debug {
@@ -310,7 +314,15 @@ struct EventLoop {
 
 impl EventLoop {
     fn run(mut self, events: &Receiver<DagEvent>) {
-        for event in events.iter() {
+        loop {
+            let event = match events.recv_timeout(PROGRESS_CHECK_INTERVAL) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.check_progress();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
             match event {
                 DagEvent::Shutdown => {
                     self.shutdown();
@@ -605,6 +617,10 @@ impl EventLoop {
         self.submit_waiting_stages();
     }
 
+    /// Gives every waiting stage another look: one whose parents are all available runs, and
+    /// one whose parent lost outputs after it began waiting (an executor died holding them)
+    /// resubmits that parent. Without the second, a stage waiting on a finished parent whose
+    /// outputs vanished would wait forever: nothing else would ever submit that parent.
     fn submit_waiting_stages(&mut self) {
         let mut waiting: Vec<StageId> = self
             .stages
@@ -614,16 +630,50 @@ impl EventLoop {
             .collect();
         waiting.sort_unstable();
         for stage_id in waiting {
-            let ready = self
-                .stages
-                .get(&stage_id)
-                .is_some_and(|s| s.parents.iter().all(|&p| self.is_output_available(p)));
-            if ready {
-                if let Some(stage) = self.stages.get_mut(&stage_id) {
-                    stage.state = StageState::Idle;
-                }
-                self.submit_stage(stage_id);
+            match self.stages.get_mut(&stage_id) {
+                // An earlier stage of this loop may have submitted it already.
+                Some(stage) if stage.state == StageState::Waiting => stage.state = StageState::Idle,
+                _ => continue,
             }
+            // Runs it, or leaves it waiting and submits each missing parent that is not
+            // running, waiting or about to be resubmitted.
+            self.submit_stage(stage_id);
+        }
+    }
+
+    /// Called when no event came for a while: a job can only be waiting for running tasks
+    /// (whose ends the backend always reports) or for stages that wait on running parents.
+    /// Waiting stages are looked at again, so that no job waits on a stage nobody runs, even
+    /// if outputs were lost at a moment no event followed.
+    fn check_progress(&mut self) {
+        if self.jobs.is_empty() {
+            return;
+        }
+        // A waiting stage is stuck when a parent whose outputs are missing is not being
+        // computed (running, waiting for its own parents, or about to be resubmitted).
+        let computing = |state: StageState| {
+            matches!(
+                state,
+                StageState::Running | StageState::Waiting | StageState::Failed
+            )
+        };
+        let stuck: Vec<StageId> = self
+            .stages
+            .values()
+            .filter(|s| s.state == StageState::Waiting)
+            .filter(|s| {
+                s.parents.iter().any(|&parent| {
+                    !self.is_output_available(parent)
+                        && !self.stages.get(&parent).is_some_and(|p| computing(p.state))
+                })
+            })
+            .map(|s| s.id)
+            .collect();
+        if !stuck.is_empty() {
+            log::warn!(
+                "stage(s) {stuck:?} waited on parents that no task was computing; resubmitting them"
+            );
+            self.submit_waiting_stages();
         }
     }
 
@@ -1145,6 +1195,58 @@ mod tests {
             (map_stage.num_tasks, map_stage.attempts),
             (4, 5),
             "{summary}"
+        );
+    }
+
+    /// The hang of issue 14: a stage waits on two parents; while the second runs, an executor
+    /// holding outputs of the first (already finished) is lost. When the second finishes, the
+    /// first must run again for the lost outputs, or the job waits forever.
+    #[test]
+    fn outputs_of_a_finished_parent_lost_while_a_sibling_runs_are_recomputed() {
+        let cx = local_context(2);
+        let (fast, fast_runs) = counting_source(cx.new_rdd_id(), four_partitions());
+        let (fast_shuffled, fast_shuffle) = shuffle_by_key(&cx, fast, 3);
+        let tracker = cx.map_output_tracker().clone();
+        let slow_input = four_partitions();
+        let slow = FnRdd::shared(cx.new_rdd_id(), 4, move |partition, _task: &TaskContext| {
+            if partition == 0 {
+                wait_until("the first parent's outputs exist", || {
+                    tracker.is_available(fast_shuffle)
+                });
+                assert!(tracker.unregister_map_output(fast_shuffle, 1));
+            }
+            Ok(Box::new(slow_input[partition].clone().into_iter().map(Ok)))
+        });
+        let (slow_shuffled, _) = shuffle_by_key(&cx, slow, 3);
+        let union: Arc<dyn Rdd> = Arc::new(
+            crate::rdds::UnionRdd::new(cx.new_rdd_id(), vec![fast_shuffled, slow_shuffled])
+                .unwrap(),
+        );
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        let job = {
+            let cx = cx.clone();
+            std::thread::spawn(move || {
+                let _ = sender.send(cx.collect(union, cx.conf()));
+            })
+        };
+        let out = receiver
+            .recv_timeout(TIMEOUT)
+            .expect("the job finished (it hung before the fix)")
+            .unwrap();
+        job.join().unwrap();
+        let mut expected = sorted_pairs(&numbered_rows(400, 7, 100));
+        expected.extend(sorted_pairs(&numbered_rows(400, 7, 100)));
+        expected.sort_unstable();
+        assert_eq!(sorted_pairs(&out), expected);
+        assert_eq!(
+            fast_runs[1].load(Ordering::SeqCst),
+            2,
+            "the lost map output was recomputed"
+        );
+        assert_eq!(
+            total(&fast_runs),
+            5,
+            "only the lost map output was recomputed"
         );
     }
 
