@@ -27,6 +27,16 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Fault injection for tests: `planning` makes every query panic while it is optimized, to show that a panic becomes an internal error naming the statement (never a crash or an empty result). Empty (the default) injects nothing.",
     },
     ConfigEntry {
+        key: "ember.testing.killExecutor",
+        default: "",
+        doc: "Fault injection for tests in cluster mode: `<point>[:<n>][/<label>]` makes the executor running the n-th task (from 0) that reaches the point die there, as with SIGKILL. Points: register, launch, fetch, shuffleWrite.before, shuffleWrite.during, shuffleWrite.after, mapOutput.registered. Each new value arms one kill; the label only makes a value new.",
+    },
+    ConfigEntry {
+        key: "ember.executor.maxRelaunches",
+        default: "10",
+        doc: "local-cluster replaces an executor process it lost with a new one, at most this many times per application.",
+    },
+    ConfigEntry {
         key: "ember.executor.instances",
         default: "0",
         doc: "Executors an ember:// driver expects; it waits for ember.scheduler.minRegisteredResourcesRatio of them before scheduling (local-cluster[E,..] expects E).",

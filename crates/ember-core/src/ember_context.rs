@@ -126,6 +126,11 @@ impl EmberContext {
         self.task_scheduler.executors()
     }
 
+    /// Executors lost since the context started (always 0 in local mode).
+    pub fn executors_lost(&self) -> usize {
+        self.task_scheduler.executors_lost()
+    }
+
     /// Drops every cached partition of `rdd`, here and on the executors.
     pub fn remove_rdd(&self, rdd: RddId) {
         self.block_manager.remove_rdd(rdd);

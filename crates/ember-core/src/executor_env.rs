@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ember_common::{EmberConf, ExecutorId};
 
+use crate::fault::KillPoint;
 use crate::shuffle::{MapOutputSource, MapOutputTracker, ShuffleBlockFetcher, ShuffleBlockStore};
 use crate::storage::BlockManager;
 
@@ -20,6 +21,9 @@ pub struct ExecutorEnv {
     pub remote_fetcher: Option<Arc<dyn ShuffleBlockFetcher>>,
     /// Persisted (cached) partitions held by this executor.
     pub block_manager: Arc<BlockManager>,
+    /// A fault the driver injected into this task: the executor dies at that point
+    /// (`ember.testing.killExecutor`; never in local mode).
+    pub kill_at: Option<KillPoint>,
 }
 
 impl ExecutorEnv {
@@ -47,6 +51,7 @@ impl ExecutorEnv {
             map_outputs: tracker,
             remote_fetcher: None,
             block_manager,
+            kill_at: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod ember_context;
 pub mod executor_env;
+pub mod fault;
 pub mod master;
 pub mod partitioners;
 pub mod rdd;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use ember_common::{EmberConf, EmberError, ExecutorId, Result, ShuffleId, StageId, TaskId};
 
 use crate::executor_env::ExecutorEnv;
+use crate::fault::KillPoint;
 use crate::shuffle::ShuffleReader;
 use crate::task_metrics::TaskMetrics;
 use crate::BatchIter;
@@ -133,6 +134,21 @@ impl TaskContext {
             )))
         } else {
             Ok(())
+        }
+    }
+
+    /// Ends this executor process here if the driver injected a fault at `point` into this
+    /// task (see [`crate::fault`]).
+    pub fn kill_point(&self, point: KillPoint) {
+        if self.env.kill_at == Some(point) {
+            let what = format!(
+                "{} (partition {}, attempt {}) of stage {}",
+                self.task_id(),
+                self.partition(),
+                self.attempt(),
+                self.stage_id().0
+            );
+            crate::fault::kill_point(self.env.kill_at, point, &what);
         }
     }
 

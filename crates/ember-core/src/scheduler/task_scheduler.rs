@@ -38,6 +38,11 @@ pub trait SchedulerBackend: Send + Sync {
     fn executors(&self) -> Vec<ExecutorInfo> {
         Vec::new()
     }
+
+    /// Executors lost since the backend started (none in local mode).
+    fn executors_lost(&self) -> usize {
+        0
+    }
 }
 
 /// One executor process as the driver knows it.
@@ -124,6 +129,11 @@ impl TaskScheduler {
     /// The backend's executor processes.
     pub fn executors(&self) -> Vec<ExecutorInfo> {
         self.backend.executors()
+    }
+
+    /// Executors the backend lost since it started.
+    pub fn executors_lost(&self) -> usize {
+        self.backend.executors_lost()
     }
 
     /// Stops the backend; queued tasks do not run.

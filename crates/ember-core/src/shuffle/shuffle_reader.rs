@@ -8,6 +8,7 @@ use arrow::record_batch::RecordBatch;
 use ember_common::{EmberError, ExecutorId, Result, ShuffleId};
 
 use super::{ShuffleBlockData, ShuffleBlockId};
+use crate::fault::KillPoint;
 use crate::TaskContext;
 
 /// An iterator over the batches of one reduce partition, map task by map task.
@@ -60,6 +61,10 @@ impl ShuffleReader {
             }
             pending.push_back((map_index, location.executor_id, location.size));
         }
+        if pending.is_empty() {
+            // Nothing to fetch: an injected fetch fault strikes as the (empty) fetch starts.
+            cx.kill_point(KillPoint::Fetch);
+        }
         Ok(ShuffleReader {
             cx,
             shuffle_id,
@@ -109,6 +114,7 @@ impl ShuffleReader {
                 format!("block {block} is missing from {executor}"),
             )
         })?;
+        self.cx.kill_point(KillPoint::Fetch);
         let reader = data
             .into_reader()
             .map_err(|e| self.fetch_failed(map_index, e.to_string()))?;

@@ -7,6 +7,7 @@ use arrow::record_batch::RecordBatch;
 use ember_common::{EmberError, Result, ShuffleId};
 
 use super::{BlockPlacement, MapStatus, ShuffleBlockId};
+use crate::fault::KillPoint;
 use crate::rdd::{Partitioner, ShuffleDependency};
 use crate::TaskContext;
 
@@ -78,6 +79,7 @@ impl ShuffleWriter {
             if let BlockPlacement::Disk(spilled) = store.put_block(id, bytes)? {
                 cx.metrics().add_spill_bytes(spilled);
             }
+            cx.kill_point(KillPoint::ShuffleWriteDuring);
             block_sizes[reduce_partition] = size;
             cx.metrics().add_shuffle_bytes_written(size);
         }
@@ -106,5 +108,8 @@ pub fn run_map_task(dependency: &ShuffleDependency, cx: &TaskContext) -> Result<
         cx.metrics().add_batches_out(1);
         writer.write(&batch)?;
     }
-    writer.finish(cx)
+    cx.kill_point(KillPoint::ShuffleWriteBefore);
+    let status = writer.finish(cx)?;
+    cx.kill_point(KillPoint::ShuffleWriteAfter);
+    Ok(status)
 }

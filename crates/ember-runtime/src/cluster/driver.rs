@@ -6,9 +6,24 @@
 //!      executor ──launch_task RPC (fragment, partition, map outputs it reads)──▶ TaskResult
 //!  ◀──report(TaskEnd)── result / map status registered ── core freed ── dispatch again
 //!
-//!  executor lost (RPC broken, heartbeats stopped): removed; its map outputs and cached
-//!  blocks are forgotten, so the DAG scheduler recomputes only those from lineage
+//!  executor lost (RPC broken, heartbeats stopped, local-cluster process ended): removed; its
+//!  map outputs and cached blocks are forgotten, so the DAG scheduler recomputes only those
+//!  from lineage; local-cluster starts a replacement process
 //! ```
+//!
+//! Every wait here ends:
+//! - a task call waits for its executor's answer, or until the task is cancelled, another
+//!   copy won, or the executor was removed (checked every 100 ms); a broken connection ends
+//!   it at once, a silent peer after the HTTP/2 keep-alive timeout;
+//! - executors are removed after `ember.network.timeout` without heartbeats, and at once when
+//!   a local-cluster process exits (checked every 500 ms);
+//! - queued tasks wait for a free core; with no executor at all for `ember.network.timeout`
+//!   they fail (and their job, after `ember.task.maxFailures` attempts);
+//! - start-up waits at most `ember.scheduler.maxRegisteredResourcesWaitingTime`.
+//!
+//! `ember.testing.killExecutor` faults are chosen here (`FaultState`): the driver sees every
+//! task, marks the chosen one in its launch message, and kills the process itself for
+//! `mapOutput.registered`.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -22,6 +37,7 @@ use std::time::{Duration, Instant};
 use arrow_flight::flight_service_client::FlightServiceClient;
 use bytes::Bytes;
 use ember_common::{EmberConf, EmberError, ExecutorId, RddId, Result, ShuffleId, StageId};
+use ember_core::fault::{KillPoint, KillSpec, KILL_EXECUTOR_KEY};
 use ember_core::scheduler::{
     ExecutorInfo, SchedulerBackend, Task, TaskEnd, TaskKind, TaskReporter,
 };
@@ -65,6 +81,74 @@ struct Driver {
     shutdown: tokio::sync::Notify,
     stopped: AtomicBool,
     locality_wait: Duration,
+    /// How `local-cluster` starts an executor, to replace one that was lost.
+    local_cluster: Option<LocalCluster>,
+    /// Replacements started so far, at most `ember.executor.maxRelaunches`.
+    relaunches: AtomicU64,
+    max_relaunches: u64,
+    /// Executors lost since the driver started.
+    lost: AtomicU64,
+    /// The kill armed by `ember.testing.killExecutor`.
+    faults: Mutex<FaultState>,
+}
+
+/// What `spawn_executor` needs to start one more `local-cluster` executor.
+struct LocalCluster {
+    binary: std::path::PathBuf,
+    driver: SocketAddr,
+    cores: usize,
+    memory: u64,
+}
+
+/// Which task dies for `ember.testing.killExecutor` (see `ember_core::fault`): for each value
+/// of the setting, the `n`-th candidate task for its point, counted since the value was first
+/// seen. Values are kept apart, so that the start-up value (read at registration) and a
+/// session's value (read from tasks) do not re-arm each other.
+#[derive(Default)]
+struct FaultState {
+    armed: HashMap<String, Armed>,
+}
+
+struct Armed {
+    spec: std::result::Result<Option<KillSpec>, String>,
+    seen: usize,
+    fired: bool,
+}
+
+impl FaultState {
+    /// The point at which the executor running this candidate must die, if it is the one.
+    /// `candidate` says which points the task (or event) can reach.
+    fn take(
+        &mut self,
+        value: &str,
+        candidate: impl Fn(KillPoint) -> bool,
+    ) -> Result<Option<KillPoint>> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let armed = self
+            .armed
+            .entry(value.to_string())
+            .or_insert_with(|| Armed {
+                spec: KillSpec::parse(value).map_err(|e| e.to_string()),
+                seen: 0,
+                fired: false,
+            });
+        let spec = match &armed.spec {
+            Ok(Some(spec)) => spec,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(EmberError::Config(error.clone())),
+        };
+        if armed.fired || !candidate(spec.point) {
+            return Ok(None);
+        }
+        armed.seen += 1;
+        if armed.seen > spec.nth {
+            armed.fired = true;
+            return Ok(Some(spec.point));
+        }
+        Ok(None)
+    }
 }
 
 #[derive(Default)]
@@ -180,6 +264,15 @@ impl ClusterBackend {
                 shipped.set(key, value)?;
             }
         }
+        let local_cluster = match master {
+            Master::LocalCluster { cores, memory, .. } => Some(LocalCluster {
+                binary: executor_binary(conf)?,
+                driver: local,
+                cores: *cores,
+                memory: *memory,
+            }),
+            _ => None,
+        };
         let driver = Arc::new(Driver {
             name: master.to_string(),
             handle: runtime.handle().clone(),
@@ -193,6 +286,11 @@ impl ClusterBackend {
             shutdown: tokio::sync::Notify::new(),
             stopped: AtomicBool::new(false),
             locality_wait: duration_conf(conf, "ember.locality.wait"),
+            local_cluster,
+            relaunches: AtomicU64::new(0),
+            max_relaunches: conf.get_usize("ember.executor.maxRelaunches") as u64,
+            lost: AtomicU64::new(0),
+            faults: Mutex::new(FaultState::default()),
         });
         let stop = {
             let driver = driver.clone();
@@ -209,15 +307,11 @@ impl ClusterBackend {
             driver: driver.clone(),
             runtime: Mutex::new(Some(runtime)),
         };
-        if let Master::LocalCluster {
-            executors,
-            cores,
-            memory,
-        } = master
+        if let (Master::LocalCluster { executors, .. }, Some(cluster)) =
+            (master, &driver.local_cluster)
         {
-            let binary = executor_binary(conf)?;
             for _ in 0..*executors {
-                let child = spawn_executor(&binary, local, *cores, *memory)?;
+                let child = cluster.spawn()?;
                 driver.children.lock().push(child);
             }
         }
@@ -271,53 +365,48 @@ fn executor_binary(conf: &EmberConf) -> Result<std::path::PathBuf> {
     )))
 }
 
-fn spawn_executor(
-    binary: &std::path::Path,
-    driver: SocketAddr,
-    cores: usize,
-    memory: u64,
-) -> Result<Child> {
-    Command::new(binary)
-        .args([
-            "executor",
-            "--driver",
-            &driver.to_string(),
-            "--host",
-            "127.0.0.1",
-            "--cores",
-            &cores.to_string(),
-            "--memory",
-            &memory.to_string(),
-            "--exit-on-stdin-eof",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| EmberError::io(format!("starting executor {}", binary.display()), e))
+impl LocalCluster {
+    /// Starts one executor process on loopback.
+    fn spawn(&self) -> Result<Child> {
+        Command::new(&self.binary)
+            .args([
+                "executor",
+                "--driver",
+                &self.driver.to_string(),
+                "--host",
+                "127.0.0.1",
+                "--cores",
+                &self.cores.to_string(),
+                "--memory",
+                &self.memory.to_string(),
+                "--exit-on-stdin-eof",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| EmberError::io(format!("starting executor {}", self.binary.display()), e))
+    }
 }
 
 impl Driver {
     fn wait_for_executors(&self, wanted: usize, waiting: Duration, local: bool) -> Result<()> {
         let deadline = Instant::now() + waiting;
-        let mut state = self.state.lock();
         loop {
+            if local {
+                if let Some(status) = self.reap_exited_children().into_iter().next() {
+                    return Err(EmberError::Execution(format!(
+                        "an executor process of {} exited before registering ({status}); \
+                         its error is printed above",
+                        self.name
+                    )));
+                }
+            }
+            let mut state = self.state.lock();
             let registered = state.executors.len();
             if registered >= wanted {
                 log::info!("{registered} executor(s) registered; scheduling starts");
                 return Ok(());
-            }
-            if local {
-                let mut children = self.children.lock();
-                for child in children.iter_mut() {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        return Err(EmberError::Execution(format!(
-                            "an executor process of {} exited before registering ({status}); \
-                             its error is printed above",
-                            self.name
-                        )));
-                    }
-                }
             }
             if Instant::now() >= deadline {
                 if local && registered == 0 {
@@ -373,9 +462,16 @@ impl Driver {
             .explicit()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let value = self.conf.get(KILL_EXECUTOR_KEY).unwrap_or_default();
+        let kill_at = self
+            .faults
+            .lock()
+            .take(&value, |point| point == KillPoint::Register)
+            .map_err(|e| rpc::status(&e))?;
         Ok(proto::Registered {
             executor_id: id,
             conf,
+            kill_at: kill_at.map(|p| p.name().to_string()).unwrap_or_default(),
         }
         .encode_to_vec())
     }
@@ -412,14 +508,110 @@ impl Driver {
             slot.address,
             slot.pid
         );
-        // A child that stopped answering is stopped for good.
+        self.lost.fetch_add(1, Ordering::Relaxed);
+        // A child that stopped answering is stopped for good, and replaced (local-cluster
+        // keeps its number of executors, as Spark's standalone workers relaunch theirs).
         let mut children = self.children.lock();
-        for child in children.iter_mut() {
-            if child.id() == slot.pid {
-                let _ = child.kill();
+        let mut was_child = false;
+        children.retain_mut(|child| {
+            if child.id() != slot.pid {
+                return true;
+            }
+            was_child = true;
+            let _ = child.kill();
+            let _ = child.wait();
+            false
+        });
+        if let (true, Some(cluster)) = (was_child, &self.local_cluster) {
+            if self.stopped.load(Ordering::Relaxed) {
+                // Stopping: no replacement.
+            } else if self.relaunches.fetch_add(1, Ordering::Relaxed) < self.max_relaunches {
+                match cluster.spawn() {
+                    Ok(child) => {
+                        log::info!(
+                            "Started executor process {} to replace executor {executor_id}",
+                            child.id()
+                        );
+                        children.push(child);
+                    }
+                    Err(e) => log::warn!("could not replace executor {executor_id}: {e}"),
+                }
+            } else {
+                log::warn!(
+                    "not replacing executor {executor_id}: {} executor(s) were replaced already \
+                     (ember.executor.maxRelaunches)",
+                    self.max_relaunches
+                );
             }
         }
         self.changed.notify_all();
+    }
+
+    /// Notices `local-cluster` executor processes that ended (killed, crashed) at once,
+    /// rather than at the next failed call or after `ember.network.timeout`. Returns how
+    /// the processes that never registered ended.
+    fn reap_exited_children(&self) -> Vec<String> {
+        let mut unregistered = Vec::new();
+        let exited: Vec<(u32, String)> = self
+            .children
+            .lock()
+            .iter_mut()
+            .filter_map(|child| match child.try_wait() {
+                Ok(Some(status)) => Some((child.id(), status.to_string())),
+                _ => None,
+            })
+            .collect();
+        for (pid, status) in exited {
+            let executor = self
+                .state
+                .lock()
+                .executors
+                .iter()
+                .find(|(_, slot)| slot.pid == pid)
+                .map(|(id, _)| id.clone());
+            match executor {
+                Some(id) => self.executor_lost(&id, &format!("its process exited ({status})")),
+                None => {
+                    log::warn!("executor process {pid} exited before registering ({status})");
+                    self.children.lock().retain(|child| child.id() != pid);
+                    unregistered.push(status);
+                }
+            }
+        }
+        unregistered
+    }
+
+    /// Ends every queued task with `error()`.
+    fn fail_queued(&self, error: impl Fn() -> EmberError) {
+        let queued: Vec<Queued> = self.state.lock().queue.drain(..).collect();
+        for queued in queued {
+            if queued.copies.ended(false) {
+                queued
+                    .reporter
+                    .report(ended(&queued.task, "none", Err(error())));
+            }
+        }
+    }
+
+    /// Kills the process of an executor this driver started (`mapOutput.registered`).
+    fn kill_executor_process(&self, executor_id: &str) {
+        let pid = self.state.lock().executors.get(executor_id).map(|s| s.pid);
+        let mut children = self.children.lock();
+        match children.iter_mut().find(|c| Some(c.id()) == pid) {
+            Some(child) => {
+                eprintln!(
+                    "{KILL_EXECUTOR_KEY}: killing executor {executor_id} (pid {}) at {}",
+                    child.id(),
+                    KillPoint::MapOutputRegistered
+                );
+                let _ = child.kill();
+            }
+            None => log::warn!(
+                "{KILL_EXECUTOR_KEY}: {} can only kill executors of local-cluster; executor \
+                 {executor_id} was started separately",
+                KillPoint::MapOutputRegistered
+            ),
+        }
     }
 
     fn dispatch(self: &Arc<Self>) {
@@ -561,6 +753,13 @@ impl Driver {
                     {
                         break None
                     }
+                    // The executor was removed (no heartbeats, its process ended): a call to
+                    // a process that stopped answering would otherwise wait forever.
+                    Err(_) if !self.state.lock().executors.contains_key(&executor_id) => {
+                        break Some(Err(Status::unavailable(
+                            "the executor was removed while the task ran",
+                        )))
+                    }
                     Err(_) => {}
                 }
             }
@@ -643,6 +842,17 @@ impl Driver {
         self.release(&executor_id);
         if copies.ended(succeeded) {
             reporter.report(end);
+            let is_map = matches!(task.kind, TaskKind::ShuffleMap(_));
+            if succeeded && is_map {
+                let value = task.conf.get(KILL_EXECUTOR_KEY).unwrap_or_default();
+                let chosen = self
+                    .faults
+                    .lock()
+                    .take(&value, |point| point == KillPoint::MapOutputRegistered);
+                if let Ok(Some(_)) = chosen {
+                    self.kill_executor_process(&executor_id);
+                }
+            }
         }
         self.dispatch();
     }
@@ -705,6 +915,16 @@ impl Driver {
                 maps,
             });
         }
+        let value = task.conf.get(KILL_EXECUTOR_KEY).unwrap_or_default();
+        let reads_shuffle = !inputs.is_empty();
+        let kill_at = self.faults.lock().take(&value, |point| match point {
+            KillPoint::Launch => true,
+            KillPoint::Fetch => reads_shuffle,
+            KillPoint::ShuffleWriteBefore
+            | KillPoint::ShuffleWriteDuring
+            | KillPoint::ShuffleWriteAfter => shuffle_id.is_some(),
+            KillPoint::Register | KillPoint::MapOutputRegistered => false,
+        })?;
         let executors = self
             .state
             .lock()
@@ -732,6 +952,7 @@ impl Driver {
                 .collect(),
             inputs,
             executors,
+            kill_at: kill_at.map(|p| p.name().to_string()).unwrap_or_default(),
         })
     }
 
@@ -780,17 +1001,7 @@ impl Driver {
         if self.stopped.swap(true, Ordering::Relaxed) {
             return;
         }
-        let queued: Vec<Queued> = self.state.lock().queue.drain(..).collect();
-        for queued in queued {
-            if !queued.copies.ended(false) {
-                continue;
-            }
-            queued.reporter.report(ended(
-                &queued.task,
-                "none",
-                Err(EmberError::Cancelled("the driver is stopping".into())),
-            ));
-        }
+        self.fail_queued(|| EmberError::Cancelled("the driver is stopping".into()));
         let stops = self.clients().into_iter().map(|mut client| async move {
             let _ = tokio::time::timeout(
                 Duration::from_secs(2),
@@ -947,6 +1158,7 @@ fn ended(
 /// tasks wait with no executor to run them.
 async fn monitor(driver: Arc<Driver>, timeout: Duration, speculation: Option<Speculation>) {
     let mut warned = Instant::now();
+    let mut starving_since: Option<Instant> = None;
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         if driver.stopped.load(Ordering::Relaxed) {
@@ -965,6 +1177,7 @@ async fn monitor(driver: Arc<Driver>, timeout: Duration, speculation: Option<Spe
                 state.executors.is_empty() && !state.queue.is_empty(),
             )
         };
+        driver.reap_exited_children();
         if let Some(speculation) = &speculation {
             driver.speculate(speculation);
         }
@@ -975,6 +1188,21 @@ async fn monitor(driver: Arc<Driver>, timeout: Duration, speculation: Option<Spe
                 &id,
                 &format!("no heartbeat for more than {timeout:?} (ember.network.timeout)"),
             );
+        }
+        starving_since = if starving {
+            starving_since.or(Some(Instant::now()))
+        } else {
+            None
+        };
+        // No executor for a whole network timeout: the waiting tasks fail (and, once retried
+        // ember.task.maxFailures times, their jobs), rather than waiting forever.
+        if starving_since.is_some_and(|since| since.elapsed() > timeout) {
+            let reason = format!(
+                "no executor has been registered with {} for more than {timeout:?} \
+                 (ember.network.timeout)",
+                driver.name
+            );
+            driver.fail_queued(|| EmberError::Execution(reason.clone()));
         }
         if starving && warned.elapsed() > Duration::from_secs(10) {
             warned = Instant::now();
@@ -1088,6 +1316,10 @@ impl SchedulerBackend for ClusterBackend {
                 cached_blocks: state.cached.values().filter(|(e, _)| e == id).count(),
             })
             .collect()
+    }
+
+    fn executors_lost(&self) -> usize {
+        self.driver.lost.load(Ordering::Relaxed) as usize
     }
 
     fn cache_status(&self, rdd: RddId) -> Option<CacheStatus> {

@@ -22,6 +22,7 @@ use bytes::Bytes;
 use ember_common::{
     EmberConf, EmberError, ExecutorId, JobId, RddId, Result, ShuffleId, StageId, TaskId,
 };
+use ember_core::fault::KillPoint;
 use ember_core::scheduler::{run_task, Task, TaskKind};
 use ember_core::shuffle::{
     BlockLocation, MapOutputSource, ShuffleBlockData, ShuffleBlockFetcher, ShuffleBlockId,
@@ -62,6 +63,7 @@ pub struct ExecutorOptions {
 
 /// Runs an executor until the driver stops it or goes away.
 pub fn run_executor(options: ExecutorOptions) -> Result<()> {
+    ember_core::fault::allow_kills();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("ember-executor-rpc")
@@ -94,6 +96,11 @@ async fn executor_main(options: ExecutorOptions, handle: Handle) -> Result<()> {
         pid: std::process::id(),
     };
     let registered = register(&mut driver, &options.driver, &registration).await?;
+    ember_core::fault::kill_point(
+        KillPoint::from_name(&registered.kill_at),
+        KillPoint::Register,
+        &format!("registered as executor {}", registered.executor_id),
+    );
     let executor_id = ExecutorId(registered.executor_id.clone());
 
     let mut conf = EmberConf::new();
@@ -306,12 +313,18 @@ impl Executor {
             )),
             remote_fetcher: Some(self.fetcher.clone() as Arc<dyn ShuffleBlockFetcher>),
             block_manager: self.block_manager.clone(),
+            kill_at: KillPoint::from_name(&message.kill_at),
         })
     }
 
     async fn launch(&self, body: Bytes) -> std::result::Result<Vec<u8>, Status> {
         let message: LaunchTask = rpc::decode(actions::LAUNCH_TASK, &body)?;
         check_version("the driver", message.wire_version).map_err(|e| rpc::status(&e))?;
+        ember_core::fault::kill_point(
+            KillPoint::from_name(&message.kill_at),
+            KillPoint::Launch,
+            &format!("task {} launched", message.task_id),
+        );
         let cancelled = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
         let task = match self.task(&message, cancelled.clone()) {

@@ -59,6 +59,10 @@ pub struct Registered {
     /// The driver's configuration, which the executor's stores are built from.
     #[prost(btree_map = "string, string", tag = "2")]
     pub conf: BTreeMap<String, String>,
+    /// `register` when `ember.testing.killExecutor` chose this executor to die right after
+    /// registering; empty otherwise.
+    #[prost(string, tag = "3")]
+    pub kill_at: String,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -150,6 +154,10 @@ pub struct LaunchTask {
     /// The Flight address of every executor the inputs name.
     #[prost(message, repeated, tag = "12")]
     pub executors: Vec<ExecutorAddress>,
+    /// A fault injected by `ember.testing.killExecutor`: the name of the point at which the
+    /// executor dies while running this task; empty for none.
+    #[prost(string, tag = "13")]
+    pub kill_at: String,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
