@@ -3,6 +3,9 @@
 //! S3 client exactly as it would to AWS (SigV4, ranged GETs, list-objects-v2); nothing is
 //! mocked on Ember's side. The data is uploaded with object_store's PUT.
 
+#[path = "../../ember-session/tests/write_faults/mod.rs"]
+mod write_faults;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
@@ -415,4 +418,62 @@ fn partition_filters_skip_folders_in_s3() {
     );
     assert!(stdout.contains("150.0"), "{stdout}");
     assert!(stdout.contains("files read 2 of 4"), "{stdout}");
+}
+
+/// Visible objects under an S3 location (what Spark would read) and the files of its latest
+/// manifest.
+fn s3_files_and_manifest(location: &str) -> (usize, usize) {
+    let prefix = location
+        .strip_prefix(&format!("s3://{BUCKET}/"))
+        .expect("a location in the test bucket");
+    let keys = keys_under(prefix);
+    let visible = keys
+        .iter()
+        .filter(|key| {
+            key.strip_prefix(prefix)
+                .unwrap_or(key)
+                .split('/')
+                .filter(|part| !part.is_empty())
+                .all(|part| !part.starts_with('_') && !part.starts_with('.'))
+        })
+        .count();
+    let listed = keys
+        .iter()
+        .filter(|key| key.contains("/_ember_commits/") && key.ends_with(".manifest"))
+        .max()
+        .map_or(0, |key| {
+            let store = client();
+            let path = ObjectPath::from(key.as_str());
+            let bytes = server()
+                .runtime
+                .block_on(async move { store.get(&path).await?.bytes().await })
+                .expect("read the manifest");
+            String::from_utf8_lossy(&bytes).lines().count() - 1
+        });
+    (visible, listed)
+}
+
+/// The commit protocol over S3: a CTAS, INSERT INTO and INSERT OVERWRITE whose store fails
+/// from every n-th write operation on leave the old table or the new one, never a mix, and
+/// can be run again (see `write_faults`).
+#[test]
+fn s3_writes_are_all_or_nothing_at_every_failing_store_operation() {
+    let server = server();
+    let settings: Vec<(String, String)> = [
+        ("ember.s3.endpoint", server.endpoint.as_str()),
+        ("ember.s3.allowHttp", "true"),
+        ("ember.s3.accessKeyId", ACCESS_KEY),
+        ("ember.s3.secretAccessKey", SECRET_KEY),
+        // Injected failures are not retried away.
+        ("ember.s3.maxRetries", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let report = write_faults::check_all_or_nothing(
+        &settings,
+        &format!("s3://{BUCKET}/commits"),
+        &s3_files_and_manifest,
+    );
+    println!("{}", report.join("\n"));
 }

@@ -19,7 +19,7 @@ mod output;
 mod parquet_source;
 mod partition;
 mod prune;
-mod store;
+pub mod store;
 mod table;
 mod table_source;
 mod writer;

@@ -1,20 +1,26 @@
-//! Writing a table's files from a job, and committing them only when every task succeeded.
+//! Writing a table's files from a job, and committing them all or nothing.
 //!
-//! The protocol is Hadoop's file output committer (v1), which Spark uses:
+//! Tasks write into a temporary folder; the driver moves the files into the location and
+//! then writes the table's next manifest (see `store::commits`), which is the commit point:
 //!
 //! ```text
-//!  task i (attempt a)  ──writes──▶  <location>/_temporary/<job>/part-<i>-<job>-<attempt>.<ext>
-//!  driver, all tasks done ──▶  (OVERWRITE: delete the visible files)
-//!                         ──▶  move each reported file to <location>/part-<i>-<job>.<ext>
-//!                         ──▶  write <location>/_SUCCESS, delete <location>/_temporary/<job>
-//!  job failed              ──▶  delete <location>/_temporary/<job>
+//!  begin     a folder without a commit log gets version 0 = its visible files (maybe none)
+//!  task i    ──writes──▶  <location>/_temporary/<job>/part-<i>-<job>-<attempt>.<ext>
+//!  commit    move each reported file to <location>/part-<i>-<job>.<ext>     (not yet read)
+//!            write _ember_commits/<v+1>.manifest = (OVERWRITE ? {} : version v) + new files
+//!            ── committed ──  then, best effort: delete files no manifest names (the old
+//!            version's, a failed attempt's), the temporary folder and older manifests;
+//!            write _SUCCESS for Spark
+//!  failure   before the manifest: readers still see version v; what the job moved is
+//!            deleted once the latest manifest could be read (else the next write does it)
 //! ```
 //!
-//! Readers skip `_`-prefixed names, so a running or failed job's files are never read; a task
-//! attempt that lost to another (a retry, a speculative copy) leaves a file nobody reports,
-//! which goes with the temporary folder.
+//! Ember readers read only the files of the latest manifest, so a reader sees the old table
+//! or the new one at every point of failure, and a failed statement can simply be run again.
+//! A task attempt that lost to another (a retry, a speculative copy) leaves a file nobody
+//! reports, which goes with the temporary folder.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,6 +36,7 @@ use parquet::file::properties::WriterProperties;
 use crate::csv::pattern::spark_to_chrono;
 use crate::format::FileFormat;
 use crate::options::CsvOptions;
+use crate::store::commits::relative_name;
 use crate::store::{FileSink, S3Settings, Store};
 use crate::writer::DEFAULT_ROW_GROUP_ROWS;
 
@@ -210,61 +217,163 @@ impl WriteSpec {
         Ok(rows)
     }
 
-    /// The visible data files at the location now (before the job commits).
+    /// The table's data files at the location now (its committed files).
     pub fn existing_files(&self) -> Result<usize> {
         Ok(self.store()?.list_or_empty(self.root())?.len())
     }
 
-    /// Makes the reported files the table's: with `overwrite` the visible files go first.
-    /// Returns how many files the location then holds from this job.
+    /// Before the job runs: a folder without a commit log gets version 0, naming the files
+    /// it holds (none for a new table). From then on a file that a failed attempt leaves in
+    /// the folder is never taken for the table, and a retry finds the table as it was.
+    pub fn begin(&self) -> Result<()> {
+        let store = self.store()?;
+        let root = self.root();
+        if store.committed(root)?.is_some() {
+            return Ok(());
+        }
+        let files = store
+            .list_raw_or_empty(root)?
+            .iter()
+            .filter_map(|f| relative_name(root, &f.path))
+            .collect();
+        store.write_manifest(root, 0, &files)
+    }
+
+    fn committed_name(&self, file: &WrittenFile) -> String {
+        format!(
+            "part-{:05}-{}.{}",
+            file.partition,
+            self.job_id,
+            self.extension()
+        )
+    }
+
+    /// Makes the reported files the table's (with `overwrite`, the only ones): moves them into
+    /// place and writes the next manifest. Returns how many files this job added. On an
+    /// error nothing of the job is visible, and the job's files are removed when possible.
     pub fn commit(&self, files: &[WrittenFile], overwrite: bool) -> Result<usize> {
         let store = self.store()?;
-        // The files to replace are listed first and deleted only once the new ones are in
-        // place, so a failed move never loses the old data.
-        let old = if overwrite {
-            store.list_or_empty(self.root())?
-        } else {
-            Vec::new()
+        let root = self.root();
+        let result = (|| -> Result<BTreeSet<String>> {
+            let latest = store.committed(root)?.ok_or_else(|| {
+                EmberError::internal(format!(
+                    "the write to {} was not begun (no commit log)",
+                    self.location
+                ))
+            })?;
+            let mut table = if overwrite {
+                BTreeSet::new()
+            } else {
+                latest.files
+            };
+            for file in files {
+                let name = self.committed_name(file);
+                store.rename(&file.path, &format!("{root}/{name}"))?;
+                table.insert(name);
+            }
+            // The commit point.
+            store.write_manifest(root, latest.version + 1, &table)?;
+            Ok(table)
+        })();
+        let table = match result {
+            Ok(table) => table,
+            Err(error) => {
+                // A manifest whose write reported an error may still have been written.
+                let names: BTreeSet<String> =
+                    files.iter().map(|f| self.committed_name(f)).collect();
+                let landed = store
+                    .committed(root)
+                    .ok()
+                    .flatten()
+                    .filter(|c| names.is_subset(&c.files) && (!overwrite || c.files == names));
+                match landed {
+                    Some(committed) => committed.files,
+                    None => {
+                        self.abort();
+                        return Err(error);
+                    }
+                }
+            }
         };
-        let mut committed = 0;
-        for file in files {
-            let name = format!(
-                "part-{:05}-{}.{}",
-                file.partition,
-                self.job_id,
-                self.extension()
+        // Committed: nothing below fails the statement.
+        if let Some(latest) = store.committed(root).ok().flatten() {
+            self.remove_uncommitted(&store, &table);
+            store.remove_manifests_before(root, latest.version);
+        }
+        if let Err(e) = store
+            .create(&format!("{root}/_SUCCESS"))
+            .and_then(FileSink::finish)
+        {
+            log::warn!(
+                "committed {} but could not write its _SUCCESS marker: {e}",
+                self.location
             );
-            store.rename(&file.path, &format!("{}/{name}", self.root()))?;
-            committed += 1;
         }
-        for file in &old {
-            store.delete(&file.path.to_string_lossy())?;
-        }
-        store
-            .create(&format!("{}/_SUCCESS", self.root()))?
-            .finish()?;
-        store.delete_folder(&self.staging())?;
-        store.remove_empty_folder(&format!("{}/{TEMPORARY_FOLDER}", self.root()));
         log::info!(
-            "committed {committed} files of job {} to {}",
+            "committed {} files of job {} to {}",
+            files.len(),
             self.job_id,
             self.location
         );
-        Ok(committed)
+        Ok(files.len())
     }
 
-    /// Removes what the job's tasks wrote (nothing of it was visible), and the location's
-    /// folder if the job created it.
+    /// Deletes the visible files of the location that `table` (the committed files) does not
+    /// name, and this job's temporary folder; logs what it could not delete.
+    fn remove_uncommitted(&self, store: &Store, table: &BTreeSet<String>) {
+        let root = self.root();
+        let mut failed = 0;
+        match store.list_raw_or_empty(root) {
+            Ok(entries) => {
+                for entry in entries {
+                    let committed =
+                        relative_name(root, &entry.path).is_some_and(|n| table.contains(&n));
+                    if !committed && store.delete(&entry.path.to_string_lossy()).is_err() {
+                        failed += 1;
+                    }
+                }
+            }
+            Err(_) => failed += 1,
+        }
+        if store.delete_folder(&self.staging()).is_err() {
+            failed += 1;
+        }
+        store.remove_empty_folder(&format!("{root}/{TEMPORARY_FOLDER}"));
+        if failed > 0 {
+            log::warn!(
+                "could not remove {failed} uncommitted file(s) or folder(s) of job {} at {}; \
+                 readers ignore them and the next write removes them",
+                self.job_id,
+                self.location
+            );
+        }
+    }
+
+    /// After a failed job or commit: removes what the job wrote (none of it was visible to
+    /// Ember readers). Only files the latest manifest does not name are deleted, and only
+    /// when that manifest could be read; a new table's empty log goes too.
     pub fn abort(&self) {
         let result = self.store().and_then(|store| {
-            store.delete_folder(&self.staging())?;
-            store.remove_empty_folder(&format!("{}/{TEMPORARY_FOLDER}", self.root()));
-            store.remove_empty_folder(self.root());
+            let root = self.root();
+            match store.committed(root)? {
+                Some(latest) => {
+                    self.remove_uncommitted(&store, &latest.files);
+                    if latest.files.is_empty() && store.list_raw_or_empty(root)?.is_empty() {
+                        store.remove_log(root)?;
+                    }
+                }
+                None => {
+                    store.delete_folder(&self.staging())?;
+                    store.remove_empty_folder(&format!("{root}/{TEMPORARY_FOLDER}"));
+                }
+            }
+            store.remove_empty_folder(root);
             Ok(())
         });
         if let Err(e) = result {
             log::warn!(
-                "could not remove the temporary files of failed job {} at {}: {e}",
+                "could not remove the files of failed job {} at {}: {e}; readers ignore them \
+                 and the next write removes them",
                 self.job_id,
                 self.location
             );

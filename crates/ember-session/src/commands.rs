@@ -423,9 +423,10 @@ impl EmberSession {
     }
 
     /// Runs a bound query as a write job: every result partition becomes one file in the
-    /// job's temporary folder, and only when all tasks succeeded are the files moved into
-    /// place (after deleting the old ones for `overwrite`). A failed job leaves nothing
-    /// visible. Returns the number of rows written.
+    /// job's temporary folder, and only when all tasks succeeded are the files committed as
+    /// the table's next version (the only files for `overwrite`). A failed job or commit
+    /// leaves the table as it was, and the statement can be run again. Returns the number of
+    /// rows written.
     pub(crate) fn write_plan(
         &self,
         plan: LogicalPlan,
@@ -440,6 +441,12 @@ impl EmberSession {
             Arc::new(WriteExec::try_new(spec.clone(), table_schema, physical)?);
         let (rdd, shuffles) = self.lower(write)?;
         let conf = self.conf.read().clone();
+        spec.begin().map_err(|e| {
+            EmberError::DataSource(format!(
+                "Cannot start writing to {}; nothing was written: {e}",
+                spec.location
+            ))
+        })?;
         let result = self.context.collect_with_summary(rdd, &conf);
         for shuffle in &shuffles {
             self.context.remove_shuffle(*shuffle);
@@ -454,16 +461,14 @@ impl EmberSession {
                 return Err(e);
             }
         };
-        // Once the commit starts the job's files are not removed: a commit that fails midway
-        // keeps them in the temporary folder rather than lose rows.
         let outcome = spec
             .commit(&files, overwrite)
             .map(|_| files.iter().map(|f| f.rows).sum::<u64>())
             .map_err(|e| {
                 EmberError::DataSource(format!(
-                    "The write to {} finished but committing its files failed; files not yet \
-                     moved are kept under {}/_temporary/{}: {e}",
-                    spec.location, spec.location, spec.job_id
+                    "The write to {} could not be committed, so the table is unchanged and the \
+                     statement can be run again: {e}",
+                    spec.location
                 ))
             });
         match outcome {

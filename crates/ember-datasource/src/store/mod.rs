@@ -5,8 +5,10 @@
 //! (`s3://bucket/sales/*.parquet`). S3 goes through `object_store` (see [`s3`]); reads from it
 //! are ranged GETs.
 
+pub(crate) mod commits;
 mod io;
 pub(crate) mod s3;
+pub mod testing;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -77,12 +79,14 @@ impl Store {
     }
 
     /// The data files at a location, sorted by path: the file itself, every visible file under
-    /// a directory (recursively), or every visible file a glob pattern matches.
+    /// a directory (recursively) that its commit log names (all of them without a log), or
+    /// every visible file a glob pattern matches.
     pub fn list(&self, location: &str) -> Result<Vec<FileEntry>> {
-        match self {
-            Store::Local => list_local(location),
-            Store::S3(store) => store.list(location),
-        }
+        let files = match self {
+            Store::Local => list_local(location)?,
+            Store::S3(store) => store.list(location)?,
+        };
+        self.only_committed(location, files)
     }
 
     /// Opens a file for reading from `offset` to its end.
@@ -119,6 +123,11 @@ impl std::io::Write for FileSink {
 
 impl FileSink {
     pub fn finish(self) -> Result<()> {
+        let path = match &self {
+            FileSink::Local(_, path) => path.display().to_string(),
+            FileSink::S3(object) => object.url().to_string(),
+        };
+        testing::operation("finish", &path)?;
         match self {
             FileSink::Local(mut file, path) => {
                 file.flush().map_err(|e| io_error(&path, e))?;
@@ -136,6 +145,7 @@ impl FileSink {
 impl Store {
     /// Creates a file (and its folders) for writing.
     pub fn create(&self, path: &str) -> Result<FileSink> {
+        testing::operation("create", path)?;
         match self {
             Store::Local => {
                 let path = PathBuf::from(path);
@@ -151,6 +161,7 @@ impl Store {
 
     /// Moves a file, creating the target's folders.
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        testing::operation("rename", from)?;
         match self {
             Store::Local => {
                 let target = Path::new(to);
@@ -165,6 +176,7 @@ impl Store {
 
     /// Deletes a file; a missing file is not an error.
     pub fn delete(&self, path: &str) -> Result<()> {
+        testing::operation("delete", path)?;
         match self {
             Store::Local => match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -178,6 +190,7 @@ impl Store {
 
     /// Deletes a folder and everything in it; a missing folder is not an error.
     pub fn delete_folder(&self, path: &str) -> Result<()> {
+        testing::operation("delete", path)?;
         match self {
             Store::Local => match std::fs::remove_dir_all(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -196,8 +209,15 @@ impl Store {
         }
     }
 
-    /// The visible data files under a folder; none when it does not exist.
+    /// The committed data files under a folder (see [`Store::list`]); none when it does not
+    /// exist.
     pub fn list_or_empty(&self, location: &str) -> Result<Vec<FileEntry>> {
+        let files = self.list_raw_or_empty(location)?;
+        self.only_committed(location, files)
+    }
+
+    /// Every visible file under a folder, committed or not; none when it does not exist.
+    pub fn list_raw_or_empty(&self, location: &str) -> Result<Vec<FileEntry>> {
         match self {
             Store::Local => {
                 if !Path::new(location).exists() {

@@ -541,6 +541,11 @@ pub(crate) struct ObjectWrite {
 }
 
 impl ObjectWrite {
+    /// The object's `s3://bucket/key` URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
     fn upload_part(&mut self) -> io::Result<()> {
         let to_io = |e: EmberError| io::Error::other(e.to_string());
         let mut upload = match self.upload.take() {
