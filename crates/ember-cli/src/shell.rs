@@ -29,6 +29,10 @@ pub fn run(args: SqlArgs) -> Result<ExitCode> {
         Some(address) => Engine::Remote(Box::new(RefCell::new(connect(address, &args)?))),
         None => Engine::Local(EmberSession::new(args.engine.conf()?)?),
     };
+    interrupt::install(match &engine {
+        Engine::Local(session) => Some(Arc::clone(session.context())),
+        Engine::Remote(_) => None,
+    });
     if let Some(sql) = &args.execute {
         return Ok(run_script(&engine, sql));
     }
@@ -68,6 +72,96 @@ fn connect(address: &str, args: &SqlArgs) -> Result<FlightSqlClient> {
     })
 }
 
+/// Ctrl-C while a statement runs: SIGINT sets a flag (all a signal handler may do), and a
+/// watcher thread cancels every job of the local engine while the flag is set and a
+/// statement runs, so the statement ends with a "cancelled" error and the shell goes on.
+mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
+    use std::time::Duration;
+
+    use ember_core::EmberContext;
+
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    static RUNNING: AtomicBool = AtomicBool::new(false);
+    static ANNOUNCED: AtomicBool = AtomicBool::new(false);
+    static CONTEXT: OnceLock<Arc<EmberContext>> = OnceLock::new();
+
+    extern "C" fn on_sigint(_: std::ffi::c_int) {
+        // A second Ctrl-C before the first took effect quits (as a shell user expects).
+        if INTERRUPTED.swap(true, Ordering::SeqCst) && RUNNING.load(Ordering::SeqCst) {
+            // SAFETY: _exit is async-signal-safe.
+            unsafe { nix::libc::_exit(130) };
+        }
+    }
+
+    /// Installs the handler; `context` is the local engine's (none for `--connect`).
+    pub fn install(context: Option<Arc<EmberContext>>) {
+        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+        if let Some(context) = context {
+            let _ = CONTEXT.set(context);
+        }
+        let action = SigAction::new(
+            SigHandler::Handler(on_sigint),
+            SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        if unsafe { sigaction(Signal::SIGINT, &action) }.is_err() {
+            return;
+        }
+        std::thread::Builder::new()
+            .name("ember-ctrl-c".to_string())
+            .spawn(|| loop {
+                std::thread::sleep(Duration::from_millis(50));
+                if !INTERRUPTED.load(Ordering::SeqCst) {
+                    continue;
+                }
+                if !RUNNING.load(Ordering::SeqCst) {
+                    INTERRUPTED.store(false, Ordering::SeqCst);
+                    continue;
+                }
+                match CONTEXT.get() {
+                    Some(context) => {
+                        if !ANNOUNCED.swap(true, Ordering::SeqCst) {
+                            eprintln!("(cancelling the statement; Ctrl-C again quits the shell)");
+                        }
+                        context.cancel_all_jobs("Ctrl-C in the shell")
+                    }
+                    None => {
+                        eprintln!(
+                            "(Ctrl-C: a statement on a server cannot be cancelled from the \
+                             shell yet; it goes on)"
+                        );
+                        INTERRUPTED.store(false, Ordering::SeqCst);
+                    }
+                }
+            })
+            .ok();
+    }
+
+    /// Marks a statement as running (Ctrl-C cancels it) until the guard drops.
+    pub fn running() -> impl Drop {
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        ANNOUNCED.store(false, Ordering::SeqCst);
+        RUNNING.store(true, Ordering::SeqCst);
+        Running
+    }
+
+    /// Whether Ctrl-C was pressed during the statement that just ran.
+    pub fn was_interrupted() -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+
+    struct Running;
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            RUNNING.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
 /// Runs every statement, printing each result; stops at the first error.
 fn run_script(engine: &Engine, sql: &str) -> ExitCode {
     // Statements are split here in both modes, so a remote script also prints every result.
@@ -80,6 +174,7 @@ fn run_script(engine: &Engine, sql: &str) -> ExitCode {
     };
     for statement in statements {
         let started = Instant::now();
+        let running = interrupt::running();
         let result = match engine {
             Engine::Local(session) => session
                 .execute(&statement)
@@ -90,12 +185,17 @@ fn run_script(engine: &Engine, sql: &str) -> ExitCode {
                 .map(|(schema, batches)| QueryResult { schema, batches })
                 .map_err(|e| e.to_string()),
         };
+        drop(running);
         match result {
             Ok(result) => print_result(&result, started),
             Err(message) => {
                 eprintln!("{message}");
                 return ExitCode::FAILURE;
             }
+        }
+        if interrupt::was_interrupted() {
+            eprintln!("(interrupted: the remaining statements were not run)");
+            return ExitCode::FAILURE;
         }
     }
     ExitCode::SUCCESS
@@ -226,6 +326,10 @@ fn interactive(engine: &Engine) -> Result<ExitCode> {
                 // A SET of a secret (ember.s3.secretAccessKey = ...) stays out of the history file.
                 if !sets_a_secret(&sql) {
                     let _ = editor.add_history_entry(sql.trim());
+                    // Saved now: a shell that is killed keeps what was typed.
+                    if let Some(h) = &history {
+                        let _ = editor.save_history(h);
+                    }
                 }
                 run_script(engine, &sql);
             }

@@ -191,3 +191,59 @@ fn deep_expressions_run_or_fail_clearly() {
         assert!(stderr.len() < 4_000, "{} bytes", stderr.len());
     }
 }
+
+/// Ctrl-C (SIGINT) while a long query runs cancels it, and the shell goes on with the next
+/// statement instead of exiting; the history is saved after every statement.
+#[test]
+fn ctrl_c_cancels_the_running_statement_and_the_shell_goes_on() {
+    let data = tempfile::tempdir().unwrap();
+    let status = ember()
+        .args(["tpch", "gen", "--sf", "0.01", "--out"])
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ember"))
+        .env("HOME", home.path())
+        .args(["--master", "local[2]"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ember starts");
+    let mut stdin = child.stdin.take().unwrap();
+    // About 1.8 billion joined rows: it runs far longer than the test waits.
+    writeln!(
+        stdin,
+        "CREATE TABLE lineitem USING parquet LOCATION '{}/lineitem';\n\
+         SELECT count(*) FROM lineitem a JOIN lineitem b ON a.l_linestatus = b.l_linestatus;",
+        data.path().display()
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let history = home.path().join(".ember_history");
+    let saved = std::fs::read_to_string(&history).unwrap_or_default();
+    assert!(
+        saved.contains("l_linestatus"),
+        "the history holds the running statement: {saved:?}"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    writeln!(stdin, "SELECT 40 + 2 AS answer;\nexit;").unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().expect("ember exits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("cancelled"), "{stderr}");
+    assert!(
+        stdout.contains("| 42 "),
+        "the shell went on: {stdout}\n{stderr}"
+    );
+}

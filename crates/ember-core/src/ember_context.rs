@@ -266,6 +266,12 @@ impl EmberContext {
             .cancel_job(job_id, "cancelled by the user");
     }
 
+    /// Cancels every running job (Spark's `cancelAllJobs`); their tasks stop on every
+    /// executor.
+    pub fn cancel_all_jobs(&self, reason: &str) {
+        self.dag_scheduler.cancel_all_jobs(reason);
+    }
+
     /// Forgets a shuffle's map outputs and deletes its blocks. Call it once no running or
     /// future job reads the shuffle (after the query that created it finished).
     pub fn remove_shuffle(&self, shuffle_id: ShuffleId) {

@@ -111,6 +111,9 @@ pub(crate) enum DagEvent {
         job_id: JobId,
         reason: String,
     },
+    AllJobsCancelled {
+        reason: String,
+    },
     ResubmitFailedStages,
     Shutdown,
 }
@@ -241,6 +244,13 @@ impl DagScheduler {
         });
     }
 
+    /// Cancels every active job (Spark's `cancelAllJobs`): the shell's Ctrl-C.
+    pub fn cancel_all_jobs(&self, reason: &str) {
+        let _ = self.events.send(DagEvent::AllJobsCancelled {
+            reason: reason.to_string(),
+        });
+    }
+
     /// Fails every active job and stops the event loop; waits for it to end.
     pub fn stop(&self) {
         let _ = self.events.send(DagEvent::Shutdown);
@@ -350,6 +360,16 @@ impl EventLoop {
                 }
                 DagEvent::JobCancelled { job_id, reason } => {
                     if self.jobs.contains_key(&job_id) {
+                        log::info!("Cancelling {job_id}: {reason}");
+                        self.fail_job(
+                            job_id,
+                            EmberError::Cancelled(format!("{job_id} was cancelled ({reason})")),
+                        );
+                    }
+                }
+                DagEvent::AllJobsCancelled { reason } => {
+                    let jobs: BTreeSet<JobId> = self.jobs.keys().copied().collect();
+                    for job_id in jobs {
                         log::info!("Cancelling {job_id}: {reason}");
                         self.fail_job(
                             job_id,
