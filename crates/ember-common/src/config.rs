@@ -87,6 +87,11 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "The program local-cluster starts for each executor; empty means this ember program (or an ember beside it).",
     },
     ConfigEntry {
+        key: "ember.server.maxRequestSize",
+        default: "16777216",
+        doc: "The largest request `ember server` accepts (bytes, or `16m`); a larger statement or parameter batch is refused with an error naming both sizes.",
+    },
+    ConfigEntry {
         key: "ember.server.auth",
         default: "password",
         doc: "How `ember server` authenticates Flight SQL clients: password (Basic user/password handshake, then a bearer token) or none (anyone who reaches the port).",

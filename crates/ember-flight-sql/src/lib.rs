@@ -122,9 +122,15 @@ pub fn start(session: EmberSession, options: ServerOptions) -> Result<RunningSer
                 EmberError::Config(format!("the TLS certificate or key is not usable: {e}"))
             })?;
     }
+    // A request larger than this is refused before it is decoded (tonic answers
+    // OUT_OF_RANGE naming both sizes), so a huge statement cannot exhaust the server's memory.
+    let max_request = match session.conf().get_usize("ember.server.maxRequestSize") {
+        0 => 16 << 20,
+        n => n,
+    };
     let service = service::EmberFlightSql::new(Arc::new(session), options.auth.clone());
     let server = arrow_flight::flight_service_server::FlightServiceServer::new(service)
-        .max_decoding_message_size(256 << 20);
+        .max_decoding_message_size(max_request);
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     runtime.spawn(async move {

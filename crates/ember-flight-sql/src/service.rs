@@ -44,6 +44,8 @@ type DoGetStream = <EmberFlightSql as FlightService>::DoGetStream;
 const STATEMENT_TTL: Duration = Duration::from_secs(3600);
 /// A session unused this long ends (its temporary views and settings with it).
 const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
+/// A prepared statement unused this long is closed (and every one of a session that ended).
+pub const PREPARED_IDLE: Duration = Duration::from_secs(30 * 60);
 /// At most this many sessions at once; a new login ends the one idle the longest.
 const MAX_SESSIONS: usize = 10_000;
 
@@ -60,10 +62,14 @@ struct Inner {
     anonymous: Arc<EmberSession>,
     /// Statements between `GetFlightInfo` and `DoGet`, by handle.
     statements: Mutex<HashMap<String, Statement>>,
-    /// Queries that can be cancelled (pending or streaming), by handle.
-    controls: Mutex<HashMap<String, Arc<QueryControl>>>,
+    /// Queries that can be cancelled (pending or streaming), by handle, with their session:
+    /// only that session may cancel them.
+    controls: Mutex<HashMap<String, OwnedControl>>,
     prepared: Mutex<HashMap<String, Prepared>>,
 }
+
+/// A cancellable query's control and the session it belongs to.
+type OwnedControl = (Arc<EmberSession>, Arc<QueryControl>);
 
 struct Statement {
     owner: Arc<EmberSession>,
@@ -86,6 +92,8 @@ struct Prepared {
     parameters: Parameters,
     /// The last values bound with `DoPut`: one execution per row.
     values: Vec<RecordBatch>,
+    /// When it was last prepared, bound or run.
+    used: Instant,
 }
 
 impl EmberFlightSql {
@@ -238,7 +246,7 @@ impl Inner {
         if matches!(work, Work::Query(..)) {
             self.controls
                 .lock()
-                .insert(handle.clone(), Arc::clone(&control));
+                .insert(handle.clone(), (Arc::clone(&session), Arc::clone(&control)));
         }
         let mut statements = self.statements.lock();
         let expired: Vec<String> = statements
@@ -342,8 +350,29 @@ impl Inner {
         String::from_utf8(ticket.statement_handle.to_vec()).ok()
     }
 
-    /// Cancels the queries a FlightInfo stands for.
-    fn cancel(&self, info: &FlightInfo) -> CancelStatus {
+    /// Closes the prepared statements of sessions that ended and those unused for
+    /// [`PREPARED_IDLE`].
+    fn sweep_prepared(&self) {
+        let sessions = self.sessions.lock();
+        let alive = |owner: &Arc<EmberSession>| {
+            Arc::ptr_eq(owner, &self.anonymous)
+                || sessions.values().any(|(s, _)| Arc::ptr_eq(s, owner))
+        };
+        let mut prepared = self.prepared.lock();
+        let before = prepared.len();
+        prepared.retain(|_, p| alive(&p.owner) && p.used.elapsed() < PREPARED_IDLE);
+        if prepared.len() < before {
+            log::info!(
+                "Flight SQL: closed {} prepared statement(s) of ended sessions or idle for {:?}",
+                before - prepared.len(),
+                PREPARED_IDLE
+            );
+        }
+    }
+
+    /// Cancels the queries a FlightInfo stands for, when they belong to `session`; another
+    /// session's query is treated as unknown (its handle says nothing about it).
+    fn cancel(&self, session: &Arc<EmberSession>, info: &FlightInfo) -> CancelStatus {
         let mut found = false;
         for endpoint in &info.endpoint {
             let Some(handle) = endpoint
@@ -353,7 +382,18 @@ impl Inner {
             else {
                 continue;
             };
-            if let Some(control) = self.controls.lock().get(&handle) {
+            let controls = self.controls.lock();
+            let Some((owner, control)) = controls.get(&handle) else {
+                continue;
+            };
+            if !Arc::ptr_eq(owner, session) {
+                log::warn!(
+                    "Flight SQL: refused to cancel statement {} for another session",
+                    &handle[..8.min(handle.len())]
+                );
+                continue;
+            }
+            {
                 log::info!(
                     "Flight SQL: cancelling statement {}",
                     &handle[..8.min(handle.len())]
@@ -538,6 +578,7 @@ impl FlightSqlService for EmberFlightSql {
                 (Arc::new(self.inner.root.new_session()), Instant::now()),
             );
         }
+        self.inner.sweep_prepared();
         log::info!("Flight SQL: user '{user}' logged in; new session");
         let output = futures::stream::iter(vec![Ok(HandshakeResponse {
             protocol_version: 0,
@@ -573,11 +614,12 @@ impl FlightSqlService for EmberFlightSql {
         let session = self.session(&request)?;
         let key = String::from_utf8_lossy(&query.prepared_statement_handle).to_string();
         let (sql, sets) = {
-            let prepared = self.inner.prepared.lock();
+            let mut prepared = self.inner.prepared.lock();
             let prepared = prepared
-                .get(&key)
+                .get_mut(&key)
                 .filter(|p| Arc::ptr_eq(&p.owner, &session))
                 .ok_or_else(|| Status::not_found("no such prepared statement in this session"))?;
+            prepared.used = Instant::now();
             (
                 prepared.sql.clone(),
                 Inner::parameter_sets(prepared, &prepared.values)?,
@@ -878,6 +920,7 @@ impl FlightSqlService for EmberFlightSql {
             .filter(|p| Arc::ptr_eq(&p.owner, &session))
             .ok_or_else(|| Status::not_found("no such prepared statement in this session"))?;
         prepared.values = values;
+        prepared.used = Instant::now();
         Ok(DoPutPreparedStatementResult {
             prepared_statement_handle: Some(query.prepared_statement_handle),
         })
@@ -892,11 +935,12 @@ impl FlightSqlService for EmberFlightSql {
         let values = read_parameters(request).await?;
         let key = String::from_utf8_lossy(&query.prepared_statement_handle).to_string();
         let (sql, sets) = {
-            let prepared = self.inner.prepared.lock();
+            let mut prepared = self.inner.prepared.lock();
             let prepared = prepared
-                .get(&key)
+                .get_mut(&key)
                 .filter(|p| Arc::ptr_eq(&p.owner, &session))
                 .ok_or_else(|| Status::not_found("no such prepared statement in this session"))?;
+            prepared.used = Instant::now();
             let values = if values.is_empty() {
                 prepared.values.clone()
             } else {
@@ -958,6 +1002,7 @@ impl FlightSqlService for EmberFlightSql {
                 .collect::<Vec<_>>(),
         );
         let handle = random_handle()?;
+        self.inner.sweep_prepared();
         self.inner.prepared.lock().insert(
             handle.clone(),
             Prepared {
@@ -965,6 +1010,7 @@ impl FlightSqlService for EmberFlightSql {
                 sql,
                 parameters,
                 values: Vec::new(),
+                used: Instant::now(),
             },
         );
         Ok(ActionCreatePreparedStatementResult {
@@ -999,10 +1045,10 @@ impl FlightSqlService for EmberFlightSql {
         query: ActionCancelQueryRequest,
         request: Request<Action>,
     ) -> Result<ActionCancelQueryResult, Status> {
-        self.session(&request)?;
+        let session = self.session(&request)?;
         let info = FlightInfo::decode(query.info)
             .map_err(|e| Status::invalid_argument(format!("malformed FlightInfo: {e}")))?;
-        let result = match self.inner.cancel(&info) {
+        let result = match self.inner.cancel(&session, &info) {
             CancelStatus::Cancelled => 1,
             _ => 3,
         };
@@ -1014,7 +1060,7 @@ impl FlightSqlService for EmberFlightSql {
         request: Request<Action>,
     ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
         if request.get_ref().r#type == "CancelFlightInfo" {
-            self.session(&request)?;
+            let session = self.session(&request)?;
             let cancel =
                 CancelFlightInfoRequest::decode(request.get_ref().body.clone()).map_err(|e| {
                     Status::invalid_argument(format!("malformed CancelFlightInfo: {e}"))
@@ -1022,7 +1068,7 @@ impl FlightSqlService for EmberFlightSql {
             let info = cancel
                 .info
                 .ok_or_else(|| Status::invalid_argument("CancelFlightInfo without a FlightInfo"))?;
-            let result = CancelFlightInfoResult::new(self.inner.cancel(&info));
+            let result = CancelFlightInfoResult::new(self.inner.cancel(&session, &info));
             let output = futures::stream::iter(vec![Ok(arrow_flight::Result {
                 body: result.encode_to_vec().into(),
             })]);
@@ -1066,4 +1112,48 @@ fn metadata_info(
         .with_endpoint(endpoint)
         .with_descriptor(descriptor);
     Ok(Response::new(info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_statements_end_with_their_session_and_when_idle() {
+        let mut conf = ember_common::EmberConf::new();
+        conf.set("ember.master", "local[1]").unwrap();
+        let root = Arc::new(EmberSession::new(conf).unwrap());
+        let service = EmberFlightSql::new(Arc::clone(&root), Auth::None);
+        let inner = &service.inner;
+        let live = Arc::new(root.new_session());
+        let ended = Arc::new(root.new_session());
+        inner
+            .sessions
+            .lock()
+            .insert("token".into(), (Arc::clone(&live), Instant::now()));
+        let prepared = |owner: &Arc<EmberSession>, idle: Duration| Prepared {
+            owner: Arc::clone(owner),
+            sql: "SELECT 1".into(),
+            parameters: Parameters::of("SELECT 1").unwrap(),
+            values: Vec::new(),
+            used: Instant::now().checked_sub(idle).unwrap(),
+        };
+        {
+            let mut all = inner.prepared.lock();
+            all.insert("fresh".into(), prepared(&live, Duration::ZERO));
+            all.insert(
+                "idle".into(),
+                prepared(&live, PREPARED_IDLE + Duration::from_secs(1)),
+            );
+            all.insert("orphan".into(), prepared(&ended, Duration::ZERO));
+            all.insert(
+                "anonymous".into(),
+                prepared(&inner.anonymous, Duration::ZERO),
+            );
+        }
+        inner.sweep_prepared();
+        let mut left: Vec<String> = inner.prepared.lock().keys().cloned().collect();
+        left.sort();
+        assert_eq!(left, ["anonymous", "fresh"]);
+    }
 }

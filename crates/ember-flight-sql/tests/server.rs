@@ -224,3 +224,146 @@ fn arrow_rs_client_prepared_statements() {
         assert!(err.to_string().contains("at most"), "{err}");
     });
 }
+
+/// Issue 14's limits: a request over `ember.server.maxRequestSize` is refused with both sizes;
+/// a query can be cancelled only by its own session; an INSERT takes bound parameters.
+#[test]
+fn request_size_cancel_ownership_and_insert_parameters() {
+    use arrow::array::{Int64Array as I64, RecordBatch, StringArray as Str};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow_flight::sql::client::FlightSqlServiceClient;
+    use arrow_flight::{Action, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus};
+    use futures::TryStreamExt;
+    use prost::Message;
+    use std::sync::Arc;
+
+    let mut conf = EmberConf::new();
+    conf.set("ember.master", "local[2]").unwrap();
+    conf.set("ember.server.maxRequestSize", "1m").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let session = EmberSession::new(conf).unwrap();
+    session
+        .sql(&format!(
+            "CREATE TABLE people USING parquet LOCATION '{}/people' AS \
+             SELECT CAST(1 AS BIGINT) AS id, 'ada' AS name",
+            out.path().display()
+        ))
+        .unwrap();
+    let options = ServerOptions {
+        address: "127.0.0.1:0".into(),
+        auth: Auth::Password {
+            user: "ember".into(),
+            password: PASSWORD.into(),
+        },
+        tls: None,
+    };
+    let server = start(session, options).unwrap();
+
+    // Over the limit: refused, naming the sizes; the server goes on.
+    let mut client = FlightSqlClient::connect(&options_of(&server)).unwrap();
+    let huge = format!("SELECT '{}' AS s", "x".repeat(2 << 20));
+    let error = client.execute(&huge).unwrap_err().to_string();
+    assert!(
+        error.contains("message length too large") || error.contains("larger than"),
+        "{error}"
+    );
+    assert_eq!(single_i64(&mut client, "SELECT CAST(41 + 1 AS BIGINT)"), 42);
+
+    let address = format!("http://{}", server.address());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let connect = || async {
+            let channel = tonic::transport::Endpoint::from_shared(address.clone())
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let mut client = FlightSqlServiceClient::new(channel);
+            client.handshake("ember", PASSWORD).await.unwrap();
+            client
+        };
+        let mut owner = connect().await;
+        let mut other = connect().await;
+        async fn cancel(
+            client: &mut FlightSqlServiceClient<tonic::transport::Channel>,
+            info: &arrow_flight::FlightInfo,
+        ) -> CancelStatus {
+            let action = Action {
+                r#type: "CancelFlightInfo".into(),
+                body: CancelFlightInfoRequest::new(info.clone())
+                    .encode_to_vec()
+                    .into(),
+            };
+            let replies: Vec<arrow_flight::Result> = client
+                .do_action(action)
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            CancelFlightInfoResult::decode(replies[0].body.clone())
+                .unwrap()
+                .status()
+        }
+        let info = owner
+            .execute("SELECT count(*) FROM people".into(), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            cancel(&mut other, &info).await,
+            CancelStatus::NotCancellable,
+            "another session cannot cancel the query"
+        );
+        assert_eq!(cancel(&mut owner, &info).await, CancelStatus::Cancelled);
+
+        // INSERT with bound parameters, one execution per bound row.
+        let mut insert = owner
+            .prepare("INSERT INTO people VALUES (?, ?)".into(), None)
+            .await
+            .unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, false),
+        ]));
+        let rows = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(I64::from(vec![2, 3])),
+                Arc::new(Str::from(vec!["grace", "edsger"])),
+            ],
+        )
+        .unwrap();
+        insert.set_parameters(rows).unwrap();
+        insert.execute_update().await.unwrap();
+        insert.close().await.unwrap();
+        let info = owner
+            .execute("SELECT name FROM people ORDER BY id".into(), None)
+            .await
+            .unwrap();
+        let ticket = info.endpoint[0].ticket.clone().unwrap();
+        let batches: Vec<RecordBatch> = owner
+            .do_get(ticket)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let names: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let column = b.column(0).as_any().downcast_ref::<Str>().unwrap().clone();
+                (0..column.len())
+                    .map(|i| column.value(i).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(names, ["ada", "grace", "edsger"]);
+    });
+}
+
+fn options_of(server: &RunningServer) -> ConnectOptions {
+    options(server, PASSWORD)
+}

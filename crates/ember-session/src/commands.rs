@@ -106,7 +106,7 @@ impl EmberSession {
                 name,
                 overwrite,
                 query,
-            } => self.insert(&name.to_string(), *overwrite, query),
+            } => self.insert(&name.to_string(), *overwrite, query, None),
             EmberStatement::CreateView {
                 name,
                 columns,
@@ -345,6 +345,7 @@ impl EmberSession {
         table_name: &str,
         overwrite: bool,
         query: &ember_sql::parser::Query,
+        parameters: Option<&crate::Parameters>,
     ) -> Result<QueryResult> {
         let table = match self.catalog.lookup(table_name) {
             Some(CatalogEntry::Table(table)) => table,
@@ -374,7 +375,7 @@ impl EmberSession {
             )));
         }
         let target = table.schema();
-        let plan = self.bind(query)?;
+        let plan = self.bind_with(query, parameters)?;
         let produced = plan.schema().fields().len();
         if produced != target.fields().len() {
             return Err(EmberError::analysis(format!(

@@ -214,8 +214,8 @@ impl EmberSession {
         })
     }
 
-    /// Runs a statement whose `?` / `$n` placeholders take `parameters`' values. Only a query
-    /// takes parameters; in other statements a placeholder is an error naming it.
+    /// Runs a statement whose `?` / `$n` placeholders take `parameters`' values. A query and
+    /// an `INSERT` take parameters; in other statements a placeholder is an error naming it.
     pub fn execute_with(
         &self,
         statement: &ParsedStatement,
@@ -225,6 +225,16 @@ impl EmberSession {
             (EmberStatement::Query(query), Some(_)) => guard::guarded(&statement.text, || {
                 let plan = self.bind_with(query, parameters)?;
                 self.run_bound(&plan)
+            }),
+            (
+                EmberStatement::Insert {
+                    name,
+                    overwrite,
+                    query,
+                },
+                Some(_),
+            ) => guard::guarded(&statement.text, || {
+                self.insert(&name.to_string(), *overwrite, query, parameters)
             }),
             _ => self.execute(statement),
         }
