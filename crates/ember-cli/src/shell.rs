@@ -77,7 +77,7 @@ fn connect(address: &str, args: &SqlArgs) -> Result<FlightSqlClient> {
 /// statement runs, so the statement ends with a "cancelled" error and the shell goes on.
 mod interrupt {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, OnceLock};
+    use std::sync::{Arc, OnceLock, Weak};
     use std::time::Duration;
 
     use ember_core::EmberContext;
@@ -85,7 +85,8 @@ mod interrupt {
     static INTERRUPTED: AtomicBool = AtomicBool::new(false);
     static RUNNING: AtomicBool = AtomicBool::new(false);
     static ANNOUNCED: AtomicBool = AtomicBool::new(false);
-    static CONTEXT: OnceLock<Arc<EmberContext>> = OnceLock::new();
+    /// Weak: the context must still be dropped (and its executors stopped) when the shell ends.
+    static CONTEXT: OnceLock<Weak<EmberContext>> = OnceLock::new();
 
     extern "C" fn on_sigint(_: std::ffi::c_int) {
         // A second Ctrl-C before the first took effect quits (as a shell user expects).
@@ -99,7 +100,7 @@ mod interrupt {
     pub fn install(context: Option<Arc<EmberContext>>) {
         use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
         if let Some(context) = context {
-            let _ = CONTEXT.set(context);
+            let _ = CONTEXT.set(Arc::downgrade(&context));
         }
         let action = SigAction::new(
             SigHandler::Handler(on_sigint),
@@ -121,13 +122,14 @@ mod interrupt {
                     INTERRUPTED.store(false, Ordering::SeqCst);
                     continue;
                 }
-                match CONTEXT.get() {
-                    Some(context) => {
+                match CONTEXT.get().map(Weak::upgrade) {
+                    Some(Some(context)) => {
                         if !ANNOUNCED.swap(true, Ordering::SeqCst) {
                             eprintln!("(cancelling the statement; Ctrl-C again quits the shell)");
                         }
                         context.cancel_all_jobs("Ctrl-C in the shell")
                     }
+                    Some(None) => {}
                     None => {
                         eprintln!(
                             "(Ctrl-C: a statement on a server cannot be cancelled from the \

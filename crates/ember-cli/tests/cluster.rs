@@ -303,16 +303,32 @@ fn executors_started_separately_join_an_ember_driver() {
             "SELECT k % 3 AS g, count(*) AS n FROM VALUES (1), (2), (3), (4), (5) AS t(k) \
              GROUP BY k % 3 ORDER BY g",
         ])
+        .env("EMBER_AUTHENTICATE_SECRET", "the-cluster-secret")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // One executor with the wrong secret is refused; the two with the right one do the work.
+    let impostor = ember()
+        .args([
+            "executor", "--driver", &address, "--cores", "1", "--memory", "512m",
+        ])
+        .env("EMBER_AUTHENTICATE_SECRET", "a-guess")
+        .output()
+        .unwrap();
+    let impostor_log = String::from_utf8_lossy(&impostor.stderr);
+    assert!(!impostor.status.success(), "{impostor_log}");
+    assert!(
+        impostor_log.contains("does not match") && impostor_log.contains("shared secret"),
+        "{impostor_log}"
+    );
     let mut executors: Vec<std::process::Child> = (0..2)
         .map(|_| {
             ember()
                 .args([
                     "executor", "--driver", &address, "--cores", "1", "--memory", "512m",
                 ])
+                .env("EMBER_AUTHENTICATE_SECRET", "the-cluster-secret")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -416,4 +432,55 @@ fn a_straggler_gets_a_speculative_copy() {
         .status();
     assert_eq!(answer, expected);
     assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+}
+
+/// Cluster authentication: a driver that executors join refuses to start without a secret
+/// (unless told the network is trusted), and a local-cluster executor refuses shuffle fetches
+/// and task launches from anyone without the secret the driver made up.
+#[test]
+fn cluster_calls_without_the_shared_secret_are_refused() {
+    let refused = ember()
+        .args(["sql", "--master", "ember://127.0.0.1:0", "-e", "SELECT 1"])
+        .env_remove("EMBER_AUTHENTICATE_SECRET")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("ember.authenticate.secret") && stderr.contains("ember.authenticate=false"),
+        "{stderr}"
+    );
+
+    let session = cluster_session("local-cluster[1,1,512]", &[]);
+    assert!(rows(&session, "SELECT 40 + 2 AS x").contains("42"));
+    let executor = session.context().executors().remove(0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", executor.address))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+        let mut client = arrow_flight::flight_service_client::FlightServiceClient::new(channel);
+        let fetch = client
+            .do_get(arrow_flight::Ticket {
+                ticket: vec![8, 1].into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(fetch.code(), tonic::Code::Unauthenticated, "{fetch}");
+        assert!(fetch.message().contains("shared secret"), "{fetch}");
+        let launch = client
+            .do_action(arrow_flight::Action {
+                r#type: "launch_task".into(),
+                body: Vec::new().into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(launch.code(), tonic::Code::Unauthenticated, "{launch}");
+    });
 }

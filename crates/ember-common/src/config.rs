@@ -37,6 +37,16 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "local-cluster replaces an executor process it lost with a new one, at most this many times per application.",
     },
     ConfigEntry {
+        key: "ember.authenticate",
+        default: "true",
+        doc: "Cluster mode: every call between driver and executors (registration, task launch, shuffle fetch) must prove knowledge of ember.authenticate.secret. false only on a trusted network.",
+    },
+    ConfigEntry {
+        key: "ember.authenticate.secret",
+        default: "",
+        doc: "The cluster's shared secret (also EMBER_AUTHENTICATE_SECRET), the same on the driver and every executor; local-cluster makes one up. Never shown, never sent over the network.",
+    },
+    ConfigEntry {
         key: "ember.executor.instances",
         default: "0",
         doc: "Executors an ember:// driver expects; it waits for ember.scheduler.minRegisteredResourcesRatio of them before scheduling (local-cluster[E,..] expects E).",

@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_flight::flight_service_client::FlightServiceClient;
 use bytes::Bytes;
 use ember_common::{
     EmberConf, EmberError, ExecutorId, JobId, RddId, Result, ShuffleId, StageId, TaskId,
@@ -37,11 +36,11 @@ use futures::stream::{self, StreamExt};
 use parking_lot::{Mutex, RwLock};
 use prost::Message;
 use tokio::runtime::Handle;
-use tonic::transport::Channel;
 use tonic::Status;
 
+use super::auth::ClusterAuth;
 use super::proto::{self, actions, check_version, LaunchTask, MapOutput, ShuffleBlockRequest};
-use super::rpc::{self, Endpoint, BLOCK_CHUNK};
+use super::rpc::{self, Endpoint, RpcClient, BLOCK_CHUNK};
 use super::{duration_conf, Recent};
 use crate::codec::plan::plan_from_bytes;
 
@@ -86,7 +85,18 @@ pub fn run_executor(options: ExecutorOptions) -> Result<()> {
 
 async fn executor_main(options: ExecutorOptions, handle: Handle) -> Result<()> {
     let (listener, local) = rpc::bind(&format!("{}:0", options.host)).await?;
-    let mut driver = rpc::client(&options.driver)?;
+    // The cluster secret: --conf ember.authenticate.secret=..., else EMBER_AUTHENTICATE_SECRET
+    // (how a local-cluster driver hands it over). Without one the executor neither proves
+    // itself nor checks its peers; a driver that requires it refuses the registration.
+    let mut own = EmberConf::new();
+    for (key, value) in &options.conf {
+        own.set(key, value)?;
+    }
+    let auth = match ClusterAuth::secret_from_conf(&own, false) {
+        Ok(Some(secret)) => ClusterAuth::with_secret(&secret),
+        Ok(None) | Err(_) => ClusterAuth::off(),
+    };
+    let mut driver = rpc::client(&options.driver, &auth)?;
     let registration = proto::RegisterExecutor {
         wire_version: proto::WIRE_VERSION,
         host: options.host.clone(),
@@ -124,7 +134,7 @@ async fn executor_main(options: ExecutorOptions, handle: Handle) -> Result<()> {
         .map_err(|e| EmberError::io(base_dir.display().to_string(), e))?;
     conf.set("ember.local.dir", &local_dir.path().display().to_string())?;
 
-    let fetcher = Arc::new(FlightFetcher::new(handle.clone()));
+    let fetcher = Arc::new(FlightFetcher::new(handle.clone(), auth.clone()));
     let executor = Arc::new(Executor {
         id: executor_id.clone(),
         block_store: Arc::new(ShuffleBlockStore::new(&conf)),
@@ -152,7 +162,7 @@ async fn executor_main(options: ExecutorOptions, handle: Handle) -> Result<()> {
         let executor = executor.clone();
         async move { executor.stop.notified().await }
     };
-    rpc::serve(executor.clone(), listener, stop_signal).await;
+    rpc::serve(executor.clone(), listener, stop_signal, auth).await;
     heartbeat.abort();
     log::info!("{executor_id} stopped");
     drop(local_dir);
@@ -161,7 +171,7 @@ async fn executor_main(options: ExecutorOptions, handle: Handle) -> Result<()> {
 
 /// Registers, retrying while the driver is not reachable yet.
 async fn register(
-    driver: &mut FlightServiceClient<Channel>,
+    driver: &mut RpcClient,
     address: &str,
     request: &proto::RegisterExecutor,
 ) -> Result<proto::Registered> {
@@ -190,7 +200,7 @@ async fn register(
 }
 
 async fn heartbeats(
-    mut driver: FlightServiceClient<Channel>,
+    mut driver: RpcClient,
     executor_id: ExecutorId,
     interval: Duration,
     timeout: Duration,
@@ -494,15 +504,17 @@ impl MapOutputSource for TaskMapOutputs {
 pub struct FlightFetcher {
     handle: Handle,
     addresses: RwLock<HashMap<String, String>>,
-    clients: Mutex<HashMap<String, FlightServiceClient<Channel>>>,
+    clients: Mutex<HashMap<String, RpcClient>>,
+    auth: ClusterAuth,
 }
 
 impl FlightFetcher {
-    fn new(handle: Handle) -> Self {
+    fn new(handle: Handle, auth: ClusterAuth) -> Self {
         FlightFetcher {
             handle,
             addresses: RwLock::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
+            auth,
         }
     }
 
@@ -513,14 +525,14 @@ impl FlightFetcher {
         }
     }
 
-    fn client(&self, address: &str) -> Result<FlightServiceClient<Channel>> {
+    fn client(&self, address: &str) -> Result<RpcClient> {
         let mut clients = self.clients.lock();
         if let Some(client) = clients.get(address) {
             return Ok(client.clone());
         }
         // The channel's background task needs the runtime; task threads are outside it.
         let _runtime = self.handle.enter();
-        let client = rpc::client(address)?;
+        let client = rpc::client(address, &self.auth)?;
         clients.insert(address.to_string(), client.clone());
         Ok(client)
     }

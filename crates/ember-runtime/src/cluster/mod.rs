@@ -11,6 +11,7 @@
 //!                 └── map statuses, lost executors ──┘
 //! ```
 
+pub mod auth;
 pub mod driver;
 pub mod executor;
 pub mod proto;

@@ -18,7 +18,13 @@ use bytes::Bytes;
 use ember_common::{EmberError, Result};
 use futures::stream::{self, BoxStream, StreamExt};
 use prost::Message;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint as ChannelEndpoint};
+
+use super::auth::{ClusterAuth, Prove, Verify};
+
+/// A client of a driver or executor; every call carries the proof of the cluster secret.
+pub type RpcClient = FlightServiceClient<InterceptedService<Channel, Prove>>;
 use tonic::{Request, Response, Status, Streaming};
 
 /// Chunks of a shuffle block sent by `do_get`.
@@ -142,14 +148,19 @@ impl<E: Endpoint> FlightService for FlightEndpoint<E> {
 }
 
 /// Serves `endpoint` on an already bound listener until `shutdown` resolves.
+/// Calls without the proof of `auth`'s secret are refused (`UNAUTHENTICATED`).
 pub async fn serve<E: Endpoint>(
     endpoint: Arc<E>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    auth: ClusterAuth,
 ) {
-    let service = FlightServiceServer::new(FlightEndpoint(endpoint))
-        .max_decoding_message_size(usize::MAX)
-        .max_encoding_message_size(usize::MAX);
+    let service = InterceptedService::new(
+        FlightServiceServer::new(FlightEndpoint(endpoint))
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX),
+        Verify(auth),
+    );
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     if let Err(e) = tonic::transport::Server::builder()
         .add_service(service)
@@ -172,21 +183,23 @@ pub async fn bind(address: &str) -> Result<(tokio::net::TcpListener, SocketAddr)
 }
 
 /// A client of the Flight service at `host:port`; connects lazily, on first use.
-pub fn client(address: &str) -> Result<FlightServiceClient<Channel>> {
+pub fn client(address: &str, auth: &ClusterAuth) -> Result<RpcClient> {
     let endpoint = ChannelEndpoint::from_shared(format!("http://{address}"))
         .map_err(|e| EmberError::Config(format!("bad address '{address}': {e}")))?
         .connect_timeout(Duration::from_secs(10))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10))
         .keep_alive_while_idle(true);
-    Ok(FlightServiceClient::new(endpoint.connect_lazy())
-        .max_decoding_message_size(usize::MAX)
-        .max_encoding_message_size(usize::MAX))
+    Ok(
+        FlightServiceClient::with_interceptor(endpoint.connect_lazy(), Prove(auth.clone()))
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX),
+    )
 }
 
 /// Sends one action and returns its single reply.
 pub async fn call(
-    client: &mut FlightServiceClient<Channel>,
+    client: &mut RpcClient,
     kind: &str,
     body: &impl Message,
 ) -> std::result::Result<Bytes, Status> {
@@ -205,7 +218,7 @@ pub async fn call(
 
 /// Fetches every chunk a ticket names into one buffer; `Ok(None)` when it is missing.
 pub async fn get_bytes(
-    client: &mut FlightServiceClient<Channel>,
+    client: &mut RpcClient,
     ticket: Vec<u8>,
 ) -> std::result::Result<Option<Vec<u8>>, Status> {
     let response = client

@@ -57,7 +57,7 @@ impl Driver {
             .fetch_add(1, Ordering::Relaxed)
             .to_string();
         let address = format!("{}:{}", request.host, request.port);
-        let client = rpc::client(&address).map_err(|e| rpc::status(&e))?;
+        let client = rpc::client(&address, &self.auth).map_err(|e| rpc::status(&e))?;
         let cores = (request.cores as usize).max(1);
         log::info!(
             "Registered executor {id} at {address} (pid {}) with {cores} core(s), {} MiB",

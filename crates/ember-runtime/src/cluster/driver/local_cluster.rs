@@ -8,6 +8,9 @@ pub(super) struct LocalCluster {
     pub(super) driver: SocketAddr,
     pub(super) cores: usize,
     pub(super) memory: u64,
+    /// The cluster secret, handed to each executor in its environment (never its arguments,
+    /// which other users of the machine can read).
+    pub(super) secret: Option<String>,
 }
 
 /// The program started for each `local-cluster` executor: `ember.executor.binary`, else this
@@ -60,6 +63,11 @@ impl LocalCluster {
                 &self.memory.to_string(),
                 "--exit-on-stdin-eof",
             ])
+            .envs(
+                self.secret
+                    .as_ref()
+                    .map(|secret| (crate::cluster::auth::SECRET_ENV, secret.as_str())),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -34,7 +34,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_flight::flight_service_client::FlightServiceClient;
 use bytes::Bytes;
 use ember_common::{EmberConf, EmberError, ExecutorId, RddId, Result, ShuffleId, StageId};
 use ember_core::fault::{KillPoint, KillSpec, KILL_EXECUTOR_KEY};
@@ -49,11 +48,11 @@ use futures::stream::BoxStream;
 use parking_lot::{Condvar, Mutex};
 use prost::Message;
 use tokio::runtime::{Handle, Runtime};
-use tonic::transport::Channel;
 use tonic::Status;
 
+use super::auth::{ClusterAuth, SECRET_KEY};
 use super::proto::{self, actions, check_version};
-use super::rpc::{self, Endpoint};
+use super::rpc::{self, Endpoint, RpcClient};
 use super::{duration_conf, Recent};
 use crate::codec::plan::plan_to_bytes;
 
@@ -100,6 +99,8 @@ struct Driver {
     lost: AtomicU64,
     /// The kill armed by `ember.testing.killExecutor`.
     faults: Mutex<FaultState>,
+    /// Proves this driver to executors and checks their calls (`ember.authenticate`).
+    auth: ClusterAuth,
 }
 
 #[derive(Default)]
@@ -121,7 +122,7 @@ struct ExecutorSlot {
     address: String,
     cores: usize,
     free: usize,
-    client: FlightServiceClient<Channel>,
+    client: RpcClient,
     last_heartbeat: Instant,
     pid: u32,
 }
@@ -209,9 +210,17 @@ impl ClusterBackend {
             }
         };
         let (listener, local) = runtime.block_on(rpc::bind(&bind_address))?;
+        // A local-cluster driver makes a secret up when none is set; a driver that executors
+        // join needs one (or ember.authenticate=false).
+        let secret =
+            ClusterAuth::secret_from_conf(conf, matches!(master, Master::LocalCluster { .. }))?;
+        let auth = secret
+            .as_deref()
+            .map_or_else(ClusterAuth::off, ClusterAuth::with_secret);
         let mut shipped = EmberConf::new();
         for (key, value) in conf.explicit() {
-            if key != "ember.master" {
+            // The secret never travels: executors have their own copy.
+            if key != "ember.master" && key != SECRET_KEY {
                 shipped.set(key, value)?;
             }
         }
@@ -221,6 +230,7 @@ impl ClusterBackend {
                 driver: local,
                 cores: *cores,
                 memory: *memory,
+                secret: secret.clone(),
             }),
             _ => None,
         };
@@ -242,12 +252,13 @@ impl ClusterBackend {
             max_relaunches: conf.get_usize("ember.executor.maxRelaunches") as u64,
             lost: AtomicU64::new(0),
             faults: Mutex::new(FaultState::default()),
+            auth: auth.clone(),
         });
         let stop = {
             let driver = driver.clone();
             async move { driver.shutdown.notified().await }
         };
-        runtime.spawn(rpc::serve(driver.clone(), listener, stop));
+        runtime.spawn(rpc::serve(driver.clone(), listener, stop, auth));
         runtime.spawn(monitor(
             driver.clone(),
             duration_conf(conf, "ember.network.timeout"),
@@ -384,7 +395,7 @@ impl Driver {
         self: Arc<Self>,
         queued: Queued,
         executor_id: String,
-        mut client: FlightServiceClient<Channel>,
+        mut client: RpcClient,
         message: proto::LaunchTask,
     ) {
         let Queued {
@@ -617,6 +628,7 @@ impl Driver {
             conf: task
                 .conf
                 .explicit()
+                .filter(|(k, _)| k.as_str() != SECRET_KEY)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             inputs,
@@ -645,7 +657,7 @@ impl Driver {
     }
 
     /// A client of every registered executor.
-    fn clients(&self) -> Vec<FlightServiceClient<Channel>> {
+    fn clients(&self) -> Vec<RpcClient> {
         self.state
             .lock()
             .executors
