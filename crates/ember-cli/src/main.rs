@@ -1,5 +1,6 @@
 //! The `ember` binary: the SQL shell, and TPC-H data generation and runs.
 
+mod render;
 mod shell;
 mod tpch;
 

@@ -1,12 +1,12 @@
 //! The interactive shell and the `-e` / `-f` runners.
 
 use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::record_batch::RecordBatch;
-use arrow::util::pretty::pretty_format_batches_with_options;
 use ember_common::{EmberError, Result};
 use ember_flight_sql::client::ConnectOptions;
 use ember_flight_sql::FlightSqlClient;
@@ -188,8 +188,15 @@ fn run_script(engine: &Engine, sql: &str) -> ExitCode {
                 .map_err(|e| e.to_string()),
         };
         drop(running);
+        let max_rows = match engine {
+            Engine::Local(session) => match session.conf().get_usize("ember.sql.cli.maxRows") {
+                0 => DEFAULT_MAX_ROWS,
+                n => n,
+            },
+            Engine::Remote(_) => DEFAULT_MAX_ROWS,
+        };
         match result {
-            Ok(result) => print_result(&result, started),
+            Ok(result) => print_result(&result, started, max_rows),
             Err(message) => {
                 eprintln!("{message}");
                 return ExitCode::FAILURE;
@@ -206,9 +213,12 @@ fn run_script(engine: &Engine, sql: &str) -> ExitCode {
 /// The longest column name the shell's tables show in full.
 const MAX_HEADER_CHARS: usize = 120;
 
-fn print_result(result: &QueryResult, started: Instant) {
-    let elapsed = started.elapsed().as_secs_f64();
+/// The default of `ember.sql.cli.maxRows`.
+const DEFAULT_MAX_ROWS: usize = 40;
+
+fn print_result(result: &QueryResult, started: Instant, max_rows: usize) {
     if result.schema.fields().is_empty() {
+        let elapsed = started.elapsed().as_secs_f64();
         println!("OK ({elapsed:.3} s)");
         return;
     }
@@ -241,30 +251,51 @@ fn print_result(result: &QueryResult, started: Instant) {
             })
             .collect::<Vec<_>>(),
     ));
-    let batches: Vec<_> = result
+    let batches: Vec<RecordBatch> = result
         .batches
         .iter()
         .filter(|b| b.num_rows() > 0)
-        .map(|b| RecordBatch::try_new(Arc::clone(&shown), b.columns().to_vec()))
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|_| result.batches.clone());
+        .cloned()
+        .collect();
+    let rows = result.num_rows();
+    let plural = if rows == 1 { "" } else { "s" };
     if batches.is_empty() {
         let header: Vec<&str> = shown.fields().iter().map(|f| f.name().as_str()).collect();
         println!("{}", header.join(" | "));
-    } else {
-        match pretty_format_batches_with_options(
-            &batches,
-            &ember_common::display::spark_format_options(),
-        ) {
-            Ok(table) => println!("{table}"),
-            Err(e) => eprintln!("could not format the result: {e}"),
-        }
+        println!(
+            "{rows} row{plural} in {:.3} s",
+            started.elapsed().as_secs_f64()
+        );
+        return;
     }
-    let rows = result.num_rows();
-    println!(
-        "{rows} row{} in {elapsed:.3} s",
-        if rows == 1 { "" } else { "s" }
-    );
+    // On a terminal at most ember.sql.cli.maxRows rows; to a pipe or a file, all of them.
+    let limit = if std::io::stdout().is_terminal() {
+        max_rows.max(1)
+    } else {
+        usize::MAX
+    };
+    let headers: Vec<String> = shown.fields().iter().map(|f| f.name().clone()).collect();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = crate::render::write_table(
+        &mut out,
+        &headers,
+        &batches,
+        limit,
+        &ember_common::display::spark_format_options(),
+    )
+    .and_then(|shown| out.flush().map(|_| shown));
+    drop(out);
+    let elapsed = started.elapsed().as_secs_f64();
+    match written {
+        Ok(shown) if shown < rows => {
+            println!("{rows} row{plural}, {shown} shown (ember.sql.cli.maxRows) in {elapsed:.3} s")
+        }
+        Ok(_) => println!("{rows} row{plural} in {elapsed:.3} s"),
+        // The reader went away (`ember ... | head`): nothing more to say.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => eprintln!("could not write the result: {e}"),
+    }
 }
 
 /// Whether a statement sets a key whose value is a secret (see `is_secret_key`).

@@ -115,7 +115,6 @@ struct Probe {
     filter: Option<PhysicalExprRef>,
     join_type: JoinType,
     joined_schema: SchemaRef,
-    schema: SchemaRef,
     build: Arc<Mutex<Option<RecordBatch>>>,
     /// For Full joins: which build rows some probe row matched.
     build_matched: Arc<Mutex<Vec<bool>>>,
@@ -138,19 +137,27 @@ impl Probe {
         Ok(batch)
     }
 
-    fn join(&self, probe: &RecordBatch) -> Result<RecordBatch> {
-        let build = self.build_batch()?;
-        let build_rows = build.num_rows();
-        let chunk = (PAIRS_PER_STEP / build_rows.max(1)).max(1);
-        let mut outputs = Vec::new();
-        let mut start = 0;
-        while start < probe.num_rows() {
-            self.cx.check_cancelled()?;
-            let len = chunk.min(probe.num_rows() - start);
-            outputs.push(self.join_chunk(&probe.slice(start, len), &build)?);
-            start += len;
-        }
-        Ok(concat_batches(&self.schema, &outputs)?)
+    /// Joins one probe batch, lazily: a slice of probe rows at a time, each against the whole
+    /// build side, so that no output batch holds more than about `PAIRS_PER_STEP` pairs (or
+    /// one probe row's pairs) and a cross join streams in bounded memory.
+    fn join(self: &Arc<Self>, probe: RecordBatch) -> BatchIter {
+        let build = match self.build_batch() {
+            Ok(build) => build,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let chunk = (PAIRS_PER_STEP / build.num_rows().max(1)).max(1);
+        let rows = probe.num_rows();
+        let this = Arc::clone(self);
+        Box::new(
+            (0..rows)
+                .step_by(chunk)
+                .map(move |start| {
+                    this.cx.check_cancelled()?;
+                    let len = chunk.min(rows - start);
+                    this.join_chunk(&probe.slice(start, len), &build)
+                })
+                .filter(|joined| !matches!(joined, Ok(batch) if batch.num_rows() == 0)),
+        )
     }
 
     fn join_chunk(&self, probe: &RecordBatch, build: &RecordBatch) -> Result<RecordBatch> {
@@ -292,7 +299,6 @@ impl ExecutionPlan for NestedLoopJoinExec {
             filter: self.filter.clone(),
             join_type: self.join_type,
             joined_schema: self.joined_schema.clone(),
-            schema: self.schema.clone(),
             build: self.build.clone(),
             build_matched: Arc::new(Mutex::new(Vec::new())),
             cx: cx.clone(),
@@ -300,7 +306,10 @@ impl ExecutionPlan for NestedLoopJoinExec {
         let probe = Arc::new(probe);
         let joined = {
             let probe = Arc::clone(&probe);
-            input.map(move |batch| batch.and_then(|b| probe.join(&b)))
+            input.flat_map(move |batch| match batch {
+                Ok(batch) => probe.join(batch),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            })
         };
         if self.join_type != JoinType::Full {
             return Ok(Box::new(joined));
@@ -376,6 +385,25 @@ mod tests {
             .iter()
             .map(|c| c.as_primitive::<Int32Type>().iter().collect())
             .collect()
+    }
+
+    /// A cross join streams: no output batch holds much more than PAIRS_PER_STEP pairs, so
+    /// `count(*)` over a large cartesian product runs in bounded memory.
+    #[test]
+    fn a_cross_join_streams_in_bounded_batches() {
+        let probe = batch("l", (0..3000).map(Some).collect());
+        let build = batch("r", (0..1000).map(Some).collect());
+        let join = NestedLoopJoinExec::try_new(values(probe), values(build), None, JoinType::Inner)
+            .unwrap();
+        let mut rows = 0;
+        let mut largest = 0;
+        for batch in join.execute(0, &TaskContext::for_tests()).unwrap() {
+            let batch = batch.unwrap();
+            rows += batch.num_rows();
+            largest = largest.max(batch.num_rows());
+        }
+        assert_eq!(rows, 3_000_000);
+        assert!(largest <= PAIRS_PER_STEP, "a batch of {largest} rows");
     }
 
     #[test]
