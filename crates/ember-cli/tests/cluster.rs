@@ -484,3 +484,50 @@ fn cluster_calls_without_the_shared_secret_are_refused() {
         assert_eq!(launch.code(), tonic::Code::Unauthenticated, "{launch}");
     });
 }
+
+/// With ember.ssl.enabled, driver and executors (and executors among themselves, for shuffle
+/// blocks) talk TLS only: a query with a shuffle gives its answer, and a plain-text call to
+/// an executor gets nowhere.
+#[test]
+fn cluster_calls_run_over_tls_when_enabled() {
+    let tls = concat!(env!("CARGO_MANIFEST_DIR"), "/../ember-flight-sql/tests/tls");
+    let session = cluster_session(
+        "local-cluster[2,1,512]",
+        &[
+            ("ember.ssl.enabled", "true"),
+            ("ember.ssl.certFile", &format!("{tls}/server.pem")),
+            ("ember.ssl.keyFile", &format!("{tls}/server.key")),
+            ("ember.ssl.trustFile", &format!("{tls}/ca.pem")),
+            ("ember.sql.shuffle.partitions", "4"),
+        ],
+    );
+    let table = rows(
+        &session,
+        "SELECT k % 3 AS g, count(*) AS n FROM VALUES (1), (2), (3), (4), (5) AS t(k) \
+         GROUP BY k % 3 ORDER BY g",
+    );
+    for expected in ["| 0 | 1 |", "| 1 | 2 |", "| 2 | 2 |"] {
+        assert!(table.contains(expected), "{expected} missing:\n{table}");
+    }
+    let executor = session.context().executors().remove(0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let plain = tonic::transport::Endpoint::from_shared(format!("http://{}", executor.address))
+            .unwrap()
+            .connect()
+            .await;
+        if let Ok(channel) = plain {
+            let mut client = arrow_flight::flight_service_client::FlightServiceClient::new(channel);
+            let error = client
+                .do_get(arrow_flight::Ticket {
+                    ticket: vec![8, 1].into(),
+                })
+                .await
+                .unwrap_err();
+            assert_ne!(error.code(), tonic::Code::NotFound, "{error}");
+        }
+    });
+}

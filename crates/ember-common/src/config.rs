@@ -47,6 +47,26 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "The cluster's shared secret (also EMBER_AUTHENTICATE_SECRET), the same on the driver and every executor; local-cluster makes one up. Never shown, never sent over the network.",
     },
     ConfigEntry {
+        key: "ember.ssl.enabled",
+        default: "false",
+        doc: "Cluster mode: calls between driver and executors (tasks, shuffle blocks) run over TLS, with ember.ssl.certFile / ember.ssl.keyFile as this process's certificate and ember.ssl.trustFile as the CA its peers' certificates are checked against (local-cluster passes them on to its executors).",
+    },
+    ConfigEntry {
+        key: "ember.ssl.certFile",
+        default: "",
+        doc: "PEM certificate chain this process serves the cluster's calls with (ember.ssl.enabled).",
+    },
+    ConfigEntry {
+        key: "ember.ssl.keyFile",
+        default: "",
+        doc: "PEM private key of ember.ssl.certFile.",
+    },
+    ConfigEntry {
+        key: "ember.ssl.trustFile",
+        default: "",
+        doc: "PEM CA certificate(s) the peers' certificates must be signed by.",
+    },
+    ConfigEntry {
         key: "ember.executor.instances",
         default: "0",
         doc: "Executors an ember:// driver expects; it waits for ember.scheduler.minRegisteredResourcesRatio of them before scheduling (local-cluster[E,..] expects E).",

@@ -4,13 +4,18 @@
 //!
 //! The proof is `<minute>:<HMAC-SHA256(secret, minute)>` in the `x-ember-auth` header: the
 //! secret itself never crosses the network, and a captured header is only good for the
-//! minute it was made in (and the next). The internal RPC is not encrypted (no TLS yet), so
-//! shuffle data travels in clear; run clusters on a trusted network.
+//! minute it was made in (and the next). Without `ember.ssl.enabled` the calls themselves
+//! (and shuffle data) travel in clear.
 //!
 //! The secret: `ember.authenticate.secret` or `EMBER_AUTHENTICATE_SECRET` on the driver and
 //! every executor; a `local-cluster` driver makes one up and hands it to the executors it
 //! starts through their environment. `ember.authenticate=false` turns checking off.
+//!
+//! With `ember.ssl.enabled`, the same calls also run over TLS: every process serves with its
+//! certificate (`ember.ssl.certFile`, `ember.ssl.keyFile`) and trusts the peers that the CA
+//! of `ember.ssl.trustFile` signed.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ember_common::{EmberConf, EmberError, Result};
@@ -31,29 +36,83 @@ pub const SECRET_KEY: &str = "ember.authenticate.secret";
 #[derive(Clone)]
 pub struct ClusterAuth {
     key: Option<hmac::Key>,
+    /// TLS for every call, when `ember.ssl.enabled`.
+    tls: Option<Arc<TlsFiles>>,
 }
+
+/// PEM contents of `ember.ssl.certFile`, `ember.ssl.keyFile` and `ember.ssl.trustFile`.
+pub struct TlsFiles {
+    pub cert: Vec<u8>,
+    pub key: Vec<u8>,
+    pub trust: Vec<u8>,
+}
+
+/// The `ember.ssl.*` keys a local-cluster driver passes on to the executors it starts.
+pub const SSL_KEYS: [&str; 4] = [
+    "ember.ssl.enabled",
+    "ember.ssl.certFile",
+    "ember.ssl.keyFile",
+    "ember.ssl.trustFile",
+];
 
 impl std::fmt::Debug for ClusterAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.key.is_some() {
-            "ClusterAuth(shared secret)"
-        } else {
-            "ClusterAuth(off)"
-        })
+        write!(
+            f,
+            "ClusterAuth({}{})",
+            if self.key.is_some() {
+                "shared secret"
+            } else {
+                "off"
+            },
+            if self.tls.is_some() { ", TLS" } else { "" }
+        )
     }
 }
 
 impl ClusterAuth {
     /// No authentication.
     pub fn off() -> Self {
-        ClusterAuth { key: None }
+        ClusterAuth {
+            key: None,
+            tls: None,
+        }
     }
 
     /// Authentication with `secret`.
     pub fn with_secret(secret: &str) -> Self {
         ClusterAuth {
             key: Some(hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes())),
+            tls: None,
         }
+    }
+
+    /// Adds TLS from `ember.ssl.*` when `ember.ssl.enabled`; a missing or unreadable file is
+    /// an error naming the key.
+    pub fn with_tls_from_conf(mut self, conf: &EmberConf) -> Result<Self> {
+        if !conf.get_bool("ember.ssl.enabled") {
+            return Ok(self);
+        }
+        let read = |key: &str| -> Result<Vec<u8>> {
+            let path = conf.get(key).filter(|p| !p.is_empty()).ok_or_else(|| {
+                EmberError::Config(format!(
+                    "ember.ssl.enabled=true needs {key} (a PEM file); set ember.ssl.certFile, \
+                     ember.ssl.keyFile and ember.ssl.trustFile"
+                ))
+            })?;
+            std::fs::read(&path).map_err(|e| EmberError::io(format!("{key} {path}"), e))
+        };
+        self.tls = Some(Arc::new(TlsFiles {
+            cert: read("ember.ssl.certFile")?,
+            key: read("ember.ssl.keyFile")?,
+            trust: read("ember.ssl.trustFile")?,
+        }));
+        Ok(self)
+    }
+
+    /// The TLS material, when calls run over TLS.
+    pub fn tls(&self) -> Option<&TlsFiles> {
+        self.tls.as_deref()
     }
 
     /// The secret configured for this process, if authentication is on: the setting, else

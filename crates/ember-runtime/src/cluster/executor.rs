@@ -95,7 +95,8 @@ async fn executor_main(options: ExecutorOptions, handle: Handle) -> Result<()> {
     let auth = match ClusterAuth::secret_from_conf(&own, false) {
         Ok(Some(secret)) => ClusterAuth::with_secret(&secret),
         Ok(None) | Err(_) => ClusterAuth::off(),
-    };
+    }
+    .with_tls_from_conf(&own)?;
     let mut driver = rpc::client(&options.driver, &auth)?;
     let registration = proto::RegisterExecutor {
         wire_version: proto::WIRE_VERSION,

@@ -155,6 +155,7 @@ pub async fn serve<E: Endpoint>(
     shutdown: impl Future<Output = ()> + Send + 'static,
     auth: ClusterAuth,
 ) {
+    let tls = auth.tls().map(|t| (t.cert.clone(), t.key.clone()));
     let service = InterceptedService::new(
         FlightServiceServer::new(FlightEndpoint(endpoint))
             .max_decoding_message_size(usize::MAX)
@@ -162,7 +163,19 @@ pub async fn serve<E: Endpoint>(
         Verify(auth),
     );
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    if let Err(e) = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = tls {
+        let config = tonic::transport::ServerTlsConfig::new()
+            .identity(tonic::transport::Identity::from_pem(cert, key));
+        builder = match builder.tls_config(config) {
+            Ok(builder) => builder,
+            Err(e) => {
+                log::error!("the cluster's TLS certificate or key is not usable: {e}");
+                return;
+            }
+        };
+    }
+    if let Err(e) = builder
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
@@ -184,8 +197,24 @@ pub async fn bind(address: &str) -> Result<(tokio::net::TcpListener, SocketAddr)
 
 /// A client of the Flight service at `host:port`; connects lazily, on first use.
 pub fn client(address: &str, auth: &ClusterAuth) -> Result<RpcClient> {
-    let endpoint = ChannelEndpoint::from_shared(format!("http://{address}"))
-        .map_err(|e| EmberError::Config(format!("bad address '{address}': {e}")))?
+    let scheme = if auth.tls().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let mut endpoint = ChannelEndpoint::from_shared(format!("{scheme}://{address}"))
+        .map_err(|e| EmberError::Config(format!("bad address '{address}': {e}")))?;
+    if let Some(tls) = auth.tls() {
+        endpoint = endpoint
+            .tls_config(
+                tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(&tls.trust)),
+            )
+            .map_err(|e| {
+                EmberError::Config(format!("the cluster's TLS trust file is not usable: {e}"))
+            })?;
+    }
+    let endpoint = endpoint
         .connect_timeout(Duration::from_secs(10))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10))

@@ -11,6 +11,8 @@ pub(super) struct LocalCluster {
     /// The cluster secret, handed to each executor in its environment (never its arguments,
     /// which other users of the machine can read).
     pub(super) secret: Option<String>,
+    /// `ember.ssl.*` settings: executors serve and call with the driver's TLS files.
+    pub(super) ssl: Vec<(String, String)>,
 }
 
 /// The program started for each `local-cluster` executor: `ember.executor.binary`, else this
@@ -63,6 +65,11 @@ impl LocalCluster {
                 &self.memory.to_string(),
                 "--exit-on-stdin-eof",
             ])
+            .args(
+                self.ssl
+                    .iter()
+                    .flat_map(|(key, value)| ["--conf".to_string(), format!("{key}={value}")]),
+            )
             .envs(
                 self.secret
                     .as_ref()

@@ -50,7 +50,7 @@ use prost::Message;
 use tokio::runtime::{Handle, Runtime};
 use tonic::Status;
 
-use super::auth::{ClusterAuth, SECRET_KEY};
+use super::auth::{ClusterAuth, SECRET_KEY, SSL_KEYS};
 use super::proto::{self, actions, check_version};
 use super::rpc::{self, Endpoint, RpcClient};
 use super::{duration_conf, Recent};
@@ -216,7 +216,8 @@ impl ClusterBackend {
             ClusterAuth::secret_from_conf(conf, matches!(master, Master::LocalCluster { .. }))?;
         let auth = secret
             .as_deref()
-            .map_or_else(ClusterAuth::off, ClusterAuth::with_secret);
+            .map_or_else(ClusterAuth::off, ClusterAuth::with_secret)
+            .with_tls_from_conf(conf)?;
         let mut shipped = EmberConf::new();
         for (key, value) in conf.explicit() {
             // The secret never travels: executors have their own copy.
@@ -231,6 +232,10 @@ impl ClusterBackend {
                 cores: *cores,
                 memory: *memory,
                 secret: secret.clone(),
+                ssl: SSL_KEYS
+                    .iter()
+                    .filter_map(|key| conf.get(key).map(|v| (key.to_string(), v)))
+                    .collect(),
             }),
             _ => None,
         };
