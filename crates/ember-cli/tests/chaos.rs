@@ -200,11 +200,15 @@ fn a_query_with_no_executor_left_fails_instead_of_waiting_forever() {
         ("ember.executor.binary", EMBER),
         ("ember.executor.maxRelaunches", "0"),
         ("ember.network.timeout", "2s"),
-        ("ember.testing.killExecutor", "register"),
+        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
     ] {
         conf.set(key, value).unwrap();
     }
     let session = EmberSession::new(conf).unwrap();
+    // The only executor dies as its first task arrives, and none replaces it.
+    session
+        .sql("SET ember.testing.killExecutor = launch")
+        .unwrap();
     let started = Instant::now();
     let error = session
         .sql("SELECT count(*) FROM VALUES (1), (2) AS t(x) GROUP BY x")

@@ -117,6 +117,11 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "The program local-cluster starts for each executor; empty means this ember program (or an ember beside it).",
     },
     ConfigEntry {
+        key: "ember.driver.maxResultSize",
+        default: "1g",
+        doc: "The largest result (bytes of its Arrow batches, or `1g`, `512m`) one query may bring to the driver, as Spark's spark.driver.maxResultSize: a larger one fails with an error saying so instead of exhausting the driver's memory. 0 means no limit.",
+    },
+    ConfigEntry {
         key: "ember.sql.cli.maxRows",
         default: "40",
         doc: "The shell shows at most this many rows of a result on a terminal (saying how many there were); to a pipe or a file it writes all of them.",

@@ -277,6 +277,10 @@ struct ActiveJob {
     listener: Box<dyn JobListener>,
     started: Instant,
     stages: Vec<StageSummary>,
+    /// Bytes of the result batches handed to the listener so far.
+    result_bytes: u64,
+    /// `ember.driver.maxResultSize`: the job fails when its results grow past this.
+    max_result_bytes: Option<u64>,
 }
 
 impl ActiveJob {
@@ -405,6 +409,9 @@ impl EventLoop {
                 return;
             }
         };
+        let max_result_bytes = conf
+            .get_bytes_or_off("ember.driver.maxResultSize")
+            .filter(|&limit| limit > 0);
         let stage_id = StageId(self.stage_ids.next());
         let stage = Stage::new(stage_id, rdd, StageKind::Result { job_id }, parents, conf);
         self.stages.insert(stage_id, stage);
@@ -416,6 +423,8 @@ impl EventLoop {
                 finished: HashSet::new(),
                 listener,
                 started: Instant::now(),
+                result_bytes: 0,
+                max_result_bytes,
                 stages: Vec::new(),
             },
         );
@@ -720,6 +729,19 @@ impl EventLoop {
                     return;
                 };
                 if job.partitions.contains(&partition) && job.finished.insert(partition) {
+                    job.result_bytes += batches.iter().map(result_size).sum::<u64>();
+                    if let Some(limit) = job.max_result_bytes.filter(|&l| job.result_bytes > l) {
+                        let message = format!(
+                            "Total size of the results of {} partition(s) ({} bytes) is bigger \
+                             than ember.driver.maxResultSize ({limit} bytes); raise it, or \
+                             write the result to a table (CREATE TABLE ... AS SELECT) instead \
+                             of collecting it",
+                            job.finished.len(),
+                            job.result_bytes
+                        );
+                        self.fail_job(job_id, EmberError::execution(message));
+                        return;
+                    }
                     job.listener.partition_finished(partition, batches);
                 }
                 if job.all_finished() {
@@ -974,6 +996,16 @@ impl EventLoop {
             stage.cancel.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// The bytes a result batch holds: its slices of the buffers, not the whole buffers it may
+/// share with a larger batch (an aggregate's three rows can point into megabytes).
+fn result_size(batch: &RecordBatch) -> u64 {
+    batch
+        .columns()
+        .iter()
+        .map(|column| column.to_data().get_slice_memory_size().unwrap_or(0) as u64)
+        .sum()
 }
 
 /// Every partition a job asks for must exist in its final RDD.
@@ -1268,6 +1300,27 @@ mod tests {
             5,
             "only the lost map output was recomputed"
         );
+    }
+
+    /// ember.driver.maxResultSize, as Spark's spark.driver.maxResultSize: a job whose results
+    /// outgrow it fails with an error that names the setting.
+    #[test]
+    fn a_result_larger_than_max_result_size_fails_the_job() {
+        let cx = local_context(2);
+        let (source, _) = counting_source(cx.new_rdd_id(), four_partitions());
+        let mut conf = cx.conf().clone();
+        conf.set("ember.driver.maxResultSize", "1000").unwrap();
+        let error = cx.collect(source.clone(), &conf).unwrap_err().to_string();
+        assert!(
+            error.contains("ember.driver.maxResultSize (1000 bytes)"),
+            "{error}"
+        );
+        conf.set("ember.driver.maxResultSize", "0").unwrap();
+        assert_eq!(total_rows(&cx.collect(source, &conf).unwrap()), 400);
+    }
+
+    fn total_rows(batches: &[RecordBatch]) -> usize {
+        batches.iter().map(RecordBatch::num_rows).sum()
     }
 
     #[test]
