@@ -20,7 +20,7 @@ pub(crate) enum StageKind {
     Result { job_id: JobId },
 }
 
-/// Where a stage is in its life; see the diagram in `dag_scheduler.rs`.
+/// Where a stage is in its life; see the diagram in `dag_scheduler/mod.rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StageState {
     /// Created, not submitted yet (or about to be resubmitted).
