@@ -130,12 +130,12 @@ mod interrupt {
                         context.cancel_all_jobs("Ctrl-C in the shell")
                     }
                     Some(None) => {}
+                    // A server's statement: the client sees the flag and drops the call,
+                    // which cancels the query there.
                     None => {
-                        eprintln!(
-                            "(Ctrl-C: a statement on a server cannot be cancelled from the \
-                             shell yet; it goes on)"
-                        );
-                        INTERRUPTED.store(false, Ordering::SeqCst);
+                        if !ANNOUNCED.swap(true, Ordering::SeqCst) {
+                            eprintln!("(cancelling the statement; Ctrl-C again quits the shell)");
+                        }
                     }
                 }
             })
@@ -148,6 +148,11 @@ mod interrupt {
         ANNOUNCED.store(false, Ordering::SeqCst);
         RUNNING.store(true, Ordering::SeqCst);
         Running
+    }
+
+    /// Set by Ctrl-C while a statement runs (a server's client watches it).
+    pub fn flag() -> &'static AtomicBool {
+        &INTERRUPTED
     }
 
     /// Whether Ctrl-C was pressed during the statement that just ran.
@@ -183,7 +188,7 @@ fn run_script(engine: &Engine, sql: &str) -> ExitCode {
                 .map_err(|e| render_with_source(&e.into_root(), sql)),
             Engine::Remote(client) => client
                 .borrow_mut()
-                .execute(&statement.text)
+                .execute_interruptible(&statement.text, interrupt::flag())
                 .map(|(schema, batches)| QueryResult { schema, batches })
                 .map_err(|e| e.to_string()),
         };

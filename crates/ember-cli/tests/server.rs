@@ -211,3 +211,55 @@ fn deep_huge_and_panicking_statements_answer_over_flight_sql() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Ctrl-C in `ember sql --connect` while a long query runs on the server: the shell drops
+/// the call, the server cancels the query, and the next statement answers.
+#[test]
+fn ctrl_c_in_a_connected_shell_cancels_the_query_on_the_server() {
+    use std::io::Write;
+    let data = tempfile::tempdir().unwrap();
+    let status = ember()
+        .args(["tpch", "gen", "--sf", "0.01", "--out"])
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let server = server();
+    let home = tempfile::tempdir().unwrap();
+    let mut shell = ember()
+        .args(["sql", "--connect", &server.address, "--user", "ember"])
+        .env("EMBER_PASSWORD", PASSWORD)
+        .env("HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = shell.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        "CREATE TABLE lineitem USING parquet LOCATION '{}/lineitem';\n\
+         SELECT count(*) FROM lineitem a JOIN lineitem b ON a.l_linestatus = b.l_linestatus;",
+        data.path().display()
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(Command::new("kill")
+        .args(["-INT", &shell.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    writeln!(stdin, "SELECT 40 + 2 AS answer;\nexit;").unwrap();
+    drop(stdin);
+    let output = shell.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("cancelled"), "{stderr}");
+    assert!(
+        stdout.contains("| 42 "),
+        "the shell went on: {stdout}\n{stderr}"
+    );
+}

@@ -128,6 +128,27 @@ impl FlightSqlClient {
     /// Runs one statement (or a `;`-separated script) on the server; returns the result of
     /// the last statement.
     pub fn execute(&mut self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        self.execute_interruptible(sql, &std::sync::atomic::AtomicBool::new(false))
+    }
+
+    /// [`FlightSqlClient::execute`], abandoned as soon as `interrupted` is set: the result
+    /// stream is dropped, which makes the server cancel the query's job. A statement that
+    /// runs while the server plans it (DDL, writes) may still finish there.
+    pub fn execute_interruptible(
+        &mut self,
+        sql: &str,
+        interrupted: &std::sync::atomic::AtomicBool,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let watch = || async {
+            while !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        let cancelled = || {
+            EmberError::Cancelled(
+                "interrupted: the statement was cancelled on the server".to_string(),
+            )
+        };
         let command = CommandStatementQuery {
             query: sql.to_string(),
             transaction_id: None,
@@ -135,9 +156,11 @@ impl FlightSqlClient {
         let descriptor = FlightDescriptor::new_cmd(command.as_any().encode_to_vec());
         let request = self.request(descriptor)?;
         let address = self.address.clone();
+        let client = &mut self.client;
         let info = self
             .runtime
-            .block_on(self.client.get_flight_info(request))
+            .block_on(or_interrupted(client.get_flight_info(request), watch()))
+            .ok_or_else(cancelled)?
             .map_err(|s| failed(&address, s))?
             .into_inner();
         let mut schema: SchemaRef = Arc::new(
@@ -152,13 +175,19 @@ impl FlightSqlClient {
             };
             let request = self.request(ticket)?;
             let client = &mut self.client;
-            let fetched: std::result::Result<Vec<RecordBatch>, FlightError> =
+            let fetched: Option<std::result::Result<Vec<RecordBatch>, FlightError>> =
                 self.runtime.block_on(async {
-                    let stream = client.do_get(request).await?.into_inner();
-                    FlightRecordBatchStream::new_from_flight_data(stream.map_err(FlightError::from))
+                    let fetch = async {
+                        let stream = client.do_get(request).await?.into_inner();
+                        FlightRecordBatchStream::new_from_flight_data(
+                            stream.map_err(FlightError::from),
+                        )
                         .try_collect()
                         .await
+                    };
+                    or_interrupted(fetch, watch()).await
                 });
+            let fetched = fetched.ok_or_else(cancelled)?;
             let fetched = fetched.map_err(|e| match e {
                 FlightError::Tonic(status) => failed(&address, *status),
                 other => EmberError::execution(other.to_string()),
@@ -169,5 +198,18 @@ impl FlightSqlClient {
             batches.extend(fetched);
         }
         Ok((schema, batches))
+    }
+}
+
+/// `work`'s output, or `None` when `watch` ends first (`work` is dropped then).
+async fn or_interrupted<T>(
+    work: impl std::future::Future<Output = T>,
+    watch: impl std::future::Future<Output = ()>,
+) -> Option<T> {
+    futures::pin_mut!(work);
+    futures::pin_mut!(watch);
+    match futures::future::select(work, watch).await {
+        futures::future::Either::Left((output, _)) => Some(output),
+        futures::future::Either::Right(_) => None,
     }
 }
