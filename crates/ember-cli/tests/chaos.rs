@@ -5,11 +5,12 @@
 //!
 //! Random kills at random moments are the other half: `tools/chaos/run.py`.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::EMBER;
 use ember_session::EmberSession;
-
-const EMBER: &str = env!("CARGO_BIN_EXE_ember");
 
 /// Every kill point; `register` arms at start-up, the others per query.
 const TASK_POINTS: [&str; 6] = [
@@ -20,19 +21,6 @@ const TASK_POINTS: [&str; 6] = [
     "shuffleWrite.after",
     "mapOutput.registered",
 ];
-
-fn generate_sf001() -> tempfile::TempDir {
-    let data = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new(EMBER)
-        .args([
-            "tpch", "gen", "--sf", "0.01", "--format", "parquet", "--out",
-        ])
-        .arg(data.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    data
-}
 
 fn session(data: &std::path::Path, kill_at_start: &str) -> EmberSession {
     let mut conf = ember_common::EmberConf::new();
@@ -95,7 +83,7 @@ fn lost_one(session: &EmberSession, before: usize) -> bool {
 
 #[test]
 fn every_kill_point_for_every_tpch_query_gives_the_right_answer() {
-    let data = generate_sf001();
+    let data = common::tpch_data("0.01");
     let mut failures = Vec::new();
     let mut report = Vec::new();
 
@@ -159,7 +147,7 @@ fn every_kill_point_for_every_tpch_query_gives_the_right_answer() {
 /// seed is printed; set EMBER_CHAOS_SEED to repeat a run.
 #[test]
 fn random_kills_at_random_moments_give_right_answers() {
-    let data = generate_sf001();
+    let data = common::tpch_data("0.01");
     let seed: u64 = std::env::var("EMBER_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -3,6 +3,7 @@
 //! costs only the map outputs it held, and a task that always fails ends the query with its
 //! stage, task and cause.
 
+mod common;
 #[path = "../../ember-session/tests/golden/mod.rs"]
 mod golden;
 
@@ -20,17 +21,7 @@ fn ember() -> Command {
 /// TPC-H SF 0.1 Parquet, generated once for the tests of this file.
 fn sf01() -> &'static std::path::Path {
     static DATA: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DATA.get_or_init(|| {
-        let data = tempfile::tempdir().unwrap();
-        let status = ember()
-            .args(["tpch", "gen", "--sf", "0.1", "--format", "parquet", "--out"])
-            .arg(data.path())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        data
-    })
-    .path()
+    DATA.get_or_init(|| common::tpch_data("0.1")).path()
 }
 
 #[test]

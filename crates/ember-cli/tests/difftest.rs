@@ -5,29 +5,14 @@
 //! `run.py --seed S --count 10000`. `tools/python/venv.sh` installs DuckDB and the Flight SQL
 //! client into `target/python-venv` the first time.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
+use std::process::Command;
 
 #[test]
 fn ember_agrees_with_duckdb_on_random_queries() {
-    let root = repo_root();
-    let venv = Command::new("bash")
-        .arg(root.join("tools/python/venv.sh"))
-        .output()
-        .expect("bash runs tools/python/venv.sh");
-    assert!(
-        venv.status.success(),
-        "setting up the Python environment failed (python3 with venv and pip, and PyPI, are needed):\n{}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let python = String::from_utf8_lossy(&venv.stdout).trim().to_string();
+    let root = common::repo_root();
+    let python = common::python();
     let workdir = tempfile::tempdir().expect("temp dir");
     let output = Command::new(&python)
         .arg(root.join("tools/difftest/run.py"))

@@ -3,39 +3,15 @@
 //! packages into `target/python-venv` the first time (python3 with pip and a reachable PyPI
 //! are needed; without them this test fails and says so).
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
+use std::process::Command;
 
 #[test]
 fn python_adbc_client_suite() {
-    let root = repo_root();
-    let venv = Command::new("bash")
-        .arg(root.join("tools/python/venv.sh"))
-        .output()
-        .expect("bash runs tools/python/venv.sh");
-    assert!(
-        venv.status.success(),
-        "setting up the Python client environment failed (python3 with venv and pip, and PyPI, are needed):\n{}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let python = String::from_utf8_lossy(&venv.stdout).trim().to_string();
-
-    let data = tempfile::tempdir().expect("temp dir");
-    let generated = Command::new(env!("CARGO_BIN_EXE_ember"))
-        .args([
-            "tpch", "gen", "--sf", "0.01", "--format", "parquet", "--out",
-        ])
-        .arg(data.path())
-        .status()
-        .expect("ember runs");
-    assert!(generated.success(), "ember tpch gen failed");
+    let root = common::repo_root();
+    let python = common::python();
+    let data = common::tpch_data("0.01");
 
     let output = Command::new(&python)
         .args([

@@ -1,5 +1,7 @@
 //! `ember server` and `ember sql --connect`: the shell as a Flight SQL client of a server.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -217,14 +219,7 @@ fn deep_huge_and_panicking_statements_answer_over_flight_sql() {
 #[test]
 fn ctrl_c_in_a_connected_shell_cancels_the_query_on_the_server() {
     use std::io::Write;
-    let data = tempfile::tempdir().unwrap();
-    let status = ember()
-        .args(["tpch", "gen", "--sf", "0.01", "--out"])
-        .arg(data.path())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let data = common::tpch_data("0.01");
     let server = server();
     let home = tempfile::tempdir().unwrap();
     let mut shell = ember()
@@ -237,13 +232,7 @@ fn ctrl_c_in_a_connected_shell_cancels_the_query_on_the_server() {
         .spawn()
         .unwrap();
     let mut stdin = shell.stdin.take().unwrap();
-    writeln!(
-        stdin,
-        "CREATE TABLE lineitem USING parquet LOCATION '{}/lineitem';\n\
-         SELECT count(*) FROM lineitem a JOIN lineitem b ON a.l_linestatus = b.l_linestatus;",
-        data.path().display()
-    )
-    .unwrap();
+    writeln!(stdin, "{}", common::long_query(data.path())).unwrap();
     stdin.flush().unwrap();
     std::thread::sleep(Duration::from_secs(3));
     assert!(Command::new("kill")

@@ -1,6 +1,8 @@
 //! The `ember` shell as a user drives it: statements over several lines, errors that point at
 //! the offending token, and a shell that keeps going after an error.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -196,14 +198,7 @@ fn deep_expressions_run_or_fail_clearly() {
 /// statement instead of exiting; the history is saved after every statement.
 #[test]
 fn ctrl_c_cancels_the_running_statement_and_the_shell_goes_on() {
-    let data = tempfile::tempdir().unwrap();
-    let status = ember()
-        .args(["tpch", "gen", "--sf", "0.01", "--out"])
-        .arg(data.path())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let data = common::tpch_data("0.01");
     let home = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ember"))
         .env("HOME", home.path())
@@ -214,14 +209,7 @@ fn ctrl_c_cancels_the_running_statement_and_the_shell_goes_on() {
         .spawn()
         .expect("ember starts");
     let mut stdin = child.stdin.take().unwrap();
-    // About 1.8 billion joined rows: it runs far longer than the test waits.
-    writeln!(
-        stdin,
-        "CREATE TABLE lineitem USING parquet LOCATION '{}/lineitem';\n\
-         SELECT count(*) FROM lineitem a JOIN lineitem b ON a.l_linestatus = b.l_linestatus;",
-        data.path().display()
-    )
-    .unwrap();
+    writeln!(stdin, "{}", common::long_query(data.path())).unwrap();
     stdin.flush().unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
     let history = home.path().join(".ember_history");

@@ -36,7 +36,7 @@ use parquet::file::properties::WriterProperties;
 use crate::csv::pattern::spark_to_chrono;
 use crate::format::FileFormat;
 use crate::options::CsvOptions;
-use crate::store::commits::relative_name;
+use crate::store::commits::{relative_name, Committed};
 use crate::store::{FileSink, S3Settings, Store};
 use crate::writer::DEFAULT_ROW_GROUP_ROWS;
 
@@ -254,7 +254,7 @@ impl WriteSpec {
     pub fn commit(&self, files: &[WrittenFile], overwrite: bool) -> Result<usize> {
         let store = self.store()?;
         let root = self.root();
-        let result = (|| -> Result<BTreeSet<String>> {
+        let result = (|| -> Result<Committed> {
             let latest = store.committed(root)?.ok_or_else(|| {
                 EmberError::internal(format!(
                     "the write to {} was not begun (no commit log)",
@@ -272,11 +272,15 @@ impl WriteSpec {
                 table.insert(name);
             }
             // The commit point.
-            store.write_manifest(root, latest.version + 1, &table)?;
-            Ok(table)
+            let version = latest.version + 1;
+            store.write_manifest(root, version, &table)?;
+            Ok(Committed {
+                version,
+                files: table,
+            })
         })();
-        let table = match result {
-            Ok(table) => table,
+        let committed = match result {
+            Ok(committed) => committed,
             Err(error) => {
                 // A manifest whose write reported an error may still have been written.
                 let names: BTreeSet<String> =
@@ -287,7 +291,7 @@ impl WriteSpec {
                     .flatten()
                     .filter(|c| names.is_subset(&c.files) && (!overwrite || c.files == names));
                 match landed {
-                    Some(committed) => committed.files,
+                    Some(committed) => committed,
                     None => {
                         self.abort();
                         return Err(error);
@@ -296,10 +300,8 @@ impl WriteSpec {
             }
         };
         // Committed: nothing below fails the statement.
-        if let Some(latest) = store.committed(root).ok().flatten() {
-            self.remove_uncommitted(&store, &table);
-            store.remove_manifests_before(root, latest.version);
-        }
+        self.remove_uncommitted(&store, &committed.files);
+        store.remove_manifests_before(root, committed.version);
         if let Err(e) = store
             .create(&format!("{root}/_SUCCESS"))
             .and_then(FileSink::finish)

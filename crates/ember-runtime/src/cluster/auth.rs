@@ -119,10 +119,8 @@ impl ClusterAuth {
     /// the environment variable. `generate` makes one up when none is set (a `local-cluster`
     /// driver); otherwise a missing secret is an error that says what to set.
     pub fn secret_from_conf(conf: &EmberConf, generate: bool) -> Result<Option<String>> {
-        if conf
-            .get(AUTHENTICATE_KEY)
-            .is_some_and(|v| v.eq_ignore_ascii_case("false"))
-        {
+        // The key defaults to true (see config.rs).
+        if !conf.get_bool(AUTHENTICATE_KEY) {
             return Ok(None);
         }
         let configured = conf

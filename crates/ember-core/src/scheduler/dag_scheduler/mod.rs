@@ -362,23 +362,11 @@ impl EventLoop {
                 } => {
                     self.handle_fetch_failed(info, shuffle_id, map_index, reduce_partition, message)
                 }
-                DagEvent::JobCancelled { job_id, reason } => {
-                    if self.jobs.contains_key(&job_id) {
-                        log::info!("Cancelling {job_id}: {reason}");
-                        self.fail_job(
-                            job_id,
-                            EmberError::Cancelled(format!("{job_id} was cancelled ({reason})")),
-                        );
-                    }
-                }
+                DagEvent::JobCancelled { job_id, reason } => self.cancel_job(job_id, &reason),
                 DagEvent::AllJobsCancelled { reason } => {
                     let jobs: BTreeSet<JobId> = self.jobs.keys().copied().collect();
                     for job_id in jobs {
-                        log::info!("Cancelling {job_id}: {reason}");
-                        self.fail_job(
-                            job_id,
-                            EmberError::Cancelled(format!("{job_id} was cancelled ({reason})")),
-                        );
+                        self.cancel_job(job_id, &reason);
                     }
                 }
                 DagEvent::ResubmitFailedStages => self.resubmit_failed_stages(),
@@ -646,19 +634,24 @@ impl EventLoop {
         self.submit_waiting_stages();
     }
 
+    /// The stages in `state`, oldest first.
+    fn stages_in(&self, state: StageState) -> Vec<StageId> {
+        let mut ids: Vec<StageId> = self
+            .stages
+            .values()
+            .filter(|s| s.state == state)
+            .map(|s| s.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Gives every waiting stage another look: one whose parents are all available runs, and
     /// one whose parent lost outputs after it began waiting (an executor died holding them)
     /// resubmits that parent. Without the second, a stage waiting on a finished parent whose
     /// outputs vanished would wait forever: nothing else would ever submit that parent.
     fn submit_waiting_stages(&mut self) {
-        let mut waiting: Vec<StageId> = self
-            .stages
-            .values()
-            .filter(|s| s.state == StageState::Waiting)
-            .map(|s| s.id)
-            .collect();
-        waiting.sort_unstable();
-        for stage_id in waiting {
+        for stage_id in self.stages_in(StageState::Waiting) {
             match self.stages.get_mut(&stage_id) {
                 // An earlier stage of this loop may have submitted it already.
                 Some(stage) if stage.state == StageState::Waiting => stage.state = StageState::Idle,
@@ -882,16 +875,10 @@ impl EventLoop {
     }
 
     fn resubmit_failed_stages(&mut self) {
-        let mut failed: Vec<StageId> = self
-            .stages
-            .values()
-            .filter(|s| s.state == StageState::Failed)
-            .map(|s| s.id)
-            .collect();
+        let failed = self.stages_in(StageState::Failed);
         if failed.is_empty() {
             return;
         }
-        failed.sort_unstable();
         log::info!("Resubmitting failed stages {failed:?}");
         for &stage_id in &failed {
             if let Some(stage) = self.stages.get_mut(&stage_id) {
@@ -914,6 +901,17 @@ impl EventLoop {
             .unwrap_or_default();
         for job_id in jobs {
             self.fail_job(job_id, EmberError::execution(message));
+        }
+    }
+
+    /// Fails an active job with `EmberError::Cancelled` (unknown or ended jobs are ignored).
+    fn cancel_job(&mut self, job_id: JobId, reason: &str) {
+        if self.jobs.contains_key(&job_id) {
+            log::info!("Cancelling {job_id}: {reason}");
+            self.fail_job(
+                job_id,
+                EmberError::Cancelled(format!("{job_id} was cancelled ({reason})")),
+            );
         }
     }
 

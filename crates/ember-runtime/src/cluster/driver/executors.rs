@@ -81,11 +81,8 @@ impl Driver {
             .explicit()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let value = self.conf.get(KILL_EXECUTOR_KEY).unwrap_or_default();
         let kill_at = self
-            .faults
-            .lock()
-            .take(&value, |point| point == KillPoint::Register)
+            .injected_kill(&self.conf, |point| point == KillPoint::Register)
             .map_err(|e| rpc::status(&e))?;
         Ok(proto::Registered {
             executor_id: id,

@@ -53,6 +53,21 @@ impl FaultState {
     }
 }
 
+impl Driver {
+    /// The kill `ember.testing.killExecutor` (in `conf`) injects into this candidate, if any;
+    /// nothing to look up when the key is not set (every task launch asks).
+    pub(super) fn injected_kill(
+        &self,
+        conf: &EmberConf,
+        candidate: impl Fn(KillPoint) -> bool,
+    ) -> Result<Option<KillPoint>> {
+        match conf.get(KILL_EXECUTOR_KEY).filter(|v| !v.is_empty()) {
+            Some(value) => self.faults.lock().take(&value, candidate),
+            None => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

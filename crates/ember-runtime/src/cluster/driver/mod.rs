@@ -529,11 +529,8 @@ impl Driver {
             reporter.report(end);
             let is_map = matches!(task.kind, TaskKind::ShuffleMap(_));
             if succeeded && is_map {
-                let value = task.conf.get(KILL_EXECUTOR_KEY).unwrap_or_default();
-                let chosen = self
-                    .faults
-                    .lock()
-                    .take(&value, |point| point == KillPoint::MapOutputRegistered);
+                let chosen =
+                    self.injected_kill(&task.conf, |point| point == KillPoint::MapOutputRegistered);
                 if let Ok(Some(_)) = chosen {
                     self.kill_executor_process(&executor_id);
                 }
@@ -600,9 +597,8 @@ impl Driver {
                 maps,
             });
         }
-        let value = task.conf.get(KILL_EXECUTOR_KEY).unwrap_or_default();
         let reads_shuffle = !inputs.is_empty();
-        let kill_at = self.faults.lock().take(&value, |point| match point {
+        let kill_at = self.injected_kill(&task.conf, |point| match point {
             KillPoint::Launch => true,
             KillPoint::Fetch => reads_shuffle,
             KillPoint::ShuffleWriteBefore
