@@ -124,12 +124,12 @@ pub const ENTRIES: &[ConfigEntry] = &[
     ConfigEntry {
         key: "ember.sql.cli.maxRows",
         default: "40",
-        doc: "The shell shows at most this many rows of a result on a terminal (saying how many there were); to a pipe or a file it writes all of them.",
+        doc: "The shell shows at most this many rows of a result on a terminal (saying how many there were); to a pipe or a file it writes all of them. 0 means the default.",
     },
     ConfigEntry {
         key: "ember.server.maxRequestSize",
         default: "16777216",
-        doc: "The largest request `ember server` accepts (bytes, or `16m`); a larger statement or parameter batch is refused with an error naming both sizes.",
+        doc: "The largest request `ember server` accepts (bytes, or `16m`); a larger statement or parameter batch is refused with an error naming both sizes. 0 means the default.",
     },
     ConfigEntry {
         key: "ember.server.auth",
