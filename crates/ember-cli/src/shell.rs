@@ -189,7 +189,11 @@ fn run_script(engine: &Engine, sql: &str) -> ExitCode {
             Engine::Remote(client) => client
                 .borrow_mut()
                 .execute_interruptible(&statement.text, interrupt::flag())
-                .map(|(schema, batches)| QueryResult { schema, batches })
+                .map(|(schema, batches)| QueryResult {
+                    schema,
+                    batches,
+                    rows_written: None,
+                })
                 .map_err(|e| e.to_string()),
         };
         drop(running);

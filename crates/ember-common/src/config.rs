@@ -119,7 +119,12 @@ pub const ENTRIES: &[ConfigEntry] = &[
     ConfigEntry {
         key: "ember.driver.maxResultSize",
         default: "1g",
-        doc: "The largest result (bytes of its Arrow batches, or `1g`, `512m`) one query may bring to the driver, as Spark's spark.driver.maxResultSize: a larger one fails with an error saying so instead of exhausting the driver's memory. 0 means no limit.",
+        doc: "The largest result (bytes of its Arrow batches, or `1g`, `512m`) one job may bring to the driver, as Spark's spark.driver.maxResultSize: a larger one fails with an error saying so instead of exhausting the driver's memory. Results streamed to the shell or a Flight SQL client count per job of ember.sql.incrementalCollect.partitions partitions. 0 means no limit.",
+    },
+    ConfigEntry {
+        key: "ember.sql.incrementalCollect.partitions",
+        default: "0",
+        doc: "Results streamed to the shell or a Flight SQL client are computed as one job per this many partitions, in partition order, two such jobs at a time (as Spark's Thrift server's incremental collect): the driver holds at most two jobs' results however slowly the client reads. 0 means the executors' total cores.",
     },
     ConfigEntry {
         key: "ember.sql.cli.maxRows",

@@ -22,7 +22,9 @@ pub use master::Master;
 pub use partitioners::{HashPartitioner, RoundRobinPartitioner, SinglePartitioner};
 pub use rdd::{BatchIter, Dependency, Partitioner, Rdd, ShuffleDependency};
 pub use rdds::{MapPartitionsRdd, ParallelCollectionRdd, ShuffledRdd, UnionRdd};
-pub use scheduler::{DagScheduler, JobHandle, JobListener, JobSummary, StageSummary};
+pub use scheduler::{
+    DagScheduler, IncrementalCollectListener, JobHandle, JobListener, JobSummary, StageSummary,
+};
 pub use shuffle::{MapOutputTracker, MapStatus, ShuffleBlockStore};
 pub use storage::{BlockManager, CacheStatus, CachedRdd, StorageLevel};
 pub use task_context::{TaskAttempt, TaskContext};

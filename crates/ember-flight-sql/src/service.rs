@@ -222,6 +222,7 @@ impl Inner {
                 Work::Done(last.unwrap_or_else(|| QueryResult {
                     schema: Arc::new(Schema::empty()),
                     batches: vec![],
+                    rows_written: None,
                 }))
             }
         };
@@ -284,10 +285,11 @@ impl Inner {
             let result = session
                 .execute_with(statement, parameters)
                 .map_err(|e| status(e, sql))?;
-            count = if result.schema.fields().is_empty() {
-                0
-            } else {
-                -1
+            // Rows written for INSERT and CTAS, -1 (unknown) for a query, 0 for the rest.
+            count = match result.rows_written {
+                Some(rows) => i64::try_from(rows).unwrap_or(i64::MAX),
+                None if result.schema.fields().is_empty() => 0,
+                None => -1,
             };
         }
         Ok(count)
@@ -646,7 +648,15 @@ impl FlightSqlService for EmberFlightSql {
                 }
             }
             let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
-            inner.register(session, &sql, Work::Done(QueryResult { schema, batches }))
+            inner.register(
+                session,
+                &sql,
+                Work::Done(QueryResult {
+                    schema,
+                    batches,
+                    rows_written: None,
+                }),
+            )
         })
         .await?;
         let info = Inner::flight_info(handle, &schema, request.into_inner())?;
@@ -953,9 +963,16 @@ impl FlightSqlService for EmberFlightSql {
         };
         let inner = Arc::clone(&self.inner);
         blocking(move || {
-            let mut count = 0;
+            // One execution per bound row: the rows they wrote together (JDBC's batch
+            // update count), or -1 when one of them does not know.
+            let mut count = 0i64;
             for parameters in &sets {
-                count = inner.update(&session, &sql, parameters.as_ref())?;
+                let rows = inner.update(&session, &sql, parameters.as_ref())?;
+                count = if rows < 0 || count < 0 {
+                    -1
+                } else {
+                    count.saturating_add(rows)
+                };
             }
             Ok(count)
         })
@@ -990,15 +1007,18 @@ impl FlightSqlService for EmberFlightSql {
                 Err(e) if parameters.count() == 0 => return Err(status(e, &sql)),
                 Err(_) => None,
             };
-            Ok(((sql, parameters), schema))
+            let types = session.parameter_types(statement, &parameters);
+            Ok(((sql, parameters, types), schema))
         })
         .await?;
-        let (sql, parameters) = parameters;
+        let (sql, parameters, types) = parameters;
+        // Typed where the statement says (`x = ?` takes x's type); Null where it does not.
         let parameter_schema = Schema::new(
             parameters
                 .names()
                 .into_iter()
-                .map(|n| arrow::datatypes::Field::new(n, arrow::datatypes::DataType::Null, true))
+                .zip(types)
+                .map(|(name, data_type)| arrow::datatypes::Field::new(name, data_type, true))
                 .collect::<Vec<_>>(),
         );
         let handle = random_handle()?;

@@ -184,7 +184,39 @@ fn arrow_rs_client_prepared_statements() {
             .prepare("SELECT count(*) AS c FROM nums WHERE n > ?".into(), None)
             .await
             .unwrap();
-        assert_eq!(query.parameter_schema().unwrap().fields().len(), 1);
+        let parameter_types = |statement: &arrow_flight::sql::client::PreparedStatement<_>| {
+            statement
+                .parameter_schema()
+                .unwrap()
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect::<Vec<_>>()
+        };
+        // Typed from the statement: n is an INT (Spark's type of the literals 1, 5, 9).
+        assert_eq!(parameter_types(&query), [DataType::Int32]);
+        let typed = client
+            .prepare(
+                "SELECT n FROM nums WHERE n BETWEEN ? AND ? AND CAST(? AS DATE) > DATE '2020-01-01' \
+                 AND 'x' LIKE ? AND substr('abc', 1, 1) = (?) AND ? IN (1.5, n) AND abs(?) > 0"
+                    .into(),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            parameter_types(&typed),
+            [
+                DataType::Int32,
+                DataType::Int32,
+                DataType::Date32,
+                DataType::Utf8,
+                DataType::Utf8,
+                DataType::Decimal128(2, 1),
+                // A function argument says nothing about its type.
+                DataType::Null,
+            ]
+        );
         assert_eq!(query.dataset_schema().unwrap().field(0).name(), "c");
         let schema = Arc::new(Schema::new(vec![Field::new("p", DataType::Int64, false)]));
         for (bound, expected) in [(0i64, 3i64), (4, 2), (100, 0)] {
@@ -336,8 +368,20 @@ fn request_size_cancel_ownership_and_insert_parameters() {
             ],
         )
         .unwrap();
+        let types: Vec<DataType> = insert
+            .parameter_schema()
+            .unwrap()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [DataType::Int64, DataType::Utf8],
+            "the table's column types"
+        );
         insert.set_parameters(rows).unwrap();
-        insert.execute_update().await.unwrap();
+        assert_eq!(insert.execute_update().await.unwrap(), 2, "rows written");
         insert.close().await.unwrap();
         let info = owner
             .execute("SELECT name FROM people ORDER BY id".into(), None)

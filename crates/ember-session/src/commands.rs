@@ -210,6 +210,7 @@ impl EmberSession {
                 Ok(QueryResult {
                     schema,
                     batches: vec![batch],
+                    rows_written: None,
                 })
             }
             EmberStatement::Describe { name } => {
@@ -329,12 +330,12 @@ impl EmberSession {
         }
         let plan = self.bind(query)?;
         let schema = table_schema_of(&plan)?;
-        self.write_plan(plan, &spec, Arc::clone(&schema), or_replace)?;
+        let rows = self.write_plan(plan, &spec, Arc::clone(&schema), or_replace)?;
         let table = FileTable::open(&location, format, &options, Some(schema), &conf)?;
         self.uncache(table_name);
         self.catalog
             .register_table(table_name, Arc::new(table), true)?;
-        Ok(QueryResult::empty())
+        Ok(QueryResult::written(rows))
     }
 
     /// `INSERT INTO t query` adds the query's rows to table `t` as new files; `INSERT
@@ -409,7 +410,7 @@ impl EmberSession {
         let conf = self.conf.read().clone();
         let spec = WriteSpec::new(&location, table.format(), table.options(), &conf)?;
         let schema = table_schema_of(&plan)?;
-        self.write_plan(plan, &spec, schema, overwrite)?;
+        let rows = self.write_plan(plan, &spec, schema, overwrite)?;
         let refreshed = FileTable::open(
             &location,
             table.format(),
@@ -420,7 +421,7 @@ impl EmberSession {
         self.uncache(table_name);
         self.catalog
             .register_table(table_name, Arc::new(refreshed), true)?;
-        Ok(QueryResult::empty())
+        Ok(QueryResult::written(rows))
     }
 
     /// Runs a bound query as a write job: every result partition becomes one file in the

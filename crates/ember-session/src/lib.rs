@@ -1,7 +1,6 @@
 //! The driver-side session (Spark's SparkSession): SQL text in, result batches out, through
 //! the binder, the optimizer, the physical planner and the RDD scheduler.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, StringArray};
@@ -25,6 +24,9 @@ use crate::query_execution::output_schema;
 pub struct QueryResult {
     pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
+    /// Rows a write statement wrote (`INSERT`, `CREATE TABLE ... AS SELECT`); `None` for the
+    /// others.
+    pub rows_written: Option<u64>,
 }
 
 impl QueryResult {
@@ -36,6 +38,14 @@ impl QueryResult {
         QueryResult {
             schema: Arc::new(Schema::empty()),
             batches: vec![],
+            rows_written: None,
+        }
+    }
+
+    fn written(rows: u64) -> Self {
+        QueryResult {
+            rows_written: Some(rows),
+            ..Self::empty()
         }
     }
 
@@ -57,6 +67,7 @@ impl QueryResult {
         Ok(QueryResult {
             schema,
             batches: vec![batch],
+            rows_written: None,
         })
     }
 }
@@ -76,7 +87,9 @@ pub struct TableInfo {
 #[derive(Debug, Default)]
 pub struct QueryControl {
     cancelled: std::sync::atomic::AtomicBool,
-    job: parking_lot::Mutex<Option<(Arc<EmberContext>, ember_common::JobId)>>,
+    /// The context and the jobs the query started so far (one per window of a streamed
+    /// result).
+    jobs: parking_lot::Mutex<Option<(Arc<EmberContext>, Vec<ember_common::JobId>)>>,
 }
 
 impl QueryControl {
@@ -88,8 +101,10 @@ impl QueryControl {
     pub fn cancel(&self) {
         self.cancelled
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        if let Some((context, job)) = self.job.lock().as_ref() {
-            context.cancel_job(*job);
+        if let Some((context, jobs)) = self.jobs.lock().as_ref() {
+            for job in jobs {
+                context.cancel_job(*job);
+            }
         }
     }
 
@@ -105,7 +120,11 @@ impl QueryControl {
     }
 
     fn started(&self, context: &Arc<EmberContext>, job: ember_common::JobId) {
-        *self.job.lock() = Some((Arc::clone(context), job));
+        self.jobs
+            .lock()
+            .get_or_insert_with(|| (Arc::clone(context), Vec::new()))
+            .1
+            .push(job);
         // A cancel that came between the last check and now.
         if self.is_cancelled() {
             context.cancel_job(job);
@@ -113,7 +132,7 @@ impl QueryControl {
     }
 
     fn finished(&self) {
-        self.job.lock().take();
+        self.jobs.lock().take();
     }
 }
 
@@ -258,6 +277,47 @@ impl EmberSession {
         })
     }
 
+    /// The type each of a prepared statement's parameters takes, as far as the statement
+    /// says (`x = ?` takes x's type, `CAST(? AS DATE)` a date, `LIKE ?` a string, the `?` of
+    /// `INSERT INTO t VALUES (?, ?)` t's column types); `DataType::Null` where nothing says.
+    /// Never an error: a statement that does not bind yet types what it bound so far.
+    pub fn parameter_types(
+        &self,
+        statement: &ParsedStatement,
+        parameters: &Parameters,
+    ) -> Vec<DataType> {
+        let nulls = parameters.clone().bind_nulls();
+        let conf = self.conf.read().clone();
+        let mut binder = ember_sql::Binder::new(&self.catalog, &conf).with_parameters(Some(&nulls));
+        let _ = guard::guarded(&statement.text, || {
+            match &statement.statement {
+                EmberStatement::Query(query) => {
+                    binder.bind_query_statement(query)?;
+                }
+                EmberStatement::Insert { name, query, .. } => {
+                    if let Some(ember_sql::catalog::CatalogEntry::Table(table)) =
+                        self.catalog.lookup(&name.to_string())
+                    {
+                        let columns: Vec<DataType> = table
+                            .schema()
+                            .fields()
+                            .iter()
+                            .map(|f| f.data_type().clone())
+                            .collect();
+                        binder.note_values_parameter_types(query, &columns);
+                    }
+                    binder.bind_query_statement(query)?;
+                }
+                _ => {}
+            }
+            Ok(())
+        });
+        let found = binder.parameter_types();
+        (0..parameters.count())
+            .map(|i| found.get(&i).cloned().unwrap_or(DataType::Null))
+            .collect()
+    }
+
     /// The schema of the rows a statement other than a query returns (`SHOW TABLES`,
     /// `DESCRIBE`, `SET`, `EXPLAIN`), known without running it; `None` for statements that
     /// return no rows (DDL, `CACHE`, ...) and for queries (see [`EmberSession::plan_query`]).
@@ -311,60 +371,29 @@ impl EmberSession {
         let schema = output_schema(plan, &physical.schema())?;
         let (rdd, shuffles) = self.lower(physical)?;
         let conf = self.conf.read().clone();
-        let partitions: Vec<usize> = (0..rdd.num_partitions()).collect();
-        let result = self
-            .context
-            .submit_job(rdd, partitions, &conf)
-            .and_then(|handle| {
-                control.started(&self.context, handle.job_id());
-                let mut waiting: BTreeMap<usize, Vec<RecordBatch>> = BTreeMap::new();
-                let mut next = 0;
-                let mut reading = true;
-                let mut failure = None;
-                // The loop always drains the results and waits for the job, so the shuffles
-                // are removed only once no task reads them.
-                for (partition, batches) in handle.results().iter() {
-                    if !reading {
-                        continue;
-                    }
-                    waiting.insert(partition, batches);
-                    while let Some(batches) = waiting.remove(&next) {
-                        next += 1;
-                        for batch in batches {
-                            if !reading {
-                                break;
-                            }
-                            let delivered =
-                                RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())
-                                    .map_err(EmberError::from)
-                                    .map(&mut on_batch);
-                            match delivered {
-                                Ok(true) => {}
-                                Ok(false) => {
-                                    reading = false;
-                                    handle.cancel();
-                                }
-                                Err(e) => {
-                                    failure = Some(e);
-                                    reading = false;
-                                    handle.cancel();
-                                }
-                            }
+        let window = match conf.get_usize("ember.sql.incrementalCollect.partitions") {
+            0 => self.context.default_parallelism(),
+            n => n,
+        };
+        let mut listener = |job| control.started(&self.context, job);
+        let result =
+            self.context
+                .stream_partitions(rdd, &conf, window, &mut listener, |_, batches| {
+                    for batch in batches {
+                        let batch =
+                            RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())?;
+                        if !on_batch(batch) {
+                            return Ok(false);
                         }
                     }
-                }
-                let outcome = handle.wait();
-                control.finished();
-                match failure {
-                    Some(e) => Err(e),
-                    None => outcome,
-                }
-            });
+                    Ok(true)
+                });
+        control.finished();
+        // Every job ended, so no task reads the shuffles any more.
         for shuffle in &shuffles {
             self.context.remove_shuffle(*shuffle);
         }
-        result.map_err(EmberError::into_root)?;
-        Ok(())
+        result.map_err(EmberError::into_root)
     }
 
     /// The storage level of `name`'s cached data and how much of it the block manager holds;

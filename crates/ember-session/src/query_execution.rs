@@ -145,7 +145,11 @@ impl EmberSession {
             })
             .collect::<Result<Vec<_>>>()?;
         log::debug!("query finished in {:?}", started.elapsed());
-        Ok(QueryResult { schema, batches })
+        Ok(QueryResult {
+            schema,
+            batches,
+            rows_written: None,
+        })
     }
 
     /// The RDD lineage of a physical plan. With `ember.sql.verifyTaskSerialization`, every

@@ -81,18 +81,23 @@ impl Parameters {
         }
     }
 
+    /// The position (0 for `$1` or the first `?`) of the placeholder `name` that starts at
+    /// `at`; `None` when it is not a parameter of this statement.
+    pub(crate) fn index(&self, name: &str, at: Location) -> Option<usize> {
+        if name == "?" {
+            self.question_marks.iter().position(|l| *l == at)
+        } else {
+            numbered(name).map(|n| n - 1)
+        }
+    }
+
     /// The value of the placeholder `name` that starts at `at`.
     pub(crate) fn value(
         &self,
         name: &str,
         at: Location,
     ) -> std::result::Result<ScalarValue, String> {
-        let index = if name == "?" {
-            self.question_marks.iter().position(|l| *l == at)
-        } else {
-            numbered(name).map(|n| n - 1)
-        };
-        let Some(index) = index else {
+        let Some(index) = self.index(name, at) else {
             return Err(format!(
                 "'{name}' is not a parameter; use ? or $1, $2, ... in a prepared statement"
             ));

@@ -13,7 +13,7 @@ use super::coercion::{common_type, comparison_type, implicit_cast};
 use super::literal::{datetime_field_name, interval_literal, literal, typed_literal};
 use super::subquery::subquery_of;
 use super::typing::ExprType;
-use super::Binder;
+use super::{is_parameter, Binder};
 use crate::catalog::closest_names;
 use crate::error::{error_at, not_supported_at};
 use crate::functions::ansi;
@@ -43,6 +43,35 @@ impl Binder<'_> {
             .value(name, span.start)
             .map_err(|message| error_at(node, message))?;
         Ok(Expr::Literal(value, None))
+    }
+
+    /// Notes each parameter among `operands` (the sides of a comparison or arithmetic, the
+    /// value and bounds of BETWEEN, the value and items of IN) as taking the type of the
+    /// first other operand whose type is known.
+    fn note_operand_parameters(
+        &mut self,
+        operands: &[(&ast::Expr, &Expr)],
+        schema: &DFSchema,
+    ) -> Result<()> {
+        if self.parameters.is_none() {
+            return Ok(());
+        }
+        for (i, (node, _)) in operands.iter().enumerate() {
+            if !is_parameter(node) {
+                continue;
+            }
+            for (j, (other_node, other)) in operands.iter().enumerate() {
+                if i == j || is_parameter(other_node) {
+                    continue;
+                }
+                let data_type = other.fast_type(schema)?;
+                if !data_type.is_null() {
+                    self.note_parameter_type(node, &data_type);
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Binds an expression against the columns of `schema`, refusing one that nests deeper
@@ -91,6 +120,7 @@ impl Binder<'_> {
                 }
                 let l = self.bind_expr(left, schema)?;
                 let r = self.bind_expr(right, schema)?;
+                self.note_operand_parameters(&[(left, &l), (right, &r)], schema)?;
                 self.bind_binary(l, op, r, schema, expr)
             }
             E::IsNull(e) => Ok(Expr::IsNull(Box::new(self.bind_expr(e, schema)?))),
@@ -107,6 +137,7 @@ impl Binder<'_> {
                 };
                 let l = self.bind_expr(a, schema)?;
                 let r = self.bind_expr(b, schema)?;
+                self.note_operand_parameters(&[(a, &l), (b, &r)], schema)?;
                 self.coerce_binary(l, op, r, schema, expr)
             }
             E::Between {
@@ -118,6 +149,7 @@ impl Binder<'_> {
                 let v = self.bind_expr(value, schema)?;
                 let lo = self.bind_expr(low, schema)?;
                 let hi = self.bind_expr(high, schema)?;
+                self.note_operand_parameters(&[(value, &v), (low, &lo), (high, &hi)], schema)?;
                 let ansi = self.ansi();
                 let types = [
                     v.fast_type(schema)?,
@@ -161,6 +193,12 @@ impl Binder<'_> {
                     .iter()
                     .map(|e| self.bind_expr(e, schema))
                     .collect::<Result<Vec<_>>>()?;
+                if self.parameters.is_some() {
+                    let operands: Vec<(&ast::Expr, &Expr)> = std::iter::once((value.as_ref(), &v))
+                        .chain(list.iter().zip(&items))
+                        .collect();
+                    self.note_operand_parameters(&operands, schema)?;
+                }
                 let mut types = vec![v.fast_type(schema)?];
                 for item in &items {
                     types.push(item.fast_type(schema)?);
@@ -210,6 +248,8 @@ impl Binder<'_> {
                 any: false,
             } => {
                 let case_insensitive = matches!(expr, E::ILike { .. });
+                self.note_parameter_type(value, &DataType::Utf8);
+                self.note_parameter_type(pattern, &DataType::Utf8);
                 self.bind_like(
                     expr,
                     value,
@@ -227,6 +267,8 @@ impl Binder<'_> {
                 // REGEXP and RLIKE are the same operator.
                 regexp: _,
             } => {
+                self.note_parameter_type(value, &DataType::Utf8);
+                self.note_parameter_type(pattern, &DataType::Utf8);
                 let v = self.bind_string(value, schema)?;
                 let p = self.bind_string(pattern, schema)?;
                 let call = self.call_scalar("regexp_like", vec![v, p], schema, expr)?;
@@ -251,6 +293,7 @@ impl Binder<'_> {
                 }
                 let v = self.bind_expr(value, schema)?;
                 let to = sql_to_arrow(data_type).map_err(|e| error_at(expr, e.to_string()))?;
+                self.note_parameter_type(value, &to);
                 let from = v.fast_type(schema)?;
                 Ok(match kind {
                     ast::CastKind::TryCast | ast::CastKind::SafeCast => {

@@ -28,6 +28,7 @@ mod window;
 
 use std::collections::BTreeMap;
 
+use arrow::datatypes::DataType;
 use datafusion_common::DFSchema;
 use datafusion_expr::LogicalPlan;
 use ember_common::{EmberConf, Result};
@@ -67,6 +68,31 @@ pub struct Binder<'a> {
     using_joins: usize,
     /// How deep `bind_expr` is in the expression being bound.
     depth: usize,
+    /// The types the statement's context gives its parameters, by position (`$1` is 0): the
+    /// other side of a comparison or arithmetic, the type of a CAST, a LIKE pattern's string,
+    /// an INSERT's target column. Clients bind typed values with them.
+    parameter_types: BTreeMap<usize, DataType>,
+}
+
+/// The placeholder name and position of `node` when it is a parameter (`?`, `$1`), perhaps in
+/// parentheses.
+fn parameter_of(node: &ast::Expr) -> Option<(&str, sqlparser::tokenizer::Span)> {
+    let mut node = node;
+    while let ast::Expr::Nested(inner) = node {
+        node = inner;
+    }
+    match node {
+        ast::Expr::Value(ast::ValueWithSpan {
+            value: ast::Value::Placeholder(name),
+            span,
+        }) => Some((name, *span)),
+        _ => None,
+    }
+}
+
+/// Whether `node` is a parameter (`?`, `$1`), perhaps in parentheses.
+pub(crate) fn is_parameter(node: &ast::Expr) -> bool {
+    parameter_of(node).is_some()
 }
 
 impl<'a> Binder<'a> {
@@ -81,6 +107,7 @@ impl<'a> Binder<'a> {
             from_scopes: Vec::new(),
             using_joins: 0,
             depth: 0,
+            parameter_types: BTreeMap::new(),
         }
     }
 
@@ -88,6 +115,41 @@ impl<'a> Binder<'a> {
     pub fn with_parameters(mut self, parameters: Option<&'a crate::Parameters>) -> Self {
         self.parameters = parameters;
         self
+    }
+
+    /// The parameter types found while binding (see [`Binder::note_parameter_type`]), by
+    /// position; a parameter whose context says nothing about its type is absent. Also
+    /// meaningful after a bind that failed part-way.
+    pub fn parameter_types(&self) -> &BTreeMap<usize, DataType> {
+        &self.parameter_types
+    }
+
+    /// Records that the parameter `node` (when it is one, perhaps in parentheses) takes values
+    /// of type `data_type`; the first type noted for a parameter wins.
+    pub fn note_parameter_type(&mut self, node: &ast::Expr, data_type: &DataType) {
+        let Some((name, span)) = parameter_of(node) else {
+            return;
+        };
+        if data_type.is_null() {
+            return;
+        }
+        if let Some(index) = self.parameters.and_then(|p| p.index(name, span.start)) {
+            self.parameter_types
+                .entry(index)
+                .or_insert_with(|| data_type.clone());
+        }
+    }
+
+    /// Notes the types of the parameters written directly in `query`'s VALUES rows from the
+    /// columns they fill (`INSERT INTO t VALUES (?, ?)` takes t's column types).
+    pub fn note_values_parameter_types(&mut self, query: &ast::Query, columns: &[DataType]) {
+        if let ast::SetExpr::Values(values) = query.body.as_ref() {
+            for row in &values.rows {
+                for (value, data_type) in row.iter().zip(columns) {
+                    self.note_parameter_type(value, data_type);
+                }
+            }
+        }
     }
 
     /// Binds a query (SELECT, WITH, VALUES, set operations) to a logical plan.
