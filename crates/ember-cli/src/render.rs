@@ -4,12 +4,11 @@
 //!
 //! Two passes over the rows: the first measures every column's width, the second writes.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
-use arrow::util::display::{ArrayFormatter, FormatOptions};
+use ember_common::display::SparkFormatter;
 use unicode_width::UnicodeWidthStr;
 
 /// Writes `headers` and the first `max_rows` rows of `batches` as a table; returns the
@@ -19,15 +18,14 @@ pub fn write_table(
     headers: &[String],
     batches: &[RecordBatch],
     max_rows: usize,
-    options: &FormatOptions,
 ) -> io::Result<usize> {
     let mut widths: Vec<usize> = headers.iter().map(|h| cell_width(h)).collect();
     let mut cell = String::new();
     let mut shown = 0;
-    for_each_row(batches, max_rows, options, |formatters, row| {
+    for_each_row(batches, max_rows, |formatters, row| {
         for (column, formatter) in formatters.iter().enumerate() {
             cell.clear();
-            let _ = write!(cell, "{}", formatter.value(row));
+            formatter.write(row, &mut cell);
             widths[column] = widths[column].max(cell_width(&cell));
         }
         shown += 1;
@@ -46,10 +44,10 @@ pub fn write_table(
     write_row(out, headers.iter().map(String::as_str), &widths)?;
     writeln!(out, "{border}")?;
     let mut cells: Vec<String> = vec![String::new(); widths.len()];
-    for_each_row(batches, max_rows, options, |formatters, row| {
+    for_each_row(batches, max_rows, |formatters, row| {
         for (text, formatter) in cells.iter_mut().zip(formatters) {
             text.clear();
-            let _ = write!(text, "{}", formatter.value(row));
+            formatter.write(row, text);
         }
         write_row(out, cells.iter().map(String::as_str), &widths)
     })?;
@@ -62,8 +60,7 @@ pub fn write_table(
 fn for_each_row<'a>(
     batches: &'a [RecordBatch],
     max_rows: usize,
-    options: &FormatOptions<'a>,
-    mut f: impl FnMut(&[ArrayFormatter<'a>], usize) -> io::Result<()>,
+    mut f: impl FnMut(&[SparkFormatter<'a>], usize) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut left = max_rows;
     for batch in batches {
@@ -73,7 +70,7 @@ fn for_each_row<'a>(
         let formatters = batch
             .columns()
             .iter()
-            .map(|column| ArrayFormatter::try_new(column.as_ref() as &dyn Array, options))
+            .map(|column| SparkFormatter::try_new(column.as_ref() as &dyn Array))
             .collect::<Result<Vec<_>, _>>()
             .map_err(io::Error::other)?;
         let rows = batch.num_rows().min(left);
@@ -148,7 +145,7 @@ mod tests {
         let batches = [batch(), batch()];
         let mut out = Vec::new();
         let headers = vec!["id".to_string(), "name".to_string()];
-        let shown = write_table(&mut out, &headers, &batches, usize::MAX, &options).unwrap();
+        let shown = write_table(&mut out, &headers, &batches, usize::MAX).unwrap();
         assert_eq!(shown, 6);
         let expected = arrow::util::pretty::pretty_format_batches_with_options(&batches, &options)
             .unwrap()
@@ -158,10 +155,9 @@ mod tests {
 
     #[test]
     fn at_most_max_rows_are_written() {
-        let options = ember_common::display::spark_format_options();
         let mut out = Vec::new();
         let headers = vec!["id".to_string(), "name".to_string()];
-        let shown = write_table(&mut out, &headers, &[batch(), batch()], 4, &options).unwrap();
+        let shown = write_table(&mut out, &headers, &[batch(), batch()], 4).unwrap();
         assert_eq!(shown, 4);
         assert_eq!(String::from_utf8(out).unwrap().lines().count(), 4 + 4);
     }

@@ -286,14 +286,8 @@ fn print_result(result: &QueryResult, started: Instant, max_rows: usize) {
     let headers: Vec<String> = shown.fields().iter().map(|f| f.name().clone()).collect();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = crate::render::write_table(
-        &mut out,
-        &headers,
-        &batches,
-        limit,
-        &ember_common::display::spark_format_options(),
-    )
-    .and_then(|shown| out.flush().map(|_| shown));
+    let written = crate::render::write_table(&mut out, &headers, &batches, limit)
+        .and_then(|shown| out.flush().map(|_| shown));
     drop(out);
     let elapsed = started.elapsed().as_secs_f64();
     match written {

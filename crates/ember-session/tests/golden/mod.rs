@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
-use arrow::util::display::ArrayFormatter;
+use ember_common::display::SparkFormatter;
 use ember_common::{EmberConf, EmberError};
 use ember_session::{EmberSession, QueryResult};
 use ember_sql::types::spark_type_name;
@@ -59,13 +59,12 @@ fn render(sql: &str, result: Result<QueryResult, EmberError>) -> (String, String
 }
 
 fn rows_of(batches: &[RecordBatch]) -> Vec<String> {
-    let options = ember_common::display::spark_format_options();
     let mut lines = Vec::new();
     for batch in batches {
-        let formatters: Vec<ArrayFormatter> = batch
+        let formatters: Vec<SparkFormatter> = batch
             .columns()
             .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref() as &dyn Array, &options))
+            .map(|c| SparkFormatter::try_new(c.as_ref() as &dyn Array))
             .collect::<Result<_, _>>()
             .expect("every Arrow type Ember produces can be formatted");
         for row in 0..batch.num_rows() {

@@ -16,7 +16,7 @@ use super::typing::ExprType;
 use super::{is_parameter, Binder};
 use crate::catalog::closest_names;
 use crate::error::{error_at, not_supported_at};
-use crate::functions::ansi;
+use crate::functions::{ansi, is_string};
 use crate::types::{spark_type_name, sql_to_arrow};
 
 /// The deepest an expression may nest: each level costs the binder, the optimizer and the
@@ -295,13 +295,46 @@ impl Binder<'_> {
                 let to = sql_to_arrow(data_type).map_err(|e| error_at(expr, e.to_string()))?;
                 self.note_parameter_type(value, &to);
                 let from = v.fast_type(schema)?;
+                let ansi_mode = self.conf.get_bool("ember.sql.ansi.enabled");
+                let is_bytes = |t: &DataType| {
+                    matches!(
+                        t,
+                        DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                    )
+                };
+                let bytes_cast_refused = |reason: &str| {
+                    error_at(
+                        expr,
+                        format!(
+                            "[DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION] Cannot resolve '{expr}' due to data type mismatch: cannot cast \"{}\" to \"{}\"{reason}",
+                            spark_type_name(&from).to_uppercase(),
+                            spark_type_name(&to).to_uppercase()
+                        ),
+                    )
+                };
+                if is_bytes(&to) && !is_bytes(&from) && !from.is_null() && !is_string(&from) {
+                    if !from.is_integer() {
+                        return Err(bytes_cast_refused(""));
+                    }
+                    if ansi_mode {
+                        return Err(bytes_cast_refused(
+                            " with ANSI mode on; set ember.sql.ansi.enabled to false for the big-endian bytes of the integer",
+                        ));
+                    }
+                    return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+                        crate::functions::binary::integral_to_binary().into_udf(),
+                        vec![v],
+                    )));
+                }
+                if is_bytes(&from) && !is_bytes(&to) && !is_string(&to) {
+                    return Err(bytes_cast_refused("; binary casts only to string"));
+                }
                 Ok(match kind {
                     ast::CastKind::TryCast | ast::CastKind::SafeCast => {
                         Expr::TryCast(TryCast::new(Box::new(v), to))
                     }
                     _ if ansi::cast_can_fail(&from, &to) => {
                         // Spark's cast: ANSI errors name the value, legacy mode returns NULL.
-                        let ansi_mode = self.conf.get_bool("ember.sql.ansi.enabled");
                         let target = ScalarValue::try_from(&to)?;
                         Expr::ScalarFunction(ScalarFunction::new_udf(
                             ansi::spark_cast(ansi_mode).into_udf(),

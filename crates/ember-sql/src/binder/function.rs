@@ -312,6 +312,47 @@ impl Binder<'_> {
                     Some(Box::new(implicit_cast(e, &common, schema, self.ansi())?)),
                 )));
             }
+            // decode(expr, search, result [, search, result] ... [, default]): Oracle's
+            // DECODE, a CASE over null-safe equality (decode(bin, charset) is the function).
+            "decode" if bound.len() >= 3 => {
+                let mut args = bound.into_iter();
+                let Some(value) = args.next() else {
+                    unreachable!("three or more arguments")
+                };
+                let mut rest: Vec<Expr> = args.collect();
+                let default = (rest.len() % 2 == 1).then(|| rest.pop()).flatten();
+                let mut result_types = Vec::new();
+                for pair in rest.chunks(2) {
+                    result_types.push(pair[1].fast_type(schema)?);
+                }
+                if let Some(d) = &default {
+                    result_types.push(d.fast_type(schema)?);
+                }
+                let ansi = self.ansi();
+                let common = common_type(&result_types, ansi)
+                    .ok_or_else(|| error_at(node, "decode results have no common type"))?;
+                let mut branches = Vec::new();
+                let mut pairs = rest.into_iter();
+                while let (Some(search), Some(result)) = (pairs.next(), pairs.next()) {
+                    let matches = self.coerce_binary(
+                        value.clone(),
+                        Operator::IsNotDistinctFrom,
+                        search,
+                        schema,
+                        node,
+                    )?;
+                    branches.push((
+                        Box::new(matches),
+                        Box::new(implicit_cast(result, &common, schema, ansi)?),
+                    ));
+                }
+                let default = default
+                    .map(|d| implicit_cast(d, &common, schema, ansi).map(Box::new))
+                    .transpose()?;
+                return Ok(Expr::Case(datafusion_expr::expr::Case::new(
+                    None, branches, default,
+                )));
+            }
             "to_date" | "to_timestamp" => {
                 let ansi = self.conf.get_bool("ember.sql.ansi.enabled");
                 let Some(udf) = crate::functions::datetime::functions(ansi)

@@ -27,6 +27,17 @@ pub(crate) fn literal(value: &ast::Value, node: &ast::Expr) -> Result<Expr> {
         }
         ast::Value::Boolean(b) => ScalarValue::Boolean(Some(*b)),
         ast::Value::Null => ScalarValue::Null,
+        // X'4A6B': bytes; an odd number of digits has an implied leading 0, as in Spark.
+        ast::Value::HexStringLiteral(digits) => ScalarValue::Binary(Some(
+            crate::functions::binary::unhex_bytes(digits).ok_or_else(|| {
+                error_at(
+                    node,
+                    format!(
+                        "[INVALID_TYPED_LITERAL] The value of the typed literal \"X\" is invalid: 'X'{digits}''; a binary literal holds hex digits 0-9 and A-F"
+                    ),
+                )
+            })?,
+        )),
         other => {
             return Err(error_at(
                 node,

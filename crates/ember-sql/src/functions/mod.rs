@@ -1,11 +1,12 @@
 //! Ember's own functions, where Spark's semantics differ from the stock implementations.
 //!
-//! One file per family: `string.rs`, `datetime.rs`, `math.rs`, `aggregate.rs`. Most scalar
+//! One file per family: `string.rs`, `binary.rs`, `datetime.rs`, `math.rs`, `aggregate.rs`. Most scalar
 //! functions are a [`SparkUdf`]: a name, an argument coercion, a result type and a kernel
 //! over Arrow arrays.
 
 pub mod aggregate;
 pub mod ansi;
+pub mod binary;
 pub mod chain;
 pub mod conditional;
 pub mod datetime;
@@ -238,6 +239,7 @@ pub(crate) fn is_integer(t: &DataType) -> bool {
 pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut all = Vec::new();
     all.extend(string::functions());
+    all.extend(binary::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
     all.push(type_of_udf());
@@ -260,10 +262,12 @@ fn type_of_udf() -> SparkUdf {
 pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     use ansi::{ArithOp, Overflow};
     let mut all = string::functions();
+    all.extend(binary::functions());
     all.extend(datetime::functions(ansi));
     all.extend(math::functions());
     all.push(type_of_udf());
     all.push(ansi::spark_cast(ansi));
+    all.push(binary::integral_to_binary());
     all.extend(decimal::functions(ansi));
     all.push(chain::arith_chain(ansi));
     all.push(normalize::normalize_nan_and_zero());
