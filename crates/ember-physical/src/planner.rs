@@ -8,6 +8,7 @@
 //! Limit       => LimitExec <- Exchange single <- LimitExec per partition
 //! Repartition => Exchange hash(keys)                  (DISTRIBUTE BY)
 //! SortWithinPartitions => SortExec per partition      (SORT BY)
+//! Generate             => GenerateExec                  (explode, LATERAL VIEW)
 //! ```
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use datafusion_expr::logical_plan::{
 use datafusion_expr::{Expr, LogicalPlan};
 use datafusion_physical_expr::aggregate::{AggregateExprBuilder, AggregateFunctionExpr};
 use datafusion_physical_expr::expressions::Column as PhysicalColumn;
-use ember_common::logical::SortWithinPartitions;
+use ember_common::logical::{Generate, SortWithinPartitions};
 use ember_common::{EmberError, Result};
 use ember_datasource::FileTableSource;
 
@@ -30,6 +31,7 @@ use crate::expressions::{create_physical_expr, PhysicalExprRef};
 use crate::operators::cached_scan::{CachedScanExec, CachedTableSource};
 use crate::operators::exchange::ExchangeExec;
 use crate::operators::filter::FilterExec;
+use crate::operators::generate::GenerateExec;
 use crate::operators::hash_aggregate::{AggregateMode, HashAggregateExec};
 use crate::operators::hash_join::{BuildSide, HashJoinExec, JoinMode};
 use crate::operators::limit::LimitExec;
@@ -160,13 +162,30 @@ impl PhysicalPlanner {
                 "DISTINCT should have been planned as an aggregate",
             )),
             LogicalPlan::Repartition(repartition) => self.plan_repartition(repartition),
-            LogicalPlan::Extension(extension) => match SortWithinPartitions::of(plan) {
-                Some(sort) => self.plan_sort_within_partitions(sort),
-                None => Err(EmberError::NotSupported(format!(
+            LogicalPlan::Extension(extension) => {
+                if let Some(sort) = SortWithinPartitions::of(plan) {
+                    return self.plan_sort_within_partitions(sort);
+                }
+                if let Some(generate) = Generate::of(plan) {
+                    let input = self.create_physical_plan(&generate.input)?;
+                    let args = generate
+                        .args
+                        .iter()
+                        .map(|a| create_physical_expr(a, generate.input.schema()))
+                        .collect::<Result<Vec<_>>>()?;
+                    return Ok(Arc::new(GenerateExec::new(
+                        generate.kind,
+                        args,
+                        generate.outer,
+                        Arc::new(generate.schema.as_arrow().clone()),
+                        input,
+                    )));
+                }
+                Err(EmberError::NotSupported(format!(
                     "planning the logical node {}",
                     extension.node.name()
-                ))),
-            },
+                )))
+            }
             other => Err(EmberError::NotSupported(format!(
                 "planning {}",
                 other.display()

@@ -39,6 +39,35 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
             }
             DataType::Decimal128(precision as u8, scale as i8)
         }
+        S::Array(ast::ArrayElemTypeDef::AngleBracket(element)) => {
+            crate::functions::collection::list_of(sql_to_arrow(element)?)
+        }
+        S::Map(key, value) => {
+            crate::functions::collection::map_of(sql_to_arrow(key)?, sql_to_arrow(value)?)
+        }
+        S::Struct(fields, _) => {
+            let fields = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if f.options.is_some() {
+                        return Err(EmberError::NotSupported(
+                            "OPTIONS on a struct field".into(),
+                        ));
+                    }
+                    let name = f
+                        .field_name
+                        .as_ref()
+                        .map_or_else(|| format!("col{}", i + 1), |n| n.value.clone());
+                    Ok(arrow::datatypes::Field::new(
+                        name,
+                        sql_to_arrow(&f.field_type)?,
+                        true,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            DataType::Struct(fields.into())
+        }
         S::Custom(name, args) if args.is_empty() => match name.to_string().to_lowercase().as_str() {
             "long" => DataType::Int64,
             "short" => DataType::Int16,
@@ -81,6 +110,14 @@ pub fn spark_type_name(data_type: &DataType) -> String {
         DataType::List(f) | DataType::LargeList(f) => {
             format!("array<{}>", spark_type_name(f.data_type()))
         }
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => format!(
+                "map<{},{}>",
+                spark_type_name(kv[0].data_type()),
+                spark_type_name(kv[1].data_type())
+            ),
+            other => format!("map<{}>", spark_type_name(other)),
+        },
         DataType::Struct(fields) => format!(
             "struct<{}>",
             fields

@@ -3,6 +3,7 @@
 pub mod cached_scan;
 pub mod exchange;
 pub mod filter;
+pub mod generate;
 pub mod hash_aggregate;
 pub mod hash_join;
 pub mod limit;

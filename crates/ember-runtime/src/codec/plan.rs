@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion_common::JoinType;
+use ember_common::logical::GeneratorKind;
 use ember_common::{EmberError, Result, ShuffleId};
 use ember_datasource::{
     CsvOptions, DataFile, FileFormat, FileTable, FileTableParts, FormatParts, ParseMode,
@@ -26,6 +27,7 @@ use ember_physical::expressions::PhysicalExprRef;
 use ember_physical::operators::cached_scan::CachedScanExec;
 use ember_physical::operators::exchange::{ExchangeExec, ShuffleReadExec};
 use ember_physical::operators::filter::FilterExec;
+use ember_physical::operators::generate::GenerateExec;
 use ember_physical::operators::hash_aggregate::{AggregateMode, HashAggregateExec};
 use ember_physical::operators::hash_join::{BuildSide, HashJoinExec, JoinMode};
 use ember_physical::operators::limit::LimitExec;
@@ -65,7 +67,7 @@ pub mod pb {
     pub struct PlanNode {
         #[prost(
             oneof = "plan_node::Node",
-            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
+            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16"
         )]
         pub node: Option<plan_node::Node>,
     }
@@ -106,6 +108,8 @@ pub mod pb {
             CachedScan(Box<super::CachedScanNode>),
             #[prost(message, tag = "15")]
             Write(Box<super::WriteNode>),
+            #[prost(message, tag = "16")]
+            Generate(Box<super::GenerateNode>),
         }
     }
 
@@ -285,6 +289,32 @@ pub mod pb {
         #[prost(message, optional, tag = "2")]
         pub predicate: Option<PhysicalExprNode>,
     }
+
+    /// `GenerateExec`: the generator, its arguments over the input, and the output schema
+    /// (the input's columns, then the generated ones).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct GenerateNode {
+        #[prost(message, optional, boxed, tag = "1")]
+        pub input: Option<Box<PlanNode>>,
+        /// `GENERATOR_*`.
+        #[prost(int32, tag = "2")]
+        pub kind: i32,
+        /// Rows of `stack(n, ...)`.
+        #[prost(uint64, tag = "3")]
+        pub stack_rows: u64,
+        #[prost(message, repeated, tag = "4")]
+        pub args: Vec<PhysicalExprNode>,
+        #[prost(bool, tag = "5")]
+        pub outer: bool,
+        #[prost(bytes = "vec", tag = "6")]
+        pub schema: Vec<u8>,
+    }
+
+    /// `GENERATOR_*` values of [`GenerateNode::kind`].
+    pub const GENERATOR_EXPLODE: i32 = 0;
+    pub const GENERATOR_POSEXPLODE: i32 = 1;
+    pub const GENERATOR_INLINE: i32 = 2;
+    pub const GENERATOR_STACK: i32 = 3;
 
     /// An expression and the name of its output column.
     #[derive(Clone, PartialEq, prost::Message)]
@@ -791,6 +821,23 @@ pub fn encode_plan(plan: &Arc<dyn ExecutionPlan>) -> Result<pb::PlanNode> {
                 predicate: Some(expr::encode_expr(filter.predicate())?),
             }))
         }
+        "GenerateExec" => {
+            let generate = downcast::<GenerateExec>(plan)?;
+            let (kind, stack_rows) = match generate.kind() {
+                GeneratorKind::Explode => (pb::GENERATOR_EXPLODE, 0),
+                GeneratorKind::PosExplode => (pb::GENERATOR_POSEXPLODE, 0),
+                GeneratorKind::Inline => (pb::GENERATOR_INLINE, 0),
+                GeneratorKind::Stack { rows } => (pb::GENERATOR_STACK, rows as u64),
+            };
+            Node::Generate(Box::new(pb::GenerateNode {
+                input: encode_only_child(plan)?,
+                kind,
+                stack_rows,
+                args: encode_exprs(generate.args())?,
+                outer: generate.outer(),
+                schema: ipc::encode_schema(&plan.schema())?,
+            }))
+        }
         "ProjectExec" => {
             let project = downcast::<ProjectExec>(plan)?;
             Node::Project(Box::new(pb::ProjectNode {
@@ -975,7 +1022,7 @@ pub fn encode_plan(plan: &Arc<dyn ExecutionPlan>) -> Result<pb::PlanNode> {
         other => {
             return Err(EmberError::NotSupported(format!(
                 "sending the operator {other} to an executor; the plan codec knows ScanExec, \
-                 FilterExec, ProjectExec, HashAggregateExec, HashJoinExec, NestedLoopJoinExec, \
+                 FilterExec, GenerateExec, ProjectExec, HashAggregateExec, HashJoinExec, NestedLoopJoinExec, \
                  SortExec, LimitExec, UnionExec, ValuesExec, WindowExec, ExchangeExec, WriteExec and \
                  ShuffleReadExec"
             )))
@@ -1314,6 +1361,30 @@ pub fn decode_plan(node: &pb::PlanNode) -> Result<Arc<dyn ExecutionPlan>> {
             let predicate =
                 decode_required_expr(&filter.predicate, &input.schema(), "a filter's predicate")?;
             Arc::new(FilterExec::new(predicate, input))
+        }
+        Node::Generate(generate) => {
+            let input = decode_child(&generate.input, "a generator's input")?;
+            let kind = match generate.kind {
+                pb::GENERATOR_EXPLODE => GeneratorKind::Explode,
+                pb::GENERATOR_POSEXPLODE => GeneratorKind::PosExplode,
+                pb::GENERATOR_INLINE => GeneratorKind::Inline,
+                pb::GENERATOR_STACK => GeneratorKind::Stack {
+                    rows: to_usize(generate.stack_rows, "stack rows")?,
+                },
+                other => {
+                    return Err(EmberError::internal(format!(
+                        "unknown generator kind {other} in a plan"
+                    )))
+                }
+            };
+            let args = decode_exprs(&generate.args, &input.schema())?;
+            Arc::new(GenerateExec::new(
+                kind,
+                args,
+                generate.outer,
+                ipc::decode_schema(&generate.schema)?,
+                input,
+            ))
         }
         Node::Project(project) => {
             let input = decode_child(&project.input, "a projection's input")?;

@@ -446,6 +446,66 @@ impl Binder<'_> {
                 expr,
                 "'*' is only allowed in a SELECT list or in count(*)",
             )),
+            // struct(a, b, 1): sqlparser reads it as BigQuery's STRUCT; fields are named after
+            // the columns given (or `AS name`), else col1, col2, ... as Spark names them.
+            E::Struct { values, fields } => {
+                if !fields.is_empty() {
+                    return Err(not_supported_at(
+                        expr,
+                        "STRUCT<...>(...) with declared field types; use named_struct('a', x, ...) or CAST",
+                    ));
+                }
+                let mut args = Vec::new();
+                for (i, value) in values.iter().enumerate() {
+                    let (name, value) = match value {
+                        E::Named { expr, name } => (name.value.clone(), expr.as_ref()),
+                        E::Identifier(id) => (id.value.clone(), value),
+                        E::CompoundIdentifier(ids) => (
+                            ids.last()
+                                .map_or_else(|| format!("col{}", i + 1), |id| id.value.clone()),
+                            value,
+                        ),
+                        other => (format!("col{}", i + 1), other),
+                    };
+                    args.push(Expr::Literal(ScalarValue::Utf8(Some(name)), None));
+                    args.push(self.bind_expr(value, schema)?);
+                }
+                self.call_scalar("named_struct", args, schema, expr)
+            }
+            E::CompoundFieldAccess { root, access_chain } => {
+                let mut value = self.bind_expr(root, schema)?;
+                for access in access_chain {
+                    value = match access {
+                        ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                            let index = self.bind_expr(index, schema)?;
+                            let mut get = crate::functions::collection::get_item();
+                            get = get.with_ansi(self.ansi());
+                            super::function::call_udf(
+                                get.into_udf(),
+                                vec![value, index],
+                                schema,
+                                "spark_get_item",
+                                expr,
+                            )?
+                        }
+                        ast::AccessExpr::Subscript(slice) => {
+                            return Err(not_supported_at(
+                                expr,
+                                format!(
+                                    "the array slice [{slice}]; use slice(array, start, length)"
+                                ),
+                            ))
+                        }
+                        ast::AccessExpr::Dot(field) => {
+                            return Err(not_supported_at(
+                                expr,
+                                format!("the field access .{field} on an expression"),
+                            ))
+                        }
+                    };
+                }
+                Ok(value)
+            }
             other => Err(not_supported_at(other, format!("the expression '{other}'"))),
         }
     }

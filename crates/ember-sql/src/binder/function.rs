@@ -241,6 +241,16 @@ impl Binder<'_> {
             return self.bind_window_function(&call, schema, node);
         }
         let name = call.name.clone();
+        if super::generate::is_generator(&name) {
+            // A generator alone as a SELECT item or in LATERAL VIEW was taken out before the
+            // expressions were bound; one that gets here is inside an expression or clause.
+            return Err(error_at(
+                node,
+                format!(
+                    "[UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS] The generator is not supported: {name} can only be used alone as a SELECT item or in LATERAL VIEW, not inside an expression or another clause"
+                ),
+            ));
+        }
         check_arity(&name, call.args.len(), node)?;
         if is_spark_aggregate(&name) {
             return self.bind_aggregate(&call, schema, node, false);
@@ -311,6 +321,22 @@ impl Binder<'_> {
                     )],
                     Some(Box::new(implicit_cast(e, &common, schema, self.ansi())?)),
                 )));
+            }
+            // struct(a, b, 1): fields named after the columns given, else col1, col2, ...
+            "struct" => {
+                let mut args = Vec::new();
+                for (i, (arg, value)) in call.args.iter().zip(bound).enumerate() {
+                    let name = match arg {
+                        super::call::CallArg::Expr(ast::Expr::Identifier(id)) => id.value.clone(),
+                        super::call::CallArg::Expr(ast::Expr::CompoundIdentifier(ids)) => ids
+                            .last()
+                            .map_or_else(|| format!("col{}", i + 1), |id| id.value.clone()),
+                        _ => format!("col{}", i + 1),
+                    };
+                    args.push(Expr::Literal(ScalarValue::Utf8(Some(name)), None));
+                    args.push(value);
+                }
+                return self.call_scalar("named_struct", args, schema, node);
             }
             // decode(expr, search, result [, search, result] ... [, default]): Oracle's
             // DECODE, a CASE over null-safe equality (decode(bin, charset) is the function).
@@ -498,12 +524,23 @@ impl Binder<'_> {
                 format!("Undefined function '{name}'.{hint}"),
             ));
         };
+        // Ember's own functions are registered in their ANSI form; outside ANSI mode the
+        // ones that fail on bad input return NULL instead.
+        let udf = match udf.inner().downcast_ref::<crate::functions::SparkUdf>() {
+            Some(spark) if !self.ansi() => crate::functions::spark_udf_by_name(
+                datafusion_expr::ScalarUDFImpl::name(spark),
+                false,
+            )
+            .map(crate::functions::SparkUdf::into_udf)
+            .unwrap_or(udf),
+            _ => udf,
+        };
         call_udf(udf, args, schema, name, node)
     }
 }
 
 /// Calls `udf`, coercing the arguments to its signature.
-fn call_udf(
+pub(super) fn call_udf(
     udf: Arc<ScalarUDF>,
     args: Vec<Expr>,
     schema: &DFSchema,

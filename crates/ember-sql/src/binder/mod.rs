@@ -8,9 +8,10 @@
 
 mod call;
 mod coalesce;
-mod coercion;
+pub(crate) mod coercion;
 mod expr;
 mod function;
+mod generate;
 mod grouping;
 mod like;
 pub(crate) mod literal;

@@ -21,6 +21,29 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
             unquoted(&t.value.value)
         ),
         E::Nested(inner) => spark_name(inner),
+        E::CompoundFieldAccess { root, access_chain } => {
+            let mut name = spark_name(root);
+            for access in access_chain {
+                match access {
+                    ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                        name = format!("{name}[{}]", spark_name(index));
+                    }
+                    other => name.push_str(&other.to_string()),
+                }
+            }
+            name
+        }
+        E::Struct { values, .. } => format!(
+            "struct({})",
+            values
+                .iter()
+                .map(|v| match v {
+                    E::Named { name, .. } => name.value.clone(),
+                    other => spark_name(other),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         E::BinaryOp { .. } => binary_chain_name(expr),
         E::UnaryOp { op, expr } => match op {
             ast::UnaryOperator::Not | ast::UnaryOperator::BangNot => {

@@ -102,16 +102,6 @@ impl Binder<'_> {
                 "SELECT ... INTO; use CREATE TABLE ... AS SELECT or INSERT INTO",
             ));
         }
-        if let Some(view) = lateral_views.first() {
-            return Err(not_supported_at(
-                view,
-                format!(
-                    "LATERAL VIEW {}: generator functions (explode, posexplode, inline, stack) \
-                     are not supported yet",
-                    view.lateral_view
-                ),
-            ));
-        }
         if let Some(prewhere) = prewhere {
             return Err(not_supported_at(
                 prewhere,
@@ -144,8 +134,42 @@ impl Binder<'_> {
             scope.hidden = relation.hidden();
             scope.renamed = relation.renamed.clone();
         }
-        let visible = relation.visible;
+        let mut visible = relation.visible;
         let mut plan = relation.plan;
+
+        // LATERAL VIEW [OUTER] gen(...) t AS c1, ...: after FROM, before WHERE; its columns
+        // are part of `*`.
+        for view in lateral_views {
+            let ast::LateralView {
+                lateral_view,
+                lateral_view_name,
+                lateral_col_alias,
+                outer,
+            } = view;
+            let Some(function) = super::generate::generator_call(lateral_view) else {
+                return Err(error_at(
+                    lateral_view,
+                    format!(
+                        "LATERAL VIEW needs a generator function (explode, explode_outer, posexplode, posexplode_outer, inline, inline_outer, stack), not '{lateral_view}'"
+                    ),
+                ));
+            };
+            let qualifier = lateral_view_name
+                .0
+                .last()
+                .map(|part| part.to_string())
+                .unwrap_or_default();
+            let before = plan.schema().fields().len();
+            plan = self.bind_generator(
+                function,
+                lateral_view,
+                *outer,
+                plan,
+                &qualifier,
+                lateral_col_alias,
+            )?;
+            visible.extend(plan.schema().columns().into_iter().skip(before));
+        }
 
         if let Some(selection) = selection {
             let predicate = self.bind_expr(selection, plan.schema())?;
@@ -165,8 +189,36 @@ impl Binder<'_> {
             plan = LogicalPlanBuilder::from(plan).filter(predicate)?.build()?;
         }
 
+        // A generator in the SELECT list: its rows are made here, over the rows that passed
+        // WHERE, and its item becomes the generated columns.
+        let rewritten;
+        let projection = match self.select_list_generator(projection, plan)? {
+            (generated, Some(items)) => {
+                plan = generated;
+                rewritten = items;
+                &rewritten
+            }
+            (unchanged, None) => {
+                plan = unchanged;
+                projection
+            }
+        };
+        let has_generator = projection.as_ptr() != select.projection.as_ptr();
+        if has_generator && (!group_by_is_empty(group_by) || having.is_some()) {
+            return Err(not_supported_at(
+                select,
+                "a generator in the SELECT list of a query with GROUP BY or HAVING; generate in a subquery or with LATERAL VIEW",
+            ));
+        }
+
         let from_schema = plan.schema().clone();
         let items = self.bind_select_items(projection, &from_schema, &visible)?;
+        if has_generator && !find_aggregate_exprs(items.iter().map(|i| &i.expr)).is_empty() {
+            return Err(not_supported_at(
+                select,
+                "a generator next to aggregate functions in the SELECT list; aggregate in a subquery first",
+            ));
+        }
 
         let (group_exprs, grouping_sets) = self.bind_group_by(group_by, &items, &from_schema)?;
         let mut having = match having {
@@ -490,6 +542,61 @@ impl Binder<'_> {
         Ok(bound)
     }
 
+    /// Finds the generator in `projection` (at most one, at the top of its item) and makes
+    /// its rows over `plan`; gives the new plan and the SELECT list with the generator's item
+    /// replaced by the generated columns, or `plan` and `None` when there is no generator.
+    fn select_list_generator(
+        &mut self,
+        projection: &[ast::SelectItem],
+        plan: LogicalPlan,
+    ) -> Result<(LogicalPlan, Option<Vec<ast::SelectItem>>)> {
+        let mut found: Option<(usize, &ast::Function, &ast::Expr, Vec<ast::Ident>)> = None;
+        for (i, item) in projection.iter().enumerate() {
+            let (expr, aliases) = match item {
+                ast::SelectItem::UnnamedExpr(e) => (e, vec![]),
+                ast::SelectItem::ExprWithAlias { expr, alias } => (expr, vec![alias.clone()]),
+                ast::SelectItem::ExprWithAliases { expr, aliases } => (expr, aliases.clone()),
+                _ => continue,
+            };
+            if let Some(function) = super::generate::generator_call(expr) {
+                if found.is_some() {
+                    return Err(error_at(
+                        expr,
+                        "[UNSUPPORTED_GENERATOR.MULTI_GENERATOR] The generator is not supported: only one generator allowed per SELECT clause; use LATERAL VIEW for more",
+                    ));
+                }
+                found = Some((i, function, expr, aliases));
+            }
+        }
+        let Some((index, function, expr, aliases)) = found else {
+            return Ok((plan, None));
+        };
+        let before = plan.schema().fields().len();
+        let generated = self.bind_generator(
+            function,
+            expr,
+            false,
+            plan,
+            super::generate::SELECT_LIST_GENERATOR,
+            &aliases,
+        )?;
+        let columns: Vec<ast::SelectItem> = generated
+            .schema()
+            .fields()
+            .iter()
+            .skip(before)
+            .map(|f| {
+                ast::SelectItem::UnnamedExpr(ast::Expr::CompoundIdentifier(vec![
+                    ast::Ident::new(super::generate::SELECT_LIST_GENERATOR),
+                    ast::Ident::with_quote('`', f.name()),
+                ]))
+            })
+            .collect();
+        let mut items = projection.to_vec();
+        items.splice(index..=index, columns);
+        Ok((generated, Some(items)))
+    }
+
     fn bind_select_items(
         &mut self,
         projection: &[ast::SelectItem],
@@ -566,7 +673,7 @@ impl Binder<'_> {
                 ast::SelectItem::ExprWithAliases { expr, .. } => {
                     return Err(not_supported_at(
                         expr,
-                        "multi-column aliases (AS (a, b)); they name the columns of generator functions, which are not supported yet",
+                        "multi-column aliases (AS (a, b)) on anything but a generator function (explode, posexplode, inline, stack)",
                     ))
                 }
             }
@@ -938,4 +1045,9 @@ fn excluded_columns(
         }
     }
     Ok(names.into_iter().map(|n| n.value).collect())
+}
+
+/// Whether GROUP BY is absent (an empty expression list, no ALL).
+fn group_by_is_empty(group_by: &ast::GroupByExpr) -> bool {
+    matches!(group_by, ast::GroupByExpr::Expressions(exprs, modifiers) if exprs.is_empty() && modifiers.is_empty())
 }

@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod ansi;
 pub mod binary;
 pub mod chain;
+pub mod collection;
 pub mod conditional;
 pub mod datetime;
 pub mod decimal;
@@ -240,6 +241,7 @@ pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut all = Vec::new();
     all.extend(string::functions());
     all.extend(binary::functions());
+    all.extend(collection::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
     all.push(type_of_udf());
@@ -263,6 +265,8 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     use ansi::{ArithOp, Overflow};
     let mut all = string::functions();
     all.extend(binary::functions());
+    all.extend(collection::functions());
+    all.push(collection::get_item());
     all.extend(datetime::functions(ansi));
     all.extend(math::functions());
     all.push(type_of_udf());

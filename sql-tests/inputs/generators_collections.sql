@@ -1,0 +1,89 @@
+-- Arrays, maps and structs, and the generators over them (explode, posexplode, inline,
+-- stack, their _outer forms) in the SELECT list and in LATERAL VIEW. Expected values are
+-- the examples of Spark's function documentation and its LATERAL VIEW page.
+
+SELECT array(1, 2, 3), array(1, 2.5), typeof(array(1, 2)), size(array('b', 'd', 'c', 'a'));
+
+SELECT map(1.0, '2', 3.0, '4'), typeof(map(1, 'a')), map_keys(map(1, 'a', 2, 'b')), map_values(map(1, 'a', 2, 'b'));
+
+SELECT map(1, 'a', 1, 'b');
+
+SELECT struct(1, 'a'), named_struct('x', 1, 'y', 'z'), typeof(struct(1, 'a'));
+
+SELECT array(1, 2, 3)[0], array(1, 2, 3)[2], map(1, 'a', 2, 'b')[2], map(1, 'a', 2, 'b')[3];
+
+SELECT array(1, 2, 3)[3];
+
+SELECT element_at(array(1, 2, 3), 2), element_at(array(1, 2, 3), -1), element_at(map(1, 'a', 2, 'b'), 2), try_element_at(array(1, 2, 3), 5);
+
+SELECT element_at(array(1, 2, 3), 0);
+
+SELECT array_contains(array(1, 2, 3), 2), array_contains(array(1, NULL), 3), array_contains(array(1, 2), NULL);
+
+SELECT explode(array(10, 20));
+
+SELECT explode(array(10, 20)) AS x;
+
+SELECT posexplode(array(10, 20));
+
+SELECT explode(map('a', 1, 'b', 2));
+
+SELECT posexplode(map('a', 1, 'b', 2)) AS (p, k, v);
+
+SELECT explode_outer(array(10, 20));
+
+SELECT inline(array(struct(1, 'a'), struct(2, 'b')));
+
+SELECT stack(2, 1, 2, 3);
+
+SELECT stack(2, 'a', 1, 'b', 2.5);
+
+SELECT explode(array(1, 2)) + 1;
+
+SELECT explode(array(1)), explode(array(2));
+
+SELECT explode(1);
+
+CREATE TEMPORARY VIEW person AS SELECT * FROM VALUES
+  (100, 'John', 30, 1, 'Street 1'),
+  (200, 'Mary', NULL, 1, 'Street 2'),
+  (300, 'Mike', 80, 3, 'Street 3'),
+  (400, 'Dan', 50, 4, 'Street 4')
+  AS t(id, name, age, class, address);
+
+SELECT * FROM person
+  LATERAL VIEW EXPLODE(ARRAY(30, 60)) tableName AS c_age
+  LATERAL VIEW EXPLODE(ARRAY(40, 80)) AS d_age;
+
+SELECT c_age, COUNT(1) FROM person
+  LATERAL VIEW EXPLODE(ARRAY(30, 60)) AS c_age
+  LATERAL VIEW EXPLODE(ARRAY(40, 80)) AS d_age
+GROUP BY c_age;
+
+SELECT * FROM person LATERAL VIEW EXPLODE(ARRAY()) tableName AS c_age;
+
+SELECT * FROM person LATERAL VIEW OUTER EXPLODE(ARRAY()) tableName AS c_age;
+
+SELECT name, pos, letter FROM person LATERAL VIEW posexplode(split(name, '')) t AS pos, letter WHERE id = 400 ORDER BY pos;
+
+SELECT id, explode(array(id, id * 10)) AS v FROM person WHERE age > 40 ORDER BY v;
+
+SELECT id, x FROM person LATERAL VIEW explode(array(1, 2)) t AS x, y;
+
+SELECT k, count(*) FROM VALUES (array(1, 1, 2)), (array(2)) AS t(a) LATERAL VIEW explode(a) e AS k GROUP BY k ORDER BY k;
+
+SELECT explode(a), count(*) FROM VALUES (array(1, 1, 2)) AS t(a) GROUP BY a;
+
+SELECT explode_outer(CAST(NULL AS array<int>)), typeof(CAST(NULL AS map<string, int>));
+
+-- Nested values as grouping keys, sort keys and join keys, and through Parquet.
+SELECT a, count(*) FROM VALUES (array(1, 2)), (array(1, 2)), (array(3)), (array(1)) AS t(a) GROUP BY a ORDER BY a;
+
+SELECT x.a FROM VALUES (array(1, 2)), (array(3)) AS x(a) JOIN VALUES (array(1, 2)) AS y(a) ON x.a = y.a;
+
+CREATE TABLE nested_parquet USING parquet LOCATION '$OUT_DIR/nested_parquet' AS
+SELECT 1 AS id, array(1, 2) AS a, map('k', 1.5) AS m, struct(1, 'x') AS s;
+
+SELECT *, typeof(a), typeof(m), typeof(s) FROM nested_parquet;
+
+SELECT id, v FROM nested_parquet LATERAL VIEW explode(a) t AS v ORDER BY v;
