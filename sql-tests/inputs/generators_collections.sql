@@ -87,3 +87,31 @@ SELECT 1 AS id, array(1, 2) AS a, map('k', 1.5) AS m, struct(1, 'x') AS s;
 SELECT *, typeof(a), typeof(m), typeof(s) FROM nested_parquet;
 
 SELECT id, v FROM nested_parquet LATERAL VIEW explode(a) t AS v ORDER BY v;
+
+-- Struct fields: s.f, t.s.f, s['f'], fields of array elements.
+SELECT s.b, s.a, t.s.a, s['b'] FROM VALUES (named_struct('a', 1, 'b', 'x')) AS t(s);
+
+SELECT named_struct('x', array(named_struct('y', 5))).x[0].y;
+
+SELECT s.zz FROM VALUES (named_struct('a', 1)) AS t(s);
+
+-- Array functions (examples of Spark's function documentation).
+SELECT array_distinct(array(1, 2, 3, null, 3)), array_compact(array(1, 2, 3, null));
+
+SELECT array_sort(array('b', 'd', null, 'c', 'a')), sort_array(array('b', 'd', null, 'c', 'a'), true), sort_array(array('b', 'd', null, 'c', 'a'), false);
+
+SELECT array_max(array(1, 20, null, 3)), array_min(array(1, 20, null, 3)), array_position(array(312, 773, 708, 708), 708), array_position(array(312, 773, 708, 708), 414);
+
+SELECT array_remove(array(1, 2, 3, null, 3), 3), array_union(array(1, 2, 3), array(1, 3, 5)), array_intersect(array(1, 2, 3), array(1, 3, 5)), array_except(array(1, 2, 3), array(1, 3, 5));
+
+SELECT array_join(array('hello', 'world'), ' '), array_join(array('hello', null, 'world'), ' '), array_join(array('hello', null, 'world'), ' ', ',');
+
+SELECT array_repeat('123', 2), flatten(array(array(1, 2), array(3, 4))), slice(array(1, 2, 3, 4), 2, 2), slice(array(1, 2, 3, 4), -2, 2);
+
+SELECT sequence(1, 5), sequence(5, 1), sequence(1, 9, 4);
+
+SELECT sequence(1, 5, -1);
+
+SELECT slice(array(1, 2, 3), 0, 1);
+
+SELECT map_from_arrays(array(1.0, 3.0), array('2', '4')), map_entries(map(1, 'a', 2, 'b'));

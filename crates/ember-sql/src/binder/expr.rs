@@ -95,7 +95,13 @@ impl Binder<'_> {
         use ast::Expr as E;
         match expr {
             E::Identifier(ident) => self.resolve_column(std::slice::from_ref(ident), schema, expr),
-            E::CompoundIdentifier(idents) => self.resolve_column(idents, schema, expr),
+            E::CompoundIdentifier(idents) => match self.resolve_column(idents, schema, expr) {
+                Ok(column) => Ok(column),
+                // `s.f`, `t.s.f.g`: a struct column and fields inside it.
+                Err(e) => self
+                    .resolve_struct_field(idents, schema, expr)
+                    .unwrap_or(Err(e)),
+            },
             E::Value(ast::ValueWithSpan {
                 value: ast::Value::Placeholder(name),
                 span,
@@ -476,6 +482,17 @@ impl Binder<'_> {
                 let mut value = self.bind_expr(root, schema)?;
                 for access in access_chain {
                     value = match access {
+                        ast::AccessExpr::Subscript(ast::Subscript::Index {
+                            index:
+                                ast::Expr::Value(ast::ValueWithSpan {
+                                    value: ast::Value::SingleQuotedString(field),
+                                    // Where the name is: positions only.
+                                    span: _,
+                                }),
+                        }) if matches!(value.fast_type(schema)?, DataType::Struct(_)) => {
+                            // s['f'] is the field f of a struct, as in Spark.
+                            self.struct_field(value, field, schema, expr)?
+                        }
                         ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
                             let index = self.bind_expr(index, schema)?;
                             let mut get = crate::functions::collection::get_item();
@@ -495,6 +512,9 @@ impl Binder<'_> {
                                     "the array slice [{slice}]; use slice(array, start, length)"
                                 ),
                             ))
+                        }
+                        ast::AccessExpr::Dot(ast::Expr::Identifier(field)) => {
+                            self.struct_field(value, &field.value, schema, expr)?
                         }
                         ast::AccessExpr::Dot(field) => {
                             return Err(not_supported_at(
@@ -544,6 +564,79 @@ impl Binder<'_> {
     }
 
     /// Resolves `a`, `t.a` or `db.t.a` against the schema, case-insensitively as Spark does.
+    /// `idents` as a column (its longest prefix that resolves) followed by struct fields;
+    /// `None` when no prefix is a struct column.
+    fn resolve_struct_field(
+        &mut self,
+        idents: &[ast::Ident],
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Option<Result<Expr>> {
+        for split in (1..idents.len()).rev() {
+            let Ok(column) = self.resolve_column(&idents[..split], schema, node) else {
+                continue;
+            };
+            if !matches!(column.fast_type(schema), Ok(DataType::Struct(_))) {
+                continue;
+            }
+            let mut value = column;
+            for field in &idents[split..] {
+                value = match self.struct_field(value, &field.value, schema, node) {
+                    Ok(v) => v,
+                    Err(e) => return Some(Err(e)),
+                };
+            }
+            return Some(Ok(value));
+        }
+        None
+    }
+
+    /// The field `name` of the struct `value` (Spark's case rules for the name).
+    fn struct_field(
+        &mut self,
+        value: Expr,
+        name: &str,
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<Expr> {
+        let DataType::Struct(fields) = value.fast_type(schema)? else {
+            return Err(error_at(
+                node,
+                format!(
+                    "[INVALID_EXTRACT_BASE_FIELD_TYPE] Can't extract a value from {value}: need a struct to take the field {name}, but it is {}",
+                    spark_type_name(&value.fast_type(schema)?)
+                ),
+            ));
+        };
+        let case_sensitive = self.case_sensitive();
+        let Some(field) = fields.iter().find(|f| {
+            if case_sensitive {
+                f.name() == name
+            } else {
+                f.name().eq_ignore_ascii_case(name)
+            }
+        }) else {
+            return Err(error_at(
+                node,
+                format!(
+                    "[FIELD_NOT_FOUND] No such struct field `{name}` in {}",
+                    fields
+                        .iter()
+                        .map(|f| format!("`{}`", f.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        let name = field.name().clone();
+        self.call_scalar(
+            "get_field",
+            vec![value, Expr::Literal(ScalarValue::Utf8(Some(name)), None)],
+            schema,
+            node,
+        )
+    }
+
     pub(crate) fn resolve_column(
         &self,
         idents: &[ast::Ident],

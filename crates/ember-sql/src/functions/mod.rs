@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod ansi;
+pub mod array;
 pub mod binary;
 pub mod chain;
 pub mod collection;
@@ -242,6 +243,7 @@ pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     all.extend(string::functions());
     all.extend(binary::functions());
     all.extend(collection::functions());
+    all.extend(array::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
     all.push(type_of_udf());
@@ -266,6 +268,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     let mut all = string::functions();
     all.extend(binary::functions());
     all.extend(collection::functions());
+    all.extend(array::functions());
     all.push(collection::get_item());
     all.extend(datetime::functions(ansi));
     all.extend(math::functions());
