@@ -210,3 +210,46 @@ fn a_query_with_no_executor_left_fails_instead_of_waiting_forever() {
     );
     assert!(started.elapsed() < Duration::from_secs(60), "{error}");
 }
+
+/// An executor killed while it starts, before it registers (where `tools/chaos/run.py` once
+/// landed a SIGKILL), is replaced: the session starts and answers. The executor binary is a
+/// script whose first run kills itself with SIGKILL; later runs are the real `ember`.
+#[cfg(unix)]
+#[test]
+fn an_executor_killed_before_registering_is_replaced() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("killed-once");
+    let script = dir.path().join("executor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ ! -e '{marker}' ]; then touch '{marker}'; kill -9 $$; fi\nexec '{EMBER}' \"$@\"\n",
+            marker = marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut conf = ember_common::EmberConf::new();
+    for (key, value) in [
+        ("ember.master", "local-cluster[2,1,512]"),
+        ("ember.executor.binary", script.to_str().unwrap()),
+        ("ember.scheduler.minRegisteredResourcesRatio", "1.0"),
+    ] {
+        conf.set(key, value).unwrap();
+    }
+    let session = EmberSession::new(conf).expect("the killed executor is replaced");
+    assert!(marker.exists(), "the first executor process killed itself");
+    let result = session
+        .sql("SELECT count(*) FROM VALUES (1), (2), (3) AS t(x)")
+        .unwrap();
+    let count = result.batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .unwrap()
+        .value(0);
+    assert_eq!(count, 3);
+    assert_eq!(session.context().executors().len(), 2);
+}

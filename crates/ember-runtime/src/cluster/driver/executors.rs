@@ -168,16 +168,17 @@ impl Driver {
     /// the processes that never registered ended.
     pub(super) fn reap_exited_children(&self) -> Vec<String> {
         let mut unregistered = Vec::new();
-        let exited: Vec<(u32, String)> = self
+        // (pid, how it ended, whether a signal ended it rather than its own exit)
+        let exited: Vec<(u32, String, bool)> = self
             .children
             .lock()
             .iter_mut()
             .filter_map(|child| match child.try_wait() {
-                Ok(Some(status)) => Some((child.id(), status.to_string())),
+                Ok(Some(status)) => Some((child.id(), status.to_string(), status.code().is_none())),
                 _ => None,
             })
             .collect();
-        for (pid, status) in exited {
+        for (pid, status, killed) in exited {
             let executor = self
                 .state
                 .lock()
@@ -189,8 +190,33 @@ impl Driver {
                 Some(id) => self.executor_lost(&id, &format!("its process exited ({status})")),
                 None => {
                     log::warn!("executor process {pid} exited before registering ({status})");
-                    self.children.lock().retain(|child| child.id() != pid);
-                    unregistered.push(status);
+                    let mut children = self.children.lock();
+                    children.retain(|child| child.id() != pid);
+                    // Killed from outside while starting (a signal, not its own error): start
+                    // another, as for a registered executor that was lost. An executor that
+                    // exits by itself before registering has a start-up error to report.
+                    let replaced = killed
+                        && !self.stopped.load(Ordering::Relaxed)
+                        && self.local_cluster.as_ref().is_some_and(|cluster| {
+                            self.relaunches.fetch_add(1, Ordering::Relaxed) < self.max_relaunches
+                                && match cluster.spawn() {
+                                    Ok(child) => {
+                                        log::info!(
+                                            "Started executor process {} to replace process {pid}",
+                                            child.id()
+                                        );
+                                        children.push(child);
+                                        true
+                                    }
+                                    Err(e) => {
+                                        log::warn!("could not replace executor process {pid}: {e}");
+                                        false
+                                    }
+                                }
+                        });
+                    if !replaced {
+                        unregistered.push(status);
+                    }
                 }
             }
         }
