@@ -5,6 +5,7 @@
 //! - doubles and floats as Java's `Double.toString` / `Float.toString` (`2.35E10`, `1.0E-5`,
 //!   `100.0`, `NaN`, `Infinity`);
 //! - binary as its bytes read as UTF-8 (invalid sequences as U+FFFD);
+//! - intervals as `1-2` (year-month) and `3 04:05:06.500000000` (day-time);
 //! - timestamps as `2024-01-02 03:04:05.25` (a fraction only when there is one, without
 //!   trailing zeros), dates as `2024-01-02`, decimals with their whole scale;
 //! - arrays `[1,2]`, structs `{"a":1,"b":"x"}`, maps `{1:"a",2:"b"}` (entries in the order of
@@ -14,7 +15,10 @@ use arrow::array::{
     Array, AsArray, BinaryArray, BinaryViewArray, Float32Array, Float64Array, LargeBinaryArray,
     MapArray, StructArray,
 };
-use arrow::datatypes::DataType;
+use std::fmt::Write as _;
+
+use arrow::array::{DurationMicrosecondArray, IntervalYearMonthArray};
+use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
@@ -35,6 +39,10 @@ pub struct SparkFormatter<'a> {
 }
 
 enum Node<'a> {
+    /// Spark's year-month interval: `[-]Y-M`.
+    YearMonth(&'a IntervalYearMonthArray),
+    /// Spark's day-time interval: `[-]D HH:MM:SS.nnnnnnnnn`.
+    DayTime(&'a DurationMicrosecondArray),
     Float64(&'a Float64Array),
     Float32(&'a Float32Array),
     Strings(&'a dyn Array),
@@ -100,6 +108,8 @@ impl<'a> SparkFormatter<'a> {
 impl<'a> Node<'a> {
     fn try_new(array: &'a dyn Array) -> Result<Self, ArrowError> {
         Ok(match array.data_type() {
+            DataType::Interval(IntervalUnit::YearMonth) => Node::YearMonth(array.as_primitive()),
+            DataType::Duration(TimeUnit::Microsecond) => Node::DayTime(array.as_primitive()),
             DataType::Float64 => Node::Float64(array.as_primitive()),
             DataType::Float32 => Node::Float32(array.as_primitive()),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Node::Strings(array),
@@ -144,6 +154,8 @@ impl<'a> Node<'a> {
 
     fn array(&self) -> &dyn Array {
         match self {
+            Node::YearMonth(a) => *a,
+            Node::DayTime(a) => *a,
             Node::Float64(a) => *a,
             Node::Float32(a) => *a,
             Node::Strings(a) => *a,
@@ -164,6 +176,27 @@ impl<'a> Node<'a> {
             return;
         }
         match self {
+            Node::YearMonth(a) => {
+                let months = a.value(row) as i64;
+                let sign = if months < 0 { "-" } else { "" };
+                let months = months.abs();
+                let _ = write!(out, "{sign}{}-{}", months / 12, months % 12);
+            }
+            Node::DayTime(a) => {
+                let micros = a.value(row) as i128;
+                let sign = if micros < 0 { "-" } else { "" };
+                let micros = micros.abs();
+                let day = 86_400_000_000i128;
+                let (days, rest) = (micros / day, micros % day);
+                let (hours, rest) = (rest / 3_600_000_000, rest % 3_600_000_000);
+                let (minutes, rest) = (rest / 60_000_000, rest % 60_000_000);
+                let (seconds, fraction) = (rest / 1_000_000, rest % 1_000_000);
+                let _ = write!(
+                    out,
+                    "{sign}{days} {hours:02}:{minutes:02}:{seconds:02}.{:09}",
+                    fraction * 1000
+                );
+            }
             Node::Float64(a) => push_java_double(a.value(row), out),
             Node::Float32(a) => push_java_float(a.value(row), out),
             Node::Strings(a) => {
@@ -240,7 +273,6 @@ impl<'a> Node<'a> {
                 ..
             } => {
                 let start = out.len();
-                use std::fmt::Write as _;
                 let _ = write!(out, "{}", formatter.value(row));
                 if *timestamp {
                     trim_fraction(out, start);

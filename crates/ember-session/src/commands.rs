@@ -700,9 +700,30 @@ pub(crate) fn table_schema_of(plan: &LogicalPlan) -> Result<SchemaRef> {
                 field.name()
             )));
         }
+        if holds_interval(field.data_type()) {
+            return Err(EmberError::analysis(format!(
+                "[UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE] A table cannot hold the column `{}` of \
+                 the type \"{}\": Parquet and CSV files do not store intervals, as in Spark; \
+                 cast it to a string first",
+                field.name(),
+                ember_sql::types::spark_field_type_name(field).to_uppercase()
+            )));
+        }
         fields.push(Field::new(field.name(), field.data_type().clone(), true));
     }
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Whether `data_type` is or holds an interval.
+fn holds_interval(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Interval(_) | DataType::Duration(_) => true,
+        DataType::List(f) | DataType::LargeList(f) | DataType::Map(f, _) => {
+            holds_interval(f.data_type())
+        }
+        DataType::Struct(fields) => fields.iter().any(|f| holds_interval(f.data_type())),
+        _ => false,
+    }
 }
 
 /// One stage's run figures for EXPLAIN ANALYZE.

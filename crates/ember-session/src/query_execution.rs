@@ -232,6 +232,8 @@ pub(crate) fn output_schema(plan: &LogicalPlan, produced: &SchemaRef) -> Result<
                 produced.data_type().clone(),
                 produced.is_nullable() || logical.is_nullable(),
             )
+            // The interval fields Spark's type names show.
+            .with_metadata(logical.metadata().clone())
         })
         .collect();
     Ok(Arc::new(Schema::new(fields)))

@@ -74,8 +74,14 @@ impl Dialect for EmberDialect {
         SPARK.supports_values_as_table_factor()
     }
 
+    fn supports_interval_options(&self) -> bool {
+        // `INTERVAL DAY`, `INTERVAL YEAR TO MONTH` as types (CAST targets, columns).
+        true
+    }
+
     fn require_interval_qualifier(&self) -> bool {
-        SPARK.require_interval_qualifier()
+        // Spark takes `INTERVAL '3 days 4 hours'`, the units inside the string.
+        false
     }
 
     fn supports_bang_not_operator(&self) -> bool {
@@ -233,6 +239,96 @@ pub fn numeric_suffix(word: &str) -> Option<&'static str> {
 /// (`127Y`, `2.5d`, `1BD`, no space between) becomes one number token carrying the suffix
 /// (`Number("127Y")`), which the binder types. `1L` already comes as a long number.
 pub fn rewrite_tokens(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    merge_interval_units(rewrite_literals(tokens))
+}
+
+/// Whether `word` names an interval unit (`DAY`, `days`, ...).
+fn is_interval_unit(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    matches!(
+        lower.strip_suffix('s').unwrap_or(&lower),
+        "year"
+            | "month"
+            | "week"
+            | "day"
+            | "hour"
+            | "minute"
+            | "second"
+            | "millisecond"
+            | "microsecond"
+    )
+}
+
+/// Spark's multi-unit interval literal `INTERVAL 3 DAYS 4 HOURS` (two or more value-unit
+/// pairs, values numbers or strings, perhaps negative) becomes the one string literal
+/// `INTERVAL '3 DAYS 4 HOURS'`, which sqlparser reads and the binder parses.
+fn merge_interval_units(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant = |i: usize| !matches!(tokens[i].token, Token::Whitespace(_));
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let is_interval = matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("INTERVAL"));
+        if !is_interval {
+            out.push(tokens[i].clone());
+            i += 1;
+            continue;
+        }
+        // Collect value-unit pairs after INTERVAL.
+        let mut j = i + 1;
+        let mut pairs: Vec<String> = Vec::new();
+        let mut end = i;
+        loop {
+            let mut k = j;
+            while k < tokens.len() && !significant(k) {
+                k += 1;
+            }
+            let mut negative = false;
+            if k < tokens.len() && tokens[k].token == Token::Minus {
+                negative = true;
+                k += 1;
+                while k < tokens.len() && !significant(k) {
+                    k += 1;
+                }
+            }
+            let value = match tokens.get(k).map(|t| &t.token) {
+                Some(Token::Number(n, _)) => n.clone(),
+                Some(Token::SingleQuotedString(s)) => s.clone(),
+                _ => break,
+            };
+            let mut u = k + 1;
+            while u < tokens.len() && !significant(u) {
+                u += 1;
+            }
+            let unit = match tokens.get(u).map(|t| &t.token) {
+                Some(Token::Word(w)) if w.quote_style.is_none() && is_interval_unit(&w.value) => {
+                    w.value.clone()
+                }
+                _ => break,
+            };
+            pairs.push(format!("{}{value} {unit}", if negative { "-" } else { "" }));
+            end = u;
+            j = u + 1;
+        }
+        if pairs.len() < 2 {
+            out.push(tokens[i].clone());
+            i += 1;
+            continue;
+        }
+        out.push(tokens[i].clone());
+        out.push(TokenWithSpan {
+            token: Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+            span: tokens[i].span,
+        });
+        out.push(TokenWithSpan {
+            token: Token::SingleQuotedString(pairs.join(" ")),
+            span: sqlparser::tokenizer::Span::new(tokens[i + 1].span.start, tokens[end].span.end),
+        });
+        i = end + 1;
+    }
+    out
+}
+
+fn rewrite_literals(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
     for token in tokens {
         let adjacent_to_number = matches!(

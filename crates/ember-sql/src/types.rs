@@ -86,6 +86,16 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
     })
 }
 
+/// Spark's name of a column's type: as [`spark_type_name`], with an interval's fields
+/// (`interval day`) from the field's metadata.
+pub fn spark_field_type_name(field: &arrow::datatypes::Field) -> String {
+    crate::functions::interval::fields_of(field)
+        .and_then(|fields| {
+            crate::functions::interval::interval_type_name(field.data_type(), Some(fields))
+        })
+        .unwrap_or_else(|| spark_type_name(field.data_type()))
+}
+
 /// Spark's name of an Arrow type, as `DESCRIBE` and result schemas print it.
 pub fn spark_type_name(data_type: &DataType) -> String {
     match data_type {
@@ -106,7 +116,10 @@ pub fn spark_type_name(data_type: &DataType) -> String {
         DataType::Date32 | DataType::Date64 => "date".into(),
         DataType::Timestamp(_, None) => "timestamp_ntz".into(),
         DataType::Timestamp(_, Some(_)) => "timestamp".into(),
-        DataType::Interval(_) => "interval".into(),
+        DataType::Interval(_) | DataType::Duration(_) => {
+            crate::functions::interval::interval_type_name(data_type, None)
+                .unwrap_or_else(|| "interval".into())
+        }
         DataType::List(f) | DataType::LargeList(f) => {
             format!("array<{}>", spark_type_name(f.data_type()))
         }

@@ -10,7 +10,8 @@ use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
 use super::coercion::{common_type, comparison_type, implicit_cast};
-use super::literal::{datetime_field_name, interval_literal, literal, typed_literal};
+use super::interval::interval_literal;
+use super::literal::{datetime_field_name, literal, typed_literal};
 use super::subquery::subquery_of;
 use super::typing::ExprType;
 use super::{is_parameter, Binder};
@@ -298,9 +299,24 @@ impl Binder<'_> {
                     ));
                 }
                 let v = self.bind_expr(value, schema)?;
+                if let ast::DataType::Interval {
+                    fields,
+                    // Digits of the fraction of seconds: Spark's intervals have microseconds.
+                    precision: _,
+                } = data_type
+                {
+                    let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
+                    return self.bind_interval_cast(v, fields.as_ref(), try_cast, schema, expr);
+                }
                 let to = sql_to_arrow(data_type).map_err(|e| error_at(expr, e.to_string()))?;
                 self.note_parameter_type(value, &to);
                 let from = v.fast_type(schema)?;
+                if (crate::functions::interval::is_year_month(&from)
+                    || crate::functions::interval::is_day_time(&from))
+                    && is_string(&to)
+                {
+                    return Ok(super::interval::interval_to_string(v, schema));
+                }
                 let ansi_mode = self.conf.get_bool("ember.sql.ansi.enabled");
                 let is_bytes = |t: &DataType| {
                     matches!(

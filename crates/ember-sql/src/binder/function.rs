@@ -322,6 +322,16 @@ impl Binder<'_> {
                     Some(Box::new(implicit_cast(e, &common, schema, self.ansi())?)),
                 )));
             }
+            // typeof(x) is known when binding; an interval's fields come from its field.
+            "typeof" if bound.len() == 1 => {
+                use datafusion_expr::ExprSchemable;
+                if let Ok((_, field)) = bound[0].to_field(schema) {
+                    return Ok(Expr::Literal(
+                        ScalarValue::Utf8(Some(crate::types::spark_field_type_name(&field))),
+                        None,
+                    ));
+                }
+            }
             // struct(a, b, 1): fields named after the columns given, else col1, col2, ...
             "struct" => {
                 let mut args = Vec::new();

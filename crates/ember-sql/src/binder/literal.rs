@@ -1,7 +1,6 @@
 //! Literals as Spark types them: numbers (with their suffixes), strings, typed literals
-//! (`DATE '...'`, `TIMESTAMP '...'`) and intervals.
+//! (`DATE '...'`, `TIMESTAMP '...'`); intervals are in `interval.rs`.
 
-use arrow::datatypes::IntervalMonthDayNano;
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion_common::ScalarValue;
 use datafusion_expr::Expr;
@@ -257,86 +256,6 @@ pub(crate) fn typed_literal(
 pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     (date - epoch).num_days() as i32
-}
-
-pub(crate) fn interval_literal(interval: &ast::Interval, node: &ast::Expr) -> Result<Expr> {
-    let ast::Interval {
-        value,
-        leading_field,
-        // `INTERVAL '3' DAY(2)`: the digits the field may have, checked by nothing here.
-        leading_precision: _,
-        last_field,
-        fractional_seconds_precision,
-    } = interval;
-    if let Some(last) = last_field {
-        return Err(crate::error::not_supported_at(
-            node,
-            format!("the interval range ... TO {last}; write one unit, e.g. INTERVAL '3' DAY"),
-        ));
-    }
-    if fractional_seconds_precision.is_some() {
-        return Err(crate::error::not_supported_at(
-            node,
-            "a fractional seconds precision in an interval",
-        ));
-    }
-    let text = match value.as_ref() {
-        ast::Expr::Value(v) => match &v.value {
-            ast::Value::SingleQuotedString(s) => s.trim().to_string(),
-            ast::Value::Number(n, _) => n.clone(),
-            other => {
-                return Err(error_at(
-                    node,
-                    format!("expected a number in the interval, found {other}"),
-                ))
-            }
-        },
-        ast::Expr::UnaryOp {
-            op: ast::UnaryOperator::Minus,
-            expr,
-        } => format!("-{expr}").replace('\'', ""),
-        other => {
-            return Err(error_at(
-                node,
-                format!("expected a number in the interval, found {other}"),
-            ))
-        }
-    };
-    let (amount, unit) = match leading_field {
-        Some(field) => (text.clone(), field.to_string().to_lowercase()),
-        None => {
-            // `INTERVAL '3 days'`
-            let mut parts = text.split_whitespace();
-            let amount = parts.next().unwrap_or_default().to_string();
-            (amount, parts.next().unwrap_or("").to_lowercase())
-        }
-    };
-    let n: i64 = amount.parse().map_err(|_| {
-        error_at(
-            node,
-            format!("'{amount}' is not a whole number of {unit}; write e.g. INTERVAL '3' DAY"),
-        )
-    })?;
-    let unit = unit.trim_end_matches('s');
-    let value = match unit {
-        "year" => IntervalMonthDayNano::new((n * 12) as i32, 0, 0),
-        "month" => IntervalMonthDayNano::new(n as i32, 0, 0),
-        "week" => IntervalMonthDayNano::new(0, (n * 7) as i32, 0),
-        "day" => IntervalMonthDayNano::new(0, n as i32, 0),
-        "hour" => IntervalMonthDayNano::new(0, 0, n * 3_600_000_000_000),
-        "minute" => IntervalMonthDayNano::new(0, 0, n * 60_000_000_000),
-        "second" => IntervalMonthDayNano::new(0, 0, n * 1_000_000_000),
-        other => {
-            return Err(error_at(
-                node,
-                format!("unknown interval unit '{other}'; use YEAR, MONTH, WEEK, DAY, HOUR, MINUTE or SECOND"),
-            ))
-        }
-    };
-    Ok(Expr::Literal(
-        ScalarValue::IntervalMonthDayNano(Some(value)),
-        None,
-    ))
 }
 
 pub(crate) fn datetime_field_name(field: &ast::DateTimeField) -> Option<&'static str> {

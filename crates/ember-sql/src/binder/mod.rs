@@ -13,6 +13,7 @@ mod expr;
 mod function;
 mod generate;
 mod grouping;
+mod interval;
 mod like;
 pub(crate) mod literal;
 mod naming;

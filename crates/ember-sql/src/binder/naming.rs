@@ -21,6 +21,9 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
             unquoted(&t.value.value)
         ),
         E::Nested(inner) => spark_name(inner),
+        E::Interval(interval) => {
+            super::interval::interval_name(interval, expr).unwrap_or_else(|| expr.to_string())
+        }
         E::CompoundFieldAccess { root, access_chain } => {
             let mut name = spark_name(root);
             for access in access_chain {

@@ -40,11 +40,21 @@ impl Binder<'_> {
                 }
                 let v = self.bind_expr(operand, schema)?;
                 let t = v.fast_type(schema)?;
-                if !(t.is_numeric() || matches!(t, DataType::Interval(_) | DataType::Null)) {
+                if !(t.is_numeric()
+                    || matches!(
+                        t,
+                        DataType::Interval(_) | DataType::Duration(_) | DataType::Null
+                    ))
+                {
                     return Err(error_at(
                         node,
                         format!("Cannot negate '{operand}' of type {}", spark_type_name(&t)),
                     ));
+                }
+                if crate::functions::interval::is_year_month(&t)
+                    || crate::functions::interval::is_day_time(&t)
+                {
+                    return Ok(super::interval::negate_interval(v, &t, schema));
                 }
                 if t.is_null() {
                     // Spark reads an untyped NULL operand as a double: -NULL is a NULL double.
@@ -82,6 +92,25 @@ impl Binder<'_> {
         node: &ast::Expr,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
+        let interval_op = match op {
+            B::Plus => Some(Operator::Plus),
+            B::Minus => Some(Operator::Minus),
+            B::Multiply => Some(Operator::Multiply),
+            B::Divide => Some(Operator::Divide),
+            B::Eq => Some(Operator::Eq),
+            B::NotEq => Some(Operator::NotEq),
+            B::Lt => Some(Operator::Lt),
+            B::LtEq => Some(Operator::LtEq),
+            B::Gt => Some(Operator::Gt),
+            B::GtEq => Some(Operator::GtEq),
+            B::Spaceship => Some(Operator::IsNotDistinctFrom),
+            _ => None,
+        };
+        if let Some(interval_op) = interval_op {
+            if let Some(bound) = self.bind_interval_arithmetic(&l, interval_op, &r, schema, node)? {
+                return Ok(bound);
+            }
+        }
         let op = match op {
             B::Plus => Operator::Plus,
             B::Minus => Operator::Minus,

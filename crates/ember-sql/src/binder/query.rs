@@ -284,6 +284,7 @@ impl Binder<'_> {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
+        let rows = super::interval::unify_values_fields(rows, &empty);
         let plan = LogicalPlanBuilder::values(rows)?.build()?;
         let renamed: Vec<Expr> = plan
             .schema()

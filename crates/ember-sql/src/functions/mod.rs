@@ -13,6 +13,7 @@ pub mod collection;
 pub mod conditional;
 pub mod datetime;
 pub mod decimal;
+pub mod interval;
 pub mod math;
 pub mod normalize;
 pub mod string;
@@ -184,6 +185,31 @@ impl ScalarUDFImpl for SparkUdf {
         (self.result)(arg_types)
     }
 
+    fn return_field_from_args(
+        &self,
+        args: datafusion_expr::ReturnFieldArgs,
+    ) -> Result<arrow::datatypes::FieldRef> {
+        let types: Vec<DataType> = args
+            .arg_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let field = arrow::datatypes::Field::new(self.name, (self.result)(&types)?, true);
+        // spark_interval_fields(x, 'day'): the interval fields Spark's type name shows.
+        if self.name == interval::FIELDS_UDF {
+            if let Some(Some(ScalarValue::Utf8(Some(fields)))) = args.scalar_arguments.get(1) {
+                return Ok(Arc::new(
+                    field.with_metadata(
+                        [(interval::INTERVAL_FIELDS.to_string(), fields.clone())]
+                            .into_iter()
+                            .collect(),
+                    ),
+                ));
+            }
+        }
+        Ok(Arc::new(field))
+    }
+
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let all_scalar = args
             .args
@@ -244,6 +270,7 @@ pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     all.extend(binary::functions());
     all.extend(collection::functions());
     all.extend(array::functions());
+    all.extend(interval::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
     all.push(type_of_udf());
@@ -269,6 +296,8 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(binary::functions());
     all.extend(collection::functions());
     all.extend(array::functions());
+    all.extend(interval::functions());
+    all.extend(interval::internal());
     all.push(collection::get_item());
     all.extend(datetime::functions(ansi));
     all.extend(math::functions());
