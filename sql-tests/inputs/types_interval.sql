@@ -54,3 +54,10 @@ SELECT k, sum(v) FROM VALUES ('a', INTERVAL '1-1' YEAR TO MONTH), ('a', INTERVAL
 SELECT d FROM VALUES (INTERVAL '2' DAY), (INTERVAL '1' HOUR), (INTERVAL '-1' DAY) AS t(d) ORDER BY d;
 
 CREATE TABLE intervals USING parquet LOCATION '$OUT_DIR/intervals' AS SELECT INTERVAL '1' DAY AS d;
+
+-- typeof over an aggregate stays an aggregate query (one row).
+SELECT typeof(count(x)), count(*) FROM VALUES (INTERVAL '1' DAY), (INTERVAL '2' DAY) AS t(x);
+
+SELECT TIMESTAMP_NTZ '2020-01-01 10:00:00', typeof(CAST('2022-01-01 00:00:00' AS timestamp_ntz));
+
+SELECT CAST('2020-01-01' AS timestamp_ltz);

@@ -16,7 +16,9 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
         S::Double(_) | S::DoublePrecision | S::Float64 => DataType::Float64,
         S::Boolean | S::Bool => DataType::Boolean,
         S::Date => DataType::Date32,
-        S::Timestamp(_, _) | S::Datetime(_) => DataType::Timestamp(TimeUnit::Microsecond, None),
+        S::Timestamp(_, _) | S::Datetime(_) | S::TimestampNtz(_) => {
+            DataType::Timestamp(TimeUnit::Microsecond, None)
+        }
         S::String(_) | S::Text | S::Varchar(_) | S::Char(_) | S::CharVarying(_) | S::Character(_) => {
             DataType::Utf8
         }
@@ -70,6 +72,12 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
         }
         S::Custom(name, args) if args.is_empty() => match name.to_string().to_lowercase().as_str() {
             "long" => DataType::Int64,
+            "timestamp_ntz" => DataType::Timestamp(TimeUnit::Microsecond, None),
+            "timestamp_ltz" => {
+                return Err(EmberError::NotSupported(
+                    "TIMESTAMP_LTZ (timestamps in the session time zone); Ember's timestamps are wall-clock times without a time zone (TIMESTAMP_NTZ)".into(),
+                ))
+            }
             "short" => DataType::Int16,
             "byte" => DataType::Int8,
             other => {

@@ -323,7 +323,12 @@ impl Binder<'_> {
                 )));
             }
             // typeof(x) is known when binding; an interval's fields come from its field.
-            "typeof" if bound.len() == 1 => {
+            // (Not over an aggregate or window function: those must stay in the plan.)
+            "typeof"
+                if bound.len() == 1
+                    && datafusion_expr::utils::find_aggregate_exprs(bound.iter()).is_empty()
+                    && datafusion_expr::utils::find_window_exprs(bound.iter()).is_empty() =>
+            {
                 use datafusion_expr::ExprSchemable;
                 if let Ok((_, field)) = bound[0].to_field(schema) {
                     return Ok(Expr::Literal(

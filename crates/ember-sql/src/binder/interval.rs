@@ -223,6 +223,60 @@ pub(super) fn unify_values_fields(rows: Vec<Vec<Expr>>, schema: &DFSchema) -> Ve
     rows
 }
 
+/// The aggregate outputs that keep their argument's interval fields (`sum`, `min`, `max`,
+/// `first`, `last`, `any_value` of an `interval day` is an `interval day`).
+pub(super) fn aggregate_interval_fields(
+    aggregates: &[(Expr, datafusion_common::Column)],
+    input: &DFSchema,
+) -> Vec<(datafusion_common::Column, String)> {
+    const KEEPING: &[&str] = &[
+        "sum",
+        "min",
+        "max",
+        "first_value",
+        "last_value",
+        "first",
+        "last",
+        "any_value",
+    ];
+    aggregates
+        .iter()
+        .filter_map(|(expr, column)| {
+            let Expr::AggregateFunction(call) = expr else {
+                return None;
+            };
+            let name = call.func.name().to_lowercase();
+            if !KEEPING.contains(&name.as_str()) {
+                return None;
+            }
+            let fields = fields_of(call.params.args.first()?, input)?;
+            Some((column.clone(), fields))
+        })
+        .collect()
+}
+
+/// `expr` with the columns of `fields` given their interval fields.
+pub(super) fn with_aggregate_fields(
+    expr: Expr,
+    fields: &[(datafusion_common::Column, String)],
+) -> Expr {
+    use datafusion_common::tree_node::{Transformed, TreeNode};
+    if fields.is_empty() {
+        return expr;
+    }
+    expr.transform(|e| {
+        Ok(match &e {
+            Expr::Column(c) => match fields.iter().find(|(column, _)| column == c) {
+                Some((_, f)) => Transformed::yes(with_fields(e, f)),
+                None => Transformed::no(e),
+            },
+            _ => Transformed::no(e),
+        })
+    })
+    .map(|t| t.data)
+    .unwrap_or_else(|e| unreachable!("the rewrite does not fail: {e}"))
+}
+
 /// `CAST(interval AS STRING)`: Spark's ANSI text (`INTERVAL '3' DAY`).
 pub(super) fn interval_to_string(value: Expr, schema: &DFSchema) -> Expr {
     let t = value.fast_type(schema).unwrap_or(DataType::Null);

@@ -228,7 +228,9 @@ pub(crate) fn typed_literal(
             })?;
             ScalarValue::Date32(Some(days_since_epoch(date)))
         }
-        ast::DataType::Timestamp(_, _) | ast::DataType::Datetime(_) => {
+        ast::DataType::Timestamp(_, _)
+        | ast::DataType::Datetime(_)
+        | ast::DataType::TimestampNtz(_) => {
             let parsed = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
                 .iter()
                 .find_map(|f| {

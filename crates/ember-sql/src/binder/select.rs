@@ -292,13 +292,16 @@ impl Binder<'_> {
                     .aggregate(group_node, aggregate_node)?
                     .build()?,
             };
+            // sum, min, max, ... of an interval keep its fields (`interval day`), as in Spark.
+            let interval_fields =
+                super::interval::aggregate_interval_fields(&aggregate_columns, &from_schema);
             let mut outputs = group_columns;
             outputs.extend(aggregate_columns);
             let agg_schema = plan.schema().clone();
             for item in &mut items {
                 let rebased = rebase(item.expr.clone(), &outputs)?;
                 check_grouped(&rebased, &agg_schema, item.source.as_ref())?;
-                item.expr = rebased;
+                item.expr = super::interval::with_aggregate_fields(rebased, &interval_fields);
             }
             if let Some((h, node)) = having.take() {
                 let rebased = rebase(h, &outputs)?;
