@@ -887,6 +887,34 @@ impl Binder<'_> {
         node: &ast::Expr,
     ) -> Result<Expr> {
         let t = value.fast_type(schema)?;
+        let year_month = crate::functions::interval::is_year_month(&t);
+        if year_month || crate::functions::interval::is_day_time(&t) {
+            let function = match (part, year_month) {
+                ("year", true) => "spark_interval_years",
+                ("month", true) => "spark_interval_months",
+                ("day", false) => "spark_interval_days",
+                ("hour", false) => "spark_interval_hours",
+                ("minute", false) => "spark_interval_minutes",
+                ("second", false) => "spark_interval_seconds",
+                _ => {
+                    return Err(error_at(
+                        node,
+                        format!(
+                            "[INVALID_EXTRACT_FIELD] Cannot extract {} from {}",
+                            part.to_uppercase(),
+                            spark_type_name(&t)
+                        ),
+                    ))
+                }
+            };
+            let udf = crate::functions::spark_udf_by_name(function, true)
+                .ok_or_else(|| EmberError::internal(format!("{function} is an Ember function")))?
+                .into_udf();
+            return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+                udf,
+                vec![value],
+            )));
+        }
         let value = match t {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
                 cast_to(value, &DataType::Date32, schema)?

@@ -129,6 +129,85 @@ pub fn internal() -> Vec<SparkUdf> {
     ]
 }
 
+/// `EXTRACT(field FROM interval)` for each field Spark allows, with Spark's result types:
+/// YEAR int and MONTH tinyint of a year-month interval; DAY int, HOUR and MINUTE tinyint,
+/// SECOND decimal(8,6) of a day-time one. Each part is what is left after the larger ones
+/// (`EXTRACT(HOUR FROM INTERVAL '1 25:00' ...)`), with the interval's sign.
+pub fn part_functions() -> Vec<SparkUdf> {
+    vec![
+        SparkUdf::new(
+            "spark_interval_years",
+            (1, 1),
+            |t| Ok(t.to_vec()),
+            |_| Ok(DataType::Int32),
+            |_, a, _| ym_part(a, |m| Some(m / 12), DataType::Int32),
+        ),
+        SparkUdf::new(
+            "spark_interval_months",
+            (1, 1),
+            |t| Ok(t.to_vec()),
+            |_| Ok(DataType::Int8),
+            |_, a, _| ym_part(a, |m| Some(m % 12), DataType::Int8),
+        ),
+        SparkUdf::new(
+            "spark_interval_days",
+            (1, 1),
+            |t| Ok(t.to_vec()),
+            |_| Ok(DataType::Int32),
+            |_, a, _| dt_part(a, |u| u / MICROS_PER_DAY, DataType::Int32),
+        ),
+        SparkUdf::new(
+            "spark_interval_hours",
+            (1, 1),
+            |t| Ok(t.to_vec()),
+            |_| Ok(DataType::Int8),
+            |_, a, _| dt_part(a, |u| u % MICROS_PER_DAY / MICROS_PER_HOUR, DataType::Int8),
+        ),
+        SparkUdf::new(
+            "spark_interval_minutes",
+            (1, 1),
+            |t| Ok(t.to_vec()),
+            |_| Ok(DataType::Int8),
+            |_, a, _| {
+                dt_part(
+                    a,
+                    |u| u % MICROS_PER_HOUR / MICROS_PER_MINUTE,
+                    DataType::Int8,
+                )
+            },
+        ),
+        SparkUdf::new(
+            "spark_interval_seconds",
+            (1, 1),
+            |t| Ok(t.to_vec()),
+            |_| Ok(DataType::Decimal128(8, 6)),
+            |_, a, _| dt_part(a, |u| u % MICROS_PER_MINUTE, DataType::Decimal128(8, 6)),
+        ),
+    ]
+}
+
+fn ym_part(args: &[ArrayRef], f: impl Fn(i32) -> Option<i32>, to: DataType) -> Result<ArrayRef> {
+    let months = args[0].as_primitive::<arrow::datatypes::IntervalYearMonthType>();
+    let values: arrow::array::Int32Array = months.iter().map(|m| m.and_then(&f)).collect();
+    Ok(cast(&(Arc::new(values) as ArrayRef), &to)?)
+}
+
+fn dt_part(args: &[ArrayRef], f: impl Fn(i64) -> i64, to: DataType) -> Result<ArrayRef> {
+    let micros = cast(&args[0], &DataType::Int64)?;
+    let micros = micros.as_primitive::<Int64Type>();
+    Ok(match to {
+        DataType::Decimal128(p, s) => {
+            let values: arrow::array::Decimal128Array =
+                micros.iter().map(|u| u.map(|u| f(u) as i128)).collect();
+            Arc::new(values.with_precision_and_scale(p, s)?)
+        }
+        to => {
+            let values: arrow::array::Int64Array = micros.iter().map(|u| u.map(&f)).collect();
+            cast(&(Arc::new(values) as ArrayRef), &to)?
+        }
+    })
+}
+
 /// `make_ym_interval([years[, months]])`.
 fn make_ym_interval(udf: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     let part = |i: usize, row: usize| -> Option<Option<i64>> {

@@ -298,6 +298,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(array::functions());
     all.extend(interval::functions());
     all.extend(interval::internal());
+    all.extend(interval::part_functions());
     all.push(collection::get_item());
     all.extend(datetime::functions(ansi));
     all.extend(math::functions());
