@@ -115,3 +115,7 @@ SELECT sequence(1, 5, -1);
 SELECT slice(array(1, 2, 3), 0, 1);
 
 SELECT map_from_arrays(array(1.0, 3.0), array('2', '4')), map_entries(map(1, 'a', 2, 'b'));
+
+SELECT concat(array(1, 2, 3), array(4, 5), array(6)), reverse('Spark SQL'), reverse(array(2, 1, 4, 3)), concat('Spark', 'SQL'), concat(array(1), CAST(NULL AS array<int>));
+
+SELECT concat(array(1), 'a');

@@ -29,6 +29,16 @@ use crate::types::spark_type_name;
 /// The array functions of this file.
 pub fn functions() -> Vec<SparkUdf> {
     vec![
+        SparkUdf::new(
+            "reverse",
+            (1, 1),
+            |t| match &t[0] {
+                l @ DataType::List(_) => Ok(vec![l.clone()]),
+                _ => Ok(vec![DataType::Utf8]),
+            },
+            same,
+            reverse,
+        ),
         SparkUdf::new("array_distinct", (1, 1), one_array, same, array_distinct),
         SparkUdf::new("array_sort", (1, 1), one_array, same, array_sort),
         SparkUdf::new("sort_array", (1, 2), sort_array_args, same, sort_array),
@@ -127,6 +137,87 @@ pub fn functions() -> Vec<SparkUdf> {
             map_entries,
         ),
     ]
+}
+
+/// `concat`'s arguments: all arrays (of one widened element type) or all strings.
+pub fn coerce_concat(types: &[DataType]) -> Result<Vec<DataType>> {
+    if !types.iter().any(|t| matches!(t, DataType::List(_))) {
+        return Ok(vec![DataType::Utf8; types.len()]);
+    }
+    let mut elements = Vec::with_capacity(types.len());
+    for t in types {
+        match t {
+            DataType::List(f) => elements.push(f.data_type().clone()),
+            DataType::Null => {}
+            other => {
+                return plan_err!(
+                    "[DATATYPE_MISMATCH.DATA_DIFF_TYPES] concat takes all arrays or all strings, not an array and {}",
+                    spark_type_name(other)
+                )
+            }
+        }
+    }
+    let element = common_type(&elements, true).ok_or_else(|| {
+        datafusion_common::DataFusionError::Plan(
+            "[DATATYPE_MISMATCH.DATA_DIFF_TYPES] the arrays of concat must have one element type"
+                .to_string(),
+        )
+    })?;
+    Ok(vec![list_of(element); types.len()])
+}
+
+/// Arrays one after another; NULL when any is NULL.
+pub fn concat_arrays(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let lists: Vec<&ListArray> = args.iter().map(|a| a.as_list::<i32>()).collect();
+    let all_values: Vec<&dyn Array> = lists.iter().map(|l| l.values().as_ref()).collect();
+    let mut indices: Vec<(usize, usize)> = Vec::new();
+    let mut lengths = Vec::with_capacity(rows);
+    let mut valid = Vec::with_capacity(rows);
+    for row in 0..rows {
+        if lists.iter().any(|l| l.is_null(row)) {
+            lengths.push(0);
+            valid.push(false);
+            continue;
+        }
+        let before = indices.len();
+        for (which, list) in lists.iter().enumerate() {
+            let offsets = list.value_offsets();
+            indices.extend((offsets[row] as usize..offsets[row + 1] as usize).map(|i| (which, i)));
+        }
+        lengths.push(indices.len() - before);
+        valid.push(true);
+    }
+    let values = arrow::compute::interleave(&all_values, &indices)?;
+    let field = match lists[0].data_type() {
+        DataType::List(f) => Arc::clone(f),
+        _ => Arc::new(Field::new("item", values.data_type().clone(), true)),
+    };
+    Ok(Arc::new(ListArray::try_new(
+        field,
+        OffsetBuffer::from_lengths(lengths),
+        values,
+        Some(NullBuffer::from(valid)),
+    )?))
+}
+
+/// `reverse(x)`: a string's characters or an array's elements in reverse order.
+fn reverse(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    match args[0].data_type() {
+        DataType::List(_) => rebuild(args[0].as_list::<i32>(), |_, range| {
+            Ok(Some(range.rev().collect()))
+        }),
+        _ => {
+            let strings = args[0].as_string::<i32>();
+            let mut out = StringBuilder::with_capacity(rows, rows * 8);
+            for value in strings.iter() {
+                match value {
+                    Some(v) => out.append_value(v.chars().rev().collect::<String>()),
+                    None => out.append_null(),
+                }
+            }
+            Ok(Arc::new(out.finish()))
+        }
+    }
 }
 
 fn one_array(types: &[DataType]) -> Result<Vec<DataType>> {
@@ -841,6 +932,22 @@ mod tests {
         assert_eq!(run("array_union", vec![a(), b()]).unwrap(), ["[1,2,3,5]"]);
         assert_eq!(run("array_intersect", vec![a(), b()]).unwrap(), ["[1,3]"]);
         assert_eq!(run("array_except", vec![a(), b()]).unwrap(), ["[2]"]);
+    }
+
+    #[test]
+    fn concat_and_reverse() {
+        let a = || list(vec![Some(vec![Some(1), Some(2)]), None]);
+        let b = || list(vec![Some(vec![Some(3)]), Some(vec![Some(4)])]);
+        let f = super::super::string::functions()
+            .into_iter()
+            .find(|f| f.name == "concat")
+            .unwrap();
+        let out = (f.kernel)(&f, &[a(), b()], 2).unwrap();
+        let shown = ember_common::display::SparkFormatter::try_new(out.as_ref()).unwrap();
+        assert_eq!([shown.value(0), shown.value(1)], ["[1,2,3]", "NULL"]);
+        assert_eq!(run("reverse", vec![a()]).unwrap(), ["[2,1]", "NULL"]);
+        let s: ArrayRef = Arc::new(arrow::array::StringArray::from(vec![Some("Spark SQL")]));
+        assert_eq!(run("reverse", vec![s]).unwrap(), ["LQS krapS"]);
     }
 
     #[test]

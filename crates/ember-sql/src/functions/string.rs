@@ -22,8 +22,11 @@ pub fn functions() -> Vec<SparkUdf> {
         SparkUdf::new(
             "concat",
             (0, usize::MAX),
-            |t| Ok(vec![DataType::Utf8; t.len()]),
-            |_| Ok(DataType::Utf8),
+            super::array::coerce_concat,
+            |t| match t.first() {
+                Some(list @ DataType::List(_)) => Ok(list.clone()),
+                _ => Ok(DataType::Utf8),
+            },
             concat,
         ),
         SparkUdf::new(
@@ -129,7 +132,12 @@ pub fn spark_substring(v: &str, pos: i64, len: i64) -> &str {
 }
 
 /// `concat(a, b, ...)`: NULL when any argument is NULL.
-fn concat(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+/// `concat(a, b, ...)`: strings, or arrays one after another (`concat(array(1), array(2))`);
+/// NULL when any argument is NULL.
+fn concat(udf: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if matches!(args.first().map(|a| a.data_type()), Some(DataType::List(_))) {
+        return super::array::concat_arrays(udf, args, rows);
+    }
     let strings: Vec<_> = args.iter().map(|a| a.as_string::<i32>()).collect();
     let mut out = StringBuilder::with_capacity(rows, rows * 8);
     let mut buf = String::new();
