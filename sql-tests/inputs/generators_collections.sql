@@ -119,3 +119,8 @@ SELECT map_from_arrays(array(1.0, 3.0), array('2', '4')), map_entries(map(1, 'a'
 SELECT concat(array(1, 2, 3), array(4, 5), array(6)), reverse('Spark SQL'), reverse(array(2, 1, 4, 3)), concat('Spark', 'SQL'), concat(array(1), CAST(NULL AS array<int>));
 
 SELECT concat(array(1), 'a');
+
+-- s.* of a struct column: its fields (a table of that name wins).
+SELECT s.*, id FROM VALUES (1, named_struct('a', 1, 'b', 'x')) AS t(id, s);
+
+SELECT t.s.*, t.* FROM VALUES (1, named_struct('a', 1, 'b', 'x')) AS t(id, s);

@@ -640,12 +640,33 @@ impl Binder<'_> {
                     let name = match kind {
                         ast::SelectItemQualifiedWildcardKind::ObjectName(name) => name,
                         ast::SelectItemQualifiedWildcardKind::Expr(e) => {
-                            return Err(not_supported_at(
-                                e,
-                                format!("'{e}.*': expanding a struct into its fields"),
-                            ))
+                            let value = self.bind_expr(e, schema)?;
+                            items.extend(self.struct_fields_of(value, options, schema, e)?);
+                            continue;
                         }
                     };
+                    // `s.*` of a struct column `s` (when no table is called `s`): its fields.
+                    let idents: Vec<ast::Ident> =
+                        name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+                    let names_table = qualifier_of_star(name).ok().is_some_and(|wanted| {
+                        schema.iter().any(|(q, _)| {
+                            q.is_some_and(|q| q.table().eq_ignore_ascii_case(&wanted))
+                        })
+                    });
+                    if !names_table && idents.len() == name.0.len() {
+                        let node = ast::Expr::CompoundIdentifier(idents.clone());
+                        let value = if idents.len() == 1 {
+                            self.resolve_column(&idents, schema, &node)
+                        } else {
+                            self.bind_expr(&node, schema)
+                        };
+                        if let Ok(value) = value {
+                            if matches!(value.fast_type(schema)?, DataType::Struct(_)) {
+                                items.extend(self.struct_fields_of(value, options, schema, &node)?);
+                                continue;
+                            }
+                        }
+                    }
                     let wanted = qualifier_of_star(name)?;
                     let columns: Vec<Column> = schema
                         .iter()
@@ -680,6 +701,51 @@ impl Binder<'_> {
                     ))
                 }
             }
+        }
+        Ok(items)
+    }
+
+    /// `s.*` of a struct value: one item per field, named as the field.
+    fn struct_fields_of(
+        &mut self,
+        value: Expr,
+        options: &ast::WildcardAdditionalOptions,
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<Vec<SelectItem>> {
+        let DataType::Struct(fields) = value.fast_type(schema)? else {
+            return Err(error_at(
+                node,
+                format!("'{node}.*' needs a struct or a table name, and {node} is neither"),
+            ));
+        };
+        let columns: Vec<Column> = fields.iter().map(|f| Column::from_name(f.name())).collect();
+        let excluded = excluded_columns(options, &columns)?;
+        let mut items = Vec::new();
+        for field in fields.iter() {
+            if excluded
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(field.name()))
+            {
+                continue;
+            }
+            let expr = self.call_scalar(
+                "get_field",
+                vec![
+                    value.clone(),
+                    Expr::Literal(
+                        datafusion_common::ScalarValue::Utf8(Some(field.name().clone())),
+                        None,
+                    ),
+                ],
+                schema,
+                node,
+            )?;
+            items.push(SelectItem {
+                expr,
+                name: field.name().clone(),
+                source: None,
+            });
         }
         Ok(items)
     }
