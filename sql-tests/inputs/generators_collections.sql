@@ -124,3 +124,7 @@ SELECT concat(array(1), 'a');
 SELECT s.*, id FROM VALUES (1, named_struct('a', 1, 'b', 'x')) AS t(id, s);
 
 SELECT t.s.*, t.* FROM VALUES (1, named_struct('a', 1, 'b', 'x')) AS t(id, s);
+
+SELECT map_concat(map(1, 'a', 2, 'b'), map(3, 'c')), map_concat(map(1, 'a'), CAST(NULL AS map<int, string>));
+
+SELECT map_concat(map(1, 'a'), map(1, 'b'));

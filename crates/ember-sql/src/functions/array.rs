@@ -118,6 +118,13 @@ pub fn functions() -> Vec<SparkUdf> {
             map_from_arrays,
         ),
         SparkUdf::new(
+            "map_concat",
+            (1, usize::MAX),
+            coerce_map_concat,
+            |t| Ok(t[0].clone()),
+            map_concat,
+        ),
+        SparkUdf::new(
             "map_entries",
             (1, 1),
             |t| match &t[0] {
@@ -841,6 +848,92 @@ fn nullable(fields: &Fields) -> Fields {
         .map(|f| f.as_ref().clone().with_nullable(true))
         .collect::<Vec<_>>()
         .into()
+}
+
+/// `map_concat`'s arguments: maps, their key and value types widened to common ones.
+fn coerce_map_concat(types: &[DataType]) -> Result<Vec<DataType>> {
+    let mut keys = Vec::new();
+    let mut values = Vec::new();
+    for t in types {
+        match t {
+            DataType::Map(entries, _) => match entries.data_type() {
+                DataType::Struct(kv) if kv.len() == 2 => {
+                    keys.push(kv[0].data_type().clone());
+                    values.push(kv[1].data_type().clone());
+                }
+                _ => return plan_err!("a map's entries are key-value structs"),
+            },
+            DataType::Null => {}
+            other => {
+                return plan_err!(
+                    "[DATATYPE_MISMATCH.MAP_CONCAT_DIFF_TYPES] map_concat takes maps, not {}",
+                    spark_type_name(other)
+                )
+            }
+        }
+    }
+    let key = common_type(&keys, true);
+    let value = common_type(&values, true);
+    match (key, value) {
+        (Some(k), Some(v)) => Ok(vec![super::collection::map_of(k, v); types.len()]),
+        _ => plan_err!(
+            "[DATATYPE_MISMATCH.MAP_CONCAT_DIFF_TYPES] the maps of map_concat must have one key type and one value type"
+        ),
+    }
+}
+
+/// `map_concat(m1, m2, ...)`: every entry of every map; NULL when a map is NULL; a key in
+/// two maps is an error (Spark's default `spark.sql.mapKeyDedupPolicy=EXCEPTION`).
+fn map_concat(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let maps: Vec<&MapArray> = args.iter().map(|a| a.as_map()).collect();
+    let keys: Vec<&dyn Array> = maps.iter().map(|m| m.keys().as_ref()).collect();
+    let values: Vec<&dyn Array> = maps.iter().map(|m| m.values().as_ref()).collect();
+    let key_rows: Vec<Rows> = maps
+        .iter()
+        .map(|m| rows_of(m.keys(), false, true))
+        .collect::<Result<_>>()?;
+    let mut picks: Vec<(usize, usize)> = Vec::new();
+    let mut lengths = Vec::with_capacity(rows);
+    let mut valid = Vec::with_capacity(rows);
+    for row in 0..rows {
+        if maps.iter().any(|m| m.is_null(row)) {
+            lengths.push(0);
+            valid.push(false);
+            continue;
+        }
+        let before = picks.len();
+        let mut seen = HashSet::new();
+        for (which, map) in maps.iter().enumerate() {
+            let offsets = map.value_offsets();
+            for entry in offsets[row] as usize..offsets[row + 1] as usize {
+                if !seen.insert(key_rows[which].row(entry)) {
+                    return exec_err!(
+                        "[DUPLICATED_MAP_KEY] Duplicate map key {} was found, please check the input data.",
+                        datafusion_common::ScalarValue::try_from_array(map.keys(), entry)?
+                    );
+                }
+                picks.push((which, entry));
+            }
+        }
+        lengths.push(picks.len() - before);
+        valid.push(true);
+    }
+    let key_values = arrow::compute::interleave(&keys, &picks)?;
+    let value_values = arrow::compute::interleave(&values, &picks)?;
+    let DataType::Map(field, _) = maps[0].data_type().clone() else {
+        unreachable!("map_concat's arguments are maps")
+    };
+    let DataType::Struct(fields) = field.data_type().clone() else {
+        unreachable!("map entries are structs")
+    };
+    let entries = StructArray::try_new(fields, vec![key_values, value_values], None)?;
+    Ok(Arc::new(MapArray::try_new(
+        field,
+        OffsetBuffer::from_lengths(lengths),
+        entries,
+        Some(NullBuffer::from(valid)),
+        false,
+    )?))
 }
 
 /// `map_entries(m)`: the entries as an array of `struct<key, value>`.
