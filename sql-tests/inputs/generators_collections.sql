@@ -128,3 +128,9 @@ SELECT t.s.*, t.* FROM VALUES (1, named_struct('a', 1, 'b', 'x')) AS t(id, s);
 SELECT map_concat(map(1, 'a', 2, 'b'), map(3, 'c')), map_concat(map(1, 'a'), CAST(NULL AS map<int, string>));
 
 SELECT map_concat(map(1, 'a'), map(1, 'b'));
+
+SELECT sequence(to_date('2018-01-01'), to_date('2018-03-01'), interval 1 month), sequence(to_date('2018-01-01'), to_date('2018-03-01'), interval '0-1' year to month);
+
+SELECT sequence(date '2018-01-31', date '2018-04-30', interval 1 month), sequence(date '2018-01-03', date '2018-01-01'), sequence(date '2018-01-01', date '2018-01-10', interval 4 days);
+
+SELECT sequence(date '2018-01-01', date '2018-01-10', interval 4 hours);

@@ -306,6 +306,22 @@ fn flat_type(types: &[DataType]) -> Result<DataType> {
 }
 
 fn sequence_args(types: &[DataType]) -> Result<Vec<DataType>> {
+    if matches!(types[0], DataType::Date32) || matches!(types[1], DataType::Date32) {
+        let mut out = vec![DataType::Date32, DataType::Date32];
+        match types.get(2) {
+            None => {}
+            Some(t) if super::interval::is_year_month(t) || super::interval::is_day_time(t) => {
+                out.push(t.clone())
+            }
+            Some(other) => {
+                return plan_err!(
+                    "[DATATYPE_MISMATCH.SEQUENCE_WRONG_INPUT_TYPES] a sequence of dates steps by an interval, not {}",
+                    spark_type_name(other)
+                )
+            }
+        }
+        return Ok(out);
+    }
     let common = common_type(types, true).unwrap_or(DataType::Int64);
     let common = match common {
         DataType::Int8 | DataType::Int16 | DataType::Int32 => DataType::Int32,
@@ -723,7 +739,10 @@ const MAX_SEQUENCE: i128 = i32::MAX as i128 - 15;
 
 /// `sequence(start, stop[, step])` over integers: `step` defaults to 1 or -1; a step that
 /// moves away from `stop` is an error, as in Spark.
-fn sequence(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+fn sequence(udf: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if matches!(args[0].data_type(), DataType::Date32) {
+        return date_sequence(udf, args, rows);
+    }
     let as_i64 = |a: &ArrayRef| -> Result<Int64Array> {
         Ok(cast(a, &DataType::Int64)?
             .as_primitive::<Int64Type>()
@@ -767,6 +786,91 @@ fn sequence(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     let values = cast(&(Arc::new(Int64Array::from(values)) as ArrayRef), &element)?;
     Ok(Arc::new(ListArray::try_new(
         Arc::new(Field::new("item", element, true)),
+        OffsetBuffer::from_lengths(lengths),
+        values,
+        Some(NullBuffer::from(valid)),
+    )?))
+}
+
+/// `sequence(start_date, stop_date[, step])`: dates from `start` by a year-month step
+/// (`start` plus k months, clamped to the month's end, as `add_months`) or by a whole number
+/// of days (1 day by default, -1 when `stop` comes first).
+fn date_sequence(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    use arrow::datatypes::Date32Type;
+    let start = args[0].as_primitive::<Date32Type>();
+    let stop = args[1].as_primitive::<Date32Type>();
+    let step = args.get(2);
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let mut values: Vec<i32> = Vec::new();
+    let mut lengths = Vec::with_capacity(rows);
+    let mut valid = Vec::with_capacity(rows);
+    for row in 0..rows {
+        if start.is_null(row) || stop.is_null(row) || step.is_some_and(|s| s.is_null(row)) {
+            lengths.push(0);
+            valid.push(false);
+            continue;
+        }
+        let (a, b) = (start.value(row), stop.value(row));
+        // (months, days) per step.
+        let (months, days) = match step {
+            None => (0i64, if a <= b { 1 } else { -1 }),
+            Some(s) if super::interval::is_year_month(s.data_type()) => (
+                s.as_primitive::<arrow::datatypes::IntervalYearMonthType>()
+                    .value(row) as i64,
+                0,
+            ),
+            Some(s) => {
+                let micros = cast(s, &DataType::Int64)?
+                    .as_primitive::<Int64Type>()
+                    .value(row);
+                if micros % super::interval::MICROS_PER_DAY != 0 {
+                    return exec_err!(
+                        "[INVALID_PARAMETER_VALUE.SEQUENCE_WRONG_INPUT_TYPES] sequence over dates steps by whole days or months"
+                    );
+                }
+                (0, micros / super::interval::MICROS_PER_DAY)
+            }
+        };
+        let forward = months > 0 || days > 0;
+        if (months == 0 && days == 0 && a != b) || (forward && a > b) || (!forward && a < b) {
+            return exec_err!(
+                "[INVALID_PARAMETER_VALUE.SEQUENCE_WRONG_INPUT_TYPES] Illegal sequence boundaries: {a} to {b} by {months} month(s) {days} day(s)"
+            );
+        }
+        let before = values.len();
+        let first = epoch + chrono::Duration::days(a as i64);
+        for k in 0i64.. {
+            let date = if months != 0 {
+                let shift = chrono::Months::new((months * k).unsigned_abs() as u32);
+                if months > 0 {
+                    first.checked_add_months(shift)
+                } else {
+                    first.checked_sub_months(shift)
+                }
+            } else {
+                first.checked_add_signed(chrono::Duration::days(days * k))
+            };
+            let Some(date) = date else { break };
+            let day = (date - epoch).num_days() as i32;
+            if (forward && day > b) || (!forward && day < b) {
+                break;
+            }
+            values.push(day);
+            if values.len() as i128 > MAX_SEQUENCE {
+                return exec_err!(
+                    "[COLLECTION_SIZE_LIMIT_EXCEEDED.PARAMETER] sequence would make more than {MAX_SEQUENCE} elements"
+                );
+            }
+            if months == 0 && days == 0 {
+                break;
+            }
+        }
+        lengths.push(values.len() - before);
+        valid.push(true);
+    }
+    let values: ArrayRef = Arc::new(arrow::array::Date32Array::from(values));
+    Ok(Arc::new(ListArray::try_new(
+        Arc::new(Field::new("item", DataType::Date32, true)),
         OffsetBuffer::from_lengths(lengths),
         values,
         Some(NullBuffer::from(valid)),
