@@ -53,6 +53,55 @@ pub(super) fn is_generator(name: &str) -> bool {
 }
 
 impl Binder<'_> {
+    /// Finds the generator in `projection` (at most one, at the top of its item) and makes
+    /// its rows over `plan`; gives the new plan and the SELECT list with the generator's item
+    /// replaced by the generated columns, or `plan` and `None` when there is no generator.
+    pub(super) fn select_list_generator(
+        &mut self,
+        projection: &[ast::SelectItem],
+        plan: LogicalPlan,
+    ) -> Result<(LogicalPlan, Option<Vec<ast::SelectItem>>)> {
+        let mut found: Option<(usize, &ast::Function, &ast::Expr, Vec<ast::Ident>)> = None;
+        for (i, item) in projection.iter().enumerate() {
+            let (expr, aliases) = match item {
+                ast::SelectItem::UnnamedExpr(e) => (e, vec![]),
+                ast::SelectItem::ExprWithAlias { expr, alias } => (expr, vec![alias.clone()]),
+                ast::SelectItem::ExprWithAliases { expr, aliases } => (expr, aliases.clone()),
+                _ => continue,
+            };
+            if let Some(function) = generator_call(expr) {
+                if found.is_some() {
+                    return Err(error_at(
+                        expr,
+                        "[UNSUPPORTED_GENERATOR.MULTI_GENERATOR] The generator is not supported: only one generator allowed per SELECT clause; use LATERAL VIEW for more",
+                    ));
+                }
+                found = Some((i, function, expr, aliases));
+            }
+        }
+        let Some((index, function, expr, aliases)) = found else {
+            return Ok((plan, None));
+        };
+        let before = plan.schema().fields().len();
+        let generated =
+            self.bind_generator(function, expr, false, plan, SELECT_LIST_GENERATOR, &aliases)?;
+        let columns: Vec<ast::SelectItem> = generated
+            .schema()
+            .fields()
+            .iter()
+            .skip(before)
+            .map(|f| {
+                ast::SelectItem::UnnamedExpr(ast::Expr::CompoundIdentifier(vec![
+                    ast::Ident::new(SELECT_LIST_GENERATOR),
+                    ast::Ident::with_quote('`', f.name()),
+                ]))
+            })
+            .collect();
+        let mut items = projection.to_vec();
+        items.splice(index..=index, columns);
+        Ok((generated, Some(items)))
+    }
+
     /// `input` followed by the rows `function` generates from each of its rows, the new
     /// columns qualified by `qualifier` and named `aliases` (or Spark's default names).
     pub(super) fn bind_generator(

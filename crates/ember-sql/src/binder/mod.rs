@@ -22,6 +22,7 @@ mod organization;
 mod query;
 mod relation;
 mod select;
+mod struct_field;
 mod subquery;
 #[cfg(test)]
 mod test_util;

@@ -20,10 +20,10 @@ use super::Binder;
 use crate::error::{error_at, not_supported_at};
 
 /// A SELECT item after binding: its expression, its output name and where it came from.
-struct SelectItem {
-    expr: Expr,
-    name: String,
-    source: Option<ast::Expr>,
+pub(super) struct SelectItem {
+    pub(super) expr: Expr,
+    pub(super) name: String,
+    pub(super) source: Option<ast::Expr>,
 }
 
 impl Binder<'_> {
@@ -545,61 +545,6 @@ impl Binder<'_> {
         Ok(bound)
     }
 
-    /// Finds the generator in `projection` (at most one, at the top of its item) and makes
-    /// its rows over `plan`; gives the new plan and the SELECT list with the generator's item
-    /// replaced by the generated columns, or `plan` and `None` when there is no generator.
-    fn select_list_generator(
-        &mut self,
-        projection: &[ast::SelectItem],
-        plan: LogicalPlan,
-    ) -> Result<(LogicalPlan, Option<Vec<ast::SelectItem>>)> {
-        let mut found: Option<(usize, &ast::Function, &ast::Expr, Vec<ast::Ident>)> = None;
-        for (i, item) in projection.iter().enumerate() {
-            let (expr, aliases) = match item {
-                ast::SelectItem::UnnamedExpr(e) => (e, vec![]),
-                ast::SelectItem::ExprWithAlias { expr, alias } => (expr, vec![alias.clone()]),
-                ast::SelectItem::ExprWithAliases { expr, aliases } => (expr, aliases.clone()),
-                _ => continue,
-            };
-            if let Some(function) = super::generate::generator_call(expr) {
-                if found.is_some() {
-                    return Err(error_at(
-                        expr,
-                        "[UNSUPPORTED_GENERATOR.MULTI_GENERATOR] The generator is not supported: only one generator allowed per SELECT clause; use LATERAL VIEW for more",
-                    ));
-                }
-                found = Some((i, function, expr, aliases));
-            }
-        }
-        let Some((index, function, expr, aliases)) = found else {
-            return Ok((plan, None));
-        };
-        let before = plan.schema().fields().len();
-        let generated = self.bind_generator(
-            function,
-            expr,
-            false,
-            plan,
-            super::generate::SELECT_LIST_GENERATOR,
-            &aliases,
-        )?;
-        let columns: Vec<ast::SelectItem> = generated
-            .schema()
-            .fields()
-            .iter()
-            .skip(before)
-            .map(|f| {
-                ast::SelectItem::UnnamedExpr(ast::Expr::CompoundIdentifier(vec![
-                    ast::Ident::new(super::generate::SELECT_LIST_GENERATOR),
-                    ast::Ident::with_quote('`', f.name()),
-                ]))
-            })
-            .collect();
-        let mut items = projection.to_vec();
-        items.splice(index..=index, columns);
-        Ok((generated, Some(items)))
-    }
-
     fn bind_select_items(
         &mut self,
         projection: &[ast::SelectItem],
@@ -701,51 +646,6 @@ impl Binder<'_> {
                     ))
                 }
             }
-        }
-        Ok(items)
-    }
-
-    /// `s.*` of a struct value: one item per field, named as the field.
-    fn struct_fields_of(
-        &mut self,
-        value: Expr,
-        options: &ast::WildcardAdditionalOptions,
-        schema: &DFSchema,
-        node: &ast::Expr,
-    ) -> Result<Vec<SelectItem>> {
-        let DataType::Struct(fields) = value.fast_type(schema)? else {
-            return Err(error_at(
-                node,
-                format!("'{node}.*' needs a struct or a table name, and {node} is neither"),
-            ));
-        };
-        let columns: Vec<Column> = fields.iter().map(|f| Column::from_name(f.name())).collect();
-        let excluded = excluded_columns(options, &columns)?;
-        let mut items = Vec::new();
-        for field in fields.iter() {
-            if excluded
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case(field.name()))
-            {
-                continue;
-            }
-            let expr = self.call_scalar(
-                "get_field",
-                vec![
-                    value.clone(),
-                    Expr::Literal(
-                        datafusion_common::ScalarValue::Utf8(Some(field.name().clone())),
-                        None,
-                    ),
-                ],
-                schema,
-                node,
-            )?;
-            items.push(SelectItem {
-                expr,
-                name: field.name().clone(),
-                source: None,
-            });
         }
         Ok(items)
     }
@@ -1057,7 +957,7 @@ fn qualifier_of_star(name: &ast::ObjectName) -> Result<String> {
 
 /// The columns `* EXCEPT (a, b)` (Databricks) or `* EXCLUDE (a, b)` leaves out of `columns`,
 /// checked to exist; other wildcard options are refused.
-fn excluded_columns(
+pub(super) fn excluded_columns(
     options: &ast::WildcardAdditionalOptions,
     columns: &[Column],
 ) -> Result<Vec<String>> {

@@ -14,6 +14,7 @@ pub mod conditional;
 pub mod datetime;
 pub mod decimal;
 pub mod interval;
+pub mod map;
 pub mod math;
 pub mod normalize;
 pub mod string;
@@ -270,6 +271,7 @@ pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     all.extend(binary::functions());
     all.extend(collection::functions());
     all.extend(array::functions());
+    all.extend(map::functions());
     all.extend(interval::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
@@ -296,6 +298,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(binary::functions());
     all.extend(collection::functions());
     all.extend(array::functions());
+    all.extend(map::functions());
     all.extend(interval::functions());
     all.extend(interval::internal());
     all.extend(interval::part_functions());
