@@ -2,6 +2,33 @@
 
 use sqlparser::ast;
 
+/// A type as Spark's `DataType.sql` writes it: `INT`, `MAP<STRING, INT>`,
+/// `STRUCT<a: INT, b: STRING>` (field names keep their case).
+fn type_sql(data_type: &ast::DataType) -> String {
+    match data_type {
+        ast::DataType::Map(key, value) => format!("MAP<{}, {}>", type_sql(key), type_sql(value)),
+        ast::DataType::Array(ast::ArrayElemTypeDef::AngleBracket(element)) => {
+            format!("ARRAY<{}>", type_sql(element))
+        }
+        ast::DataType::Struct(fields, _) => format!(
+            "STRUCT<{}>",
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let name = f
+                        .field_name
+                        .as_ref()
+                        .map_or_else(|| format!("col{}", i + 1), |n| n.value.clone());
+                    format!("{name}: {}", type_sql(&f.field_type))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string().to_uppercase(),
+    }
+}
+
 /// The column name Spark gives an unaliased SELECT item.
 pub(crate) fn spark_name(expr: &ast::Expr) -> String {
     use ast::Expr as E;
@@ -142,11 +169,7 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
                 ast::CastKind::TryCast | ast::CastKind::SafeCast => "TRY_CAST",
                 _ => "CAST",
             };
-            format!(
-                "{keyword}({} AS {})",
-                spark_name(expr),
-                data_type.to_string().to_uppercase()
-            )
+            format!("{keyword}({} AS {})", spark_name(expr), type_sql(data_type))
         }
         E::Case {
             operand,
