@@ -12,13 +12,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, StringBuilder, UInt32Array};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+
 use arrow::compute::{cast, take, SortOptions};
-use arrow::datatypes::{DataType, Field, Int32Type, Int64Type};
+use arrow::datatypes::{DataType, Int32Type, Int64Type};
 use arrow::row::{RowConverter, Rows, SortField};
 use datafusion_common::{exec_err, plan_err, Result};
 
-use super::collection::list_of;
+use super::collection::{assemble_list, list_of};
 use super::SparkUdf;
 use crate::binder::coercion::common_type;
 use crate::types::spark_type_name;
@@ -150,16 +150,7 @@ pub fn concat_arrays(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<Arr
         valid.push(true);
     }
     let values = arrow::compute::interleave(&all_values, &indices)?;
-    let field = match lists[0].data_type() {
-        DataType::List(f) => Arc::clone(f),
-        _ => Arc::new(Field::new("item", values.data_type().clone(), true)),
-    };
-    Ok(Arc::new(ListArray::try_new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        Some(NullBuffer::from(valid)),
-    )?))
+    assemble_list(lists[0].data_type(), values, lengths, valid)
 }
 
 /// `reverse(x)`: a string's characters or an array's elements in reverse order.
@@ -333,16 +324,7 @@ fn rebuild(
         }
     }
     let values = take(list.values().as_ref(), &UInt32Array::from(indices), None)?;
-    let field = match list.data_type() {
-        DataType::List(f) => Arc::clone(f),
-        _ => Arc::new(Field::new("item", values.data_type().clone(), true)),
-    };
-    Ok(Arc::new(ListArray::try_new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        Some(NullBuffer::from(valid)),
-    )?))
+    assemble_list(list.data_type(), values, lengths, valid)
 }
 
 /// `array_distinct(a)`: each value once, in order of first appearance (NULL once too).
@@ -525,16 +507,7 @@ fn set_op(args: &[ArrayRef], rows: usize, op: SetOp) -> Result<ArrayRef> {
         valid.push(true);
     }
     let values = take(all_values.as_ref(), &UInt32Array::from(indices), None)?;
-    let field = match a.data_type() {
-        DataType::List(f) => Arc::clone(f),
-        _ => Arc::new(Field::new("item", values.data_type().clone(), true)),
-    };
-    Ok(Arc::new(ListArray::try_new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        Some(NullBuffer::from(valid)),
-    )?))
+    assemble_list(a.data_type(), values, lengths, valid)
 }
 
 fn array_union(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
@@ -613,12 +586,8 @@ fn array_repeat(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef
         valid.push(true);
     }
     let values = take(args[0].as_ref(), &UInt32Array::from(indices), None)?;
-    Ok(Arc::new(ListArray::try_new(
-        Arc::new(Field::new("item", args[0].data_type().clone(), true)),
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        Some(NullBuffer::from(valid)),
-    )?))
+    // A new list: its element field is `item` of the values' type.
+    assemble_list(&DataType::Null, values, lengths, valid)
 }
 
 /// `flatten(a)`: the inner arrays one after another; NULL when any inner array is NULL.
@@ -645,16 +614,7 @@ fn flatten(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
         valid.push(true);
     }
     let values = take(inner.values().as_ref(), &UInt32Array::from(indices), None)?;
-    let field = match inner.data_type() {
-        DataType::List(f) => Arc::clone(f),
-        _ => Arc::new(Field::new("item", values.data_type().clone(), true)),
-    };
-    Ok(Arc::new(ListArray::try_new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        Some(NullBuffer::from(valid)),
-    )?))
+    assemble_list(inner.data_type(), values, lengths, valid)
 }
 
 /// `slice(a, start, length)`: 1-based `start` (negative from the end), `length` elements.
@@ -737,14 +697,12 @@ fn sequence(udf: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> 
         lengths.push(count as usize);
         valid.push(true);
     }
-    let element = args[0].data_type().clone();
-    let values = cast(&(Arc::new(Int64Array::from(values)) as ArrayRef), &element)?;
-    Ok(Arc::new(ListArray::try_new(
-        Arc::new(Field::new("item", element, true)),
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        Some(NullBuffer::from(valid)),
-    )?))
+    let values = cast(
+        &(Arc::new(Int64Array::from(values)) as ArrayRef),
+        args[0].data_type(),
+    )?;
+    // A new list: its element field is `item` of the values' type.
+    assemble_list(&DataType::Null, values, lengths, valid)
 }
 
 /// `sequence(start_date, stop_date[, step])`: dates from `start` by a year-month step
@@ -824,17 +782,15 @@ fn date_sequence(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRe
         valid.push(true);
     }
     let values: ArrayRef = Arc::new(arrow::array::Date32Array::from(values));
-    Ok(Arc::new(ListArray::try_new(
-        Arc::new(Field::new("item", DataType::Date32, true)),
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        Some(NullBuffer::from(valid)),
-    )?))
+    // A new list: its element field is `item` of the values' type.
+    assemble_list(&DataType::Null, values, lengths, valid)
 }
 
 #[cfg(test)]
 mod tests {
     use arrow::array::Int32Array;
+    use arrow::buffer::OffsetBuffer;
+    use arrow::datatypes::Field;
 
     use super::*;
 

@@ -93,6 +93,51 @@ pub fn list_of(element: DataType) -> DataType {
     DataType::List(Arc::new(Field::new("item", element, true)))
 }
 
+/// A list array holding `values` split into rows of `lengths` (a row whose `valid` is false
+/// is NULL); its element field is `like`'s when `like` is a list type, else `item`.
+pub fn assemble_list(
+    like: &DataType,
+    values: ArrayRef,
+    lengths: Vec<usize>,
+    valid: Vec<bool>,
+) -> Result<ArrayRef> {
+    let field = match like {
+        DataType::List(f) => Arc::clone(f),
+        _ => Arc::new(Field::new("item", values.data_type().clone(), true)),
+    };
+    Ok(Arc::new(ListArray::try_new(
+        field,
+        OffsetBuffer::from_lengths(lengths),
+        values,
+        Some(NullBuffer::from(valid)),
+    )?))
+}
+
+/// A map array of `keys` and `values` split into rows of `lengths` (a row whose `valid` is
+/// false is NULL).
+pub fn assemble_map(
+    keys: ArrayRef,
+    values: ArrayRef,
+    lengths: Vec<usize>,
+    valid: Vec<bool>,
+) -> Result<ArrayRef> {
+    let DataType::Map(field, _) = map_of(keys.data_type().clone(), values.data_type().clone())
+    else {
+        unreachable!("map_of makes a map")
+    };
+    let DataType::Struct(fields) = field.data_type().clone() else {
+        unreachable!("map entries are structs")
+    };
+    let entries = StructArray::try_new(fields, vec![keys, values], None)?;
+    Ok(Arc::new(MapArray::try_new(
+        field,
+        OffsetBuffer::from_lengths(lengths),
+        entries,
+        Some(NullBuffer::from(valid)),
+        false,
+    )?))
+}
+
 /// Spark's `map<K, V>` as Arrow.
 pub fn map_of(key: DataType, value: DataType) -> DataType {
     DataType::Map(

@@ -7,14 +7,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StructArray, UInt32Array};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+
 use arrow::compute::take;
 use arrow::datatypes::{DataType, Field, Fields};
 use arrow::row::Rows;
 use datafusion_common::{exec_err, plan_err, Result};
 
 use super::array::{element, one_array, rows_of};
-use super::collection::list_of;
+use super::collection::{assemble_map, list_of};
 use super::SparkUdf;
 use crate::binder::coercion::common_type;
 use crate::types::spark_type_name;
@@ -116,23 +116,7 @@ fn map_from_arrays(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<Array
         &UInt32Array::from(value_picks),
         None,
     )?;
-    let DataType::Map(field, _) = super::collection::map_of(
-        key_values.data_type().clone(),
-        value_values.data_type().clone(),
-    ) else {
-        unreachable!("map_of makes a map")
-    };
-    let DataType::Struct(fields) = field.data_type().clone() else {
-        unreachable!("map entries are structs")
-    };
-    let entries = StructArray::try_new(fields, vec![key_values, value_values], None)?;
-    Ok(Arc::new(MapArray::try_new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        entries,
-        Some(NullBuffer::from(valid)),
-        false,
-    )?))
+    assemble_map(key_values, value_values, lengths, valid)
 }
 
 /// `fields`, each nullable (Spark's `struct<key, value>` of `map_entries`).
@@ -214,20 +198,8 @@ fn map_concat(_: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> 
     }
     let key_values = arrow::compute::interleave(&keys, &picks)?;
     let value_values = arrow::compute::interleave(&values, &picks)?;
-    let DataType::Map(field, _) = maps[0].data_type().clone() else {
-        unreachable!("map_concat's arguments are maps")
-    };
-    let DataType::Struct(fields) = field.data_type().clone() else {
-        unreachable!("map entries are structs")
-    };
-    let entries = StructArray::try_new(fields, vec![key_values, value_values], None)?;
-    Ok(Arc::new(MapArray::try_new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        entries,
-        Some(NullBuffer::from(valid)),
-        false,
-    )?))
+    // The arguments were coerced to one map type: its key and value types are these.
+    assemble_map(key_values, value_values, lengths, valid)
 }
 
 /// `map_entries(m)`: the entries as an array of `struct<key, value>`.
