@@ -16,7 +16,17 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
         S::Double(_) | S::DoublePrecision | S::Float64 => DataType::Float64,
         S::Boolean | S::Bool => DataType::Boolean,
         S::Date => DataType::Date32,
-        S::Timestamp(_, _) | S::Datetime(_) | S::TimestampNtz(_) => {
+        S::Timestamp(Some(_), _) | S::TimestampNtz(Some(_)) | S::Datetime(Some(_)) => {
+            return Err(EmberError::NotSupported(format!(
+                "the precision in {data_type}; Spark's timestamps have microseconds, write TIMESTAMP"
+            )))
+        }
+        S::Timestamp(None, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+            return Err(EmberError::NotSupported(format!(
+                "{data_type} (TIMESTAMP_LTZ); Ember's timestamps are wall-clock times without a time zone (TIMESTAMP_NTZ)"
+            )))
+        }
+        S::Timestamp(None, _) | S::Datetime(None) | S::TimestampNtz(None) => {
             DataType::Timestamp(TimeUnit::Microsecond, None)
         }
         S::String(_) | S::Text | S::Varchar(_) | S::Char(_) | S::CharVarying(_) | S::Character(_) => {

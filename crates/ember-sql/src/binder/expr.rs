@@ -299,12 +299,15 @@ impl Binder<'_> {
                     ));
                 }
                 let v = self.bind_expr(value, schema)?;
-                if let ast::DataType::Interval {
-                    fields,
-                    // Digits of the fraction of seconds: Spark's intervals have microseconds.
-                    precision: _,
-                } = data_type
-                {
+                if let ast::DataType::Interval { fields, precision } = data_type {
+                    if precision.is_some() {
+                        return Err(not_supported_at(
+                            expr,
+                            format!(
+                                "the precision in {data_type}; Spark's intervals have microseconds"
+                            ),
+                        ));
+                    }
                     let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
                     return self.bind_interval_cast(v, fields.as_ref(), try_cast, schema, expr);
                 }
