@@ -5,7 +5,8 @@
 //! - doubles and floats as Java's `Double.toString` / `Float.toString` (`2.35E10`, `1.0E-5`,
 //!   `100.0`, `NaN`, `Infinity`);
 //! - binary as its bytes read as UTF-8 (invalid sequences as U+FFFD);
-//! - intervals as `1-2` (year-month) and `3 04:05:06.500000000` (day-time);
+//! - intervals as `1-2` (year-month) and `3 04:05:06.500000000` (day-time), the legacy
+//!   calendar interval as `1 years 2 months 3 days 4 hours 5.5 seconds`;
 //! - timestamps as `2024-01-02 03:04:05.25` (a fraction only when there is one, without
 //!   trailing zeros), dates as `2024-01-02`, decimals with their whole scale;
 //! - arrays `[1,2]`, structs `{"a":1,"b":"x"}`, maps `{1:"a",2:"b"}` (entries in the order of
@@ -17,7 +18,7 @@ use arrow::array::{
 };
 use std::fmt::Write as _;
 
-use arrow::array::{DurationMicrosecondArray, IntervalYearMonthArray};
+use arrow::array::{DurationMicrosecondArray, IntervalMonthDayNanoArray, IntervalYearMonthArray};
 use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -33,6 +34,40 @@ pub fn spark_format_options() -> FormatOptions<'static> {
         .with_date_format(Some("%Y-%m-%d"))
 }
 
+/// Spark's text of a legacy calendar interval (`CalendarInterval.toString`): each non-zero
+/// unit as `<n> <unit>s` from years down to seconds (a fraction only when there is one), or
+/// `0 seconds`.
+pub fn calendar_interval_text(months: i32, days: i32, micros: i64) -> String {
+    if months == 0 && days == 0 && micros == 0 {
+        return "0 seconds".into();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut unit = |value: i64, name: &str| {
+        if value != 0 {
+            parts.push(format!("{value} {name}"));
+        }
+    };
+    unit(i64::from(months / 12), "years");
+    unit(i64::from(months % 12), "months");
+    unit(i64::from(days), "days");
+    unit(micros / 3_600_000_000, "hours");
+    let rest = micros % 3_600_000_000;
+    unit(rest / 60_000_000, "minutes");
+    let rest = rest % 60_000_000;
+    if rest != 0 {
+        let sign = if rest < 0 { "-" } else { "" };
+        let abs = rest.unsigned_abs();
+        let (whole, fraction) = (abs / 1_000_000, abs % 1_000_000);
+        let mut text = format!("{sign}{whole}");
+        if fraction != 0 {
+            text.push('.');
+            text.push_str(format!("{fraction:06}").trim_end_matches('0'));
+        }
+        parts.push(format!("{text} seconds"));
+    }
+    parts.join(" ")
+}
+
 /// Formats the values of one array as Spark shows them.
 pub struct SparkFormatter<'a> {
     node: Node<'a>,
@@ -43,6 +78,8 @@ enum Node<'a> {
     YearMonth(&'a IntervalYearMonthArray),
     /// Spark's day-time interval: `[-]D HH:MM:SS.nnnnnnnnn`.
     DayTime(&'a DurationMicrosecondArray),
+    /// Spark's legacy calendar interval: `3 months 1 hours`.
+    Calendar(&'a IntervalMonthDayNanoArray),
     Float64(&'a Float64Array),
     Float32(&'a Float32Array),
     Strings(&'a dyn Array),
@@ -110,6 +147,7 @@ impl<'a> Node<'a> {
         Ok(match array.data_type() {
             DataType::Interval(IntervalUnit::YearMonth) => Node::YearMonth(array.as_primitive()),
             DataType::Duration(TimeUnit::Microsecond) => Node::DayTime(array.as_primitive()),
+            DataType::Interval(IntervalUnit::MonthDayNano) => Node::Calendar(array.as_primitive()),
             DataType::Float64 => Node::Float64(array.as_primitive()),
             DataType::Float32 => Node::Float32(array.as_primitive()),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Node::Strings(array),
@@ -156,6 +194,7 @@ impl<'a> Node<'a> {
         match self {
             Node::YearMonth(a) => *a,
             Node::DayTime(a) => *a,
+            Node::Calendar(a) => *a,
             Node::Float64(a) => *a,
             Node::Float32(a) => *a,
             Node::Strings(a) => *a,
@@ -196,6 +235,14 @@ impl<'a> Node<'a> {
                     "{sign}{days} {hours:02}:{minutes:02}:{seconds:02}.{:09}",
                     fraction * 1000
                 );
+            }
+            Node::Calendar(a) => {
+                let v = a.value(row);
+                out.push_str(&calendar_interval_text(
+                    v.months,
+                    v.days,
+                    v.nanoseconds / 1_000,
+                ));
             }
             Node::Float64(a) => push_java_double(a.value(row), out),
             Node::Float32(a) => push_java_float(a.value(row), out),
@@ -369,6 +416,23 @@ mod tests {
     use arrow::datatypes::{Field, Fields, Int32Type};
 
     use super::*;
+
+    #[test]
+    fn calendar_intervals_as_spark_writes_them() {
+        assert_eq!(
+            calendar_interval_text(3, 0, 3_600_000_000),
+            "3 months 1 hours"
+        );
+        assert_eq!(calendar_interval_text(0, 0, 0), "0 seconds");
+        assert_eq!(
+            calendar_interval_text(14, -3, 61_500_000),
+            "1 years 2 months -3 days 1 minutes 1.5 seconds"
+        );
+        assert_eq!(
+            calendar_interval_text(-1, 0, -500_000),
+            "-1 months -0.5 seconds"
+        );
+    }
 
     fn shown(array: ArrayRef) -> Vec<String> {
         let formatter = SparkFormatter::try_new(array.as_ref()).unwrap();

@@ -114,6 +114,55 @@ pub fn spark_field_type_name(field: &arrow::datatypes::Field) -> String {
         .unwrap_or_else(|| spark_type_name(field.data_type()))
 }
 
+/// An Arrow type as Spark's `DataType.sql` writes it in messages: `INT`, `MAP<STRING, INT>`,
+/// `STRUCT<a: INT>`, `ARRAY<INTERVAL>`.
+pub fn spark_type_sql(data_type: &DataType) -> String {
+    match data_type {
+        DataType::List(f) | DataType::LargeList(f) => {
+            format!("ARRAY<{}>", spark_type_sql(f.data_type()))
+        }
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => format!(
+                "MAP<{}, {}>",
+                spark_type_sql(kv[0].data_type()),
+                spark_type_sql(kv[1].data_type())
+            ),
+            other => format!("MAP<{}>", spark_type_sql(other)),
+        },
+        DataType::Struct(fields) => format!(
+            "STRUCT<{}>",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name(), spark_type_sql(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => spark_type_name(other).to_uppercase(),
+    }
+}
+
+/// Whether Spark can order and group values of `t` (`TypeUtils.isOrderable`): every type but
+/// maps and the legacy calendar interval, and arrays and structs holding them.
+pub fn is_orderable(t: &DataType) -> bool {
+    match t {
+        DataType::Map(_, _) => false,
+        t if crate::functions::calendar_interval::is_calendar(t) => false,
+        DataType::List(f) | DataType::LargeList(f) => is_orderable(f.data_type()),
+        DataType::Struct(fields) => fields.iter().all(|f| is_orderable(f.data_type())),
+        _ => true,
+    }
+}
+
+/// Whether `t` is a map or holds one.
+pub fn contains_map(t: &DataType) -> bool {
+    match t {
+        DataType::Map(_, _) => true,
+        DataType::List(f) | DataType::LargeList(f) => contains_map(f.data_type()),
+        DataType::Struct(fields) => fields.iter().any(|f| contains_map(f.data_type())),
+        _ => false,
+    }
+}
+
 /// Spark's name of an Arrow type, as `DESCRIBE` and result schemas print it.
 pub fn spark_type_name(data_type: &DataType) -> String {
     match data_type {

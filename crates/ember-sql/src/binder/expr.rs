@@ -315,7 +315,8 @@ impl Binder<'_> {
                 self.note_parameter_type(value, &to);
                 let from = v.fast_type(schema)?;
                 if (crate::functions::interval::is_year_month(&from)
-                    || crate::functions::interval::is_day_time(&from))
+                    || crate::functions::interval::is_day_time(&from)
+                    || crate::functions::calendar_interval::is_calendar(&from))
                     && is_string(&to)
                 {
                     return Ok(super::interval::interval_to_string(v, schema));
@@ -839,6 +840,32 @@ impl Binder<'_> {
             };
             let udf = crate::functions::spark_udf_by_name(function, true)
                 .ok_or_else(|| EmberError::internal(format!("{function} is an Ember function")))?
+                .into_udf();
+            return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+                udf,
+                vec![value],
+            )));
+        }
+        if crate::functions::calendar_interval::is_calendar(&t) {
+            let function = match part {
+                "year" => "spark_calendar_interval_years",
+                "month" => "spark_calendar_interval_months",
+                "day" => "spark_calendar_interval_days",
+                "hour" => "spark_calendar_interval_hours",
+                "minute" => "spark_calendar_interval_minutes",
+                "second" => "spark_calendar_interval_seconds",
+                _ => {
+                    return Err(error_at(
+                        node,
+                        format!(
+                            "[INVALID_EXTRACT_FIELD] Cannot extract {} from interval",
+                            part.to_uppercase()
+                        ),
+                    ))
+                }
+            };
+            let udf = crate::functions::spark_udf_by_name(function, true)
+                .unwrap_or_else(|| unreachable!("{function} is an Ember function"))
                 .into_udf();
             return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
                 udf,

@@ -651,6 +651,25 @@ impl Binder<'_> {
                 }
             }
         }
+        if let (true, Some(first)) = (
+            matches!(name, "min" | "max" | "sum" | "avg" | "mean"),
+            bound.first(),
+        ) {
+            let t = first.fast_type(schema)?;
+            let refused = match name {
+                "min" | "max" => !crate::types::is_orderable(&t),
+                _ => crate::functions::calendar_interval::is_calendar(&t),
+            };
+            if refused {
+                return Err(error_at(
+                    node,
+                    format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{node}\" due to data type mismatch: {name} does not take a value of type \"{}\"",
+                        crate::types::spark_type_sql(&t)
+                    ),
+                ));
+            }
+        }
         let picks = matches!(
             name,
             "first" | "last" | "first_value" | "last_value" | "any_value"

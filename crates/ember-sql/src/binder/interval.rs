@@ -27,6 +27,7 @@ use super::expr::cast_to;
 use super::typing::ExprType;
 use super::Binder;
 use crate::error::error_at;
+use crate::functions::calendar_interval::is_calendar;
 use crate::functions::interval::{
     self, is_day_time, is_year_month, parse_interval, Unit, MICROS_PER_DAY,
 };
@@ -280,6 +281,9 @@ pub(super) fn with_aggregate_fields(
 /// `CAST(interval AS STRING)`: Spark's ANSI text (`INTERVAL '3' DAY`).
 pub(super) fn interval_to_string(value: Expr, schema: &DFSchema) -> Expr {
     let t = value.fast_type(schema).unwrap_or(DataType::Null);
+    if is_calendar(&t) {
+        return call_internal("spark_calendar_interval_to_string", vec![value], true);
+    }
     let fields = fields_of(&value, schema).unwrap_or_else(|| {
         if is_year_month(&t) {
             "year to month".into()
@@ -300,6 +304,35 @@ fn fields_text(fields: &ast::IntervalFields) -> String {
 }
 
 impl Binder<'_> {
+    /// `CAST(v AS INTERVAL)`: Spark's legacy calendar interval, from its text (NULL when the
+    /// text is not an interval, in every mode, as Spark's cast).
+    fn bind_calendar_interval_cast(
+        &mut self,
+        v: Expr,
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<Expr> {
+        let from = v.fast_type(schema)?;
+        if is_calendar(&from) {
+            return Ok(v);
+        }
+        if super::super::functions::is_string(&from) || from.is_null() {
+            let text = cast_to(v, &DataType::Utf8, schema)?;
+            return Ok(call_internal(
+                "spark_string_to_calendar_interval",
+                vec![text],
+                true,
+            ));
+        }
+        Err(error_at(
+            node,
+            format!(
+                "[DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION] Cannot resolve '{node}': cannot cast \"{}\" to \"INTERVAL\"; only strings cast to the legacy calendar interval",
+                spark_type_name(&from).to_uppercase()
+            ),
+        ))
+    }
+
     /// `CAST(v AS INTERVAL <fields>)`: from a string (the value in the target's format, or a
     /// whole interval literal), or from an interval of the same family and fields.
     pub(super) fn bind_interval_cast(
@@ -311,10 +344,7 @@ impl Binder<'_> {
         node: &ast::Expr,
     ) -> Result<Expr> {
         let Some(fields) = fields else {
-            return Err(crate::error::not_supported_at(
-                node,
-                "CAST to the legacy INTERVAL type (CalendarInterval); cast to INTERVAL DAY TO SECOND, INTERVAL YEAR TO MONTH or one of their fields",
-            ));
+            return self.bind_calendar_interval_cast(v, schema, node);
         };
         let target = fields_text(fields);
         let year_month = matches!(
@@ -374,6 +404,71 @@ impl Binder<'_> {
         ))
     }
 
+    /// `l op r` with a legacy calendar interval on one side: Spark's `DateAddInterval`,
+    /// `TimeAdd`, interval ± interval, `MultiplyInterval` and `DivideInterval` (comparisons are
+    /// refused before, as Spark cannot order it).
+    fn bind_calendar_arithmetic(
+        &mut self,
+        l: &Expr,
+        op: Operator,
+        r: &Expr,
+        (lt, rt): (&DataType, &DataType),
+        schema: &DFSchema,
+        node: &ast::Expr,
+    ) -> Result<Expr> {
+        let ansi = self.ansi();
+        let binary = |l: Expr, op: Operator, r: Expr| {
+            Expr::BinaryExpr(BinaryExpr::new(Box::new(l), op, Box::new(r)))
+        };
+        let is_number = |t: &DataType| t.is_numeric() || t.is_null();
+        let when = |t: &DataType| matches!(t, DataType::Date32 | DataType::Timestamp(_, _));
+        match op {
+            Operator::Plus | Operator::Minus if is_calendar(lt) && is_calendar(rt) => {
+                Ok(binary(l.clone(), op, r.clone()))
+            }
+            Operator::Plus | Operator::Minus
+                if when(lt) && is_calendar(rt) || op == Operator::Plus && is_calendar(lt) && when(rt) =>
+            {
+                let (when, span, when_type) =
+                    if is_calendar(rt) { (l, r, lt) } else { (r, l, rt) };
+                let span = if op == Operator::Minus {
+                    Expr::Negative(Box::new(span.clone()))
+                } else {
+                    span.clone()
+                };
+                if matches!(when_type, DataType::Date32) {
+                    return Ok(call_internal(
+                        "spark_date_add_calendar_interval",
+                        vec![when.clone(), span],
+                        ansi,
+                    ));
+                }
+                Ok(binary(when.clone(), Operator::Plus, span))
+            }
+            Operator::Multiply | Operator::Divide if is_calendar(lt) && is_number(rt) => {
+                let name = if op == Operator::Multiply {
+                    "spark_calendar_interval_multiply"
+                } else {
+                    "spark_calendar_interval_divide"
+                };
+                let n = cast_to(r.clone(), &DataType::Float64, schema)?;
+                Ok(call_internal(name, vec![l.clone(), n], ansi))
+            }
+            Operator::Multiply if is_number(lt) && is_calendar(rt) => {
+                let n = cast_to(l.clone(), &DataType::Float64, schema)?;
+                Ok(call_internal("spark_calendar_interval_multiply", vec![r.clone(), n], ansi))
+            }
+            _ => Err(error_at(
+                node,
+                format!(
+                    "[DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES] Cannot resolve '{node}': {} {op} {} is not defined for the legacy calendar interval",
+                    spark_type_name(lt).to_uppercase(),
+                    spark_type_name(rt).to_uppercase()
+                ),
+            )),
+        }
+    }
+
     /// Binds `l op r` when an interval is involved, or a date or timestamp is subtracted
     /// from another; `None` for the other operands.
     pub(super) fn bind_interval_arithmetic(
@@ -392,6 +487,11 @@ impl Binder<'_> {
         let binary = |l: Expr, op: Operator, r: Expr| {
             Expr::BinaryExpr(BinaryExpr::new(Box::new(l), op, Box::new(r)))
         };
+        if is_calendar(&lt) || is_calendar(&rt) {
+            return self
+                .bind_calendar_arithmetic(l, op, r, (&lt, &rt), schema, node)
+                .map(Some);
+        }
         match op {
             Operator::Minus if is_date(&lt) && is_date(&rt) => Ok(Some(with_fields(
                 call_internal("spark_date_difference", vec![l.clone(), r.clone()], ansi),

@@ -242,6 +242,17 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
                 ),
                 _ => (vec![], false),
             };
+            let mut args = args;
+            // Spark's constructors fill the omitted arguments, which then show in the name.
+            let defaults: &[&str] = match name.as_str() {
+                "make_interval" => &["0", "0", "0", "0", "0", "0", "0.000000"],
+                "make_dt_interval" => &["0", "0", "0", "0.000000"],
+                "make_ym_interval" => &["0", "0"],
+                _ => &[],
+            };
+            if args.len() < defaults.len() {
+                args.extend(defaults[args.len()..].iter().map(|d| d.to_string()));
+            }
             let name = if name == "count" && args.is_empty() {
                 "count".to_string()
             } else {

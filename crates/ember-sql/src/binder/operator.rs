@@ -106,6 +106,23 @@ impl Binder<'_> {
             B::Spaceship => Some(Operator::IsNotDistinctFrom),
             _ => None,
         };
+        if matches!(
+            op,
+            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Spaceship
+        ) {
+            for side in [&l, &r] {
+                let t = side.fast_type(schema)?;
+                if !crate::types::is_orderable(&t) {
+                    return Err(error_at(
+                        node,
+                        format!(
+                            "[DATATYPE_MISMATCH.INVALID_ORDERING_TYPE] Cannot resolve \"{node}\" due to data type mismatch: The `{op}` does not support ordering on type \"{}\"",
+                            crate::types::spark_type_sql(&t)
+                        ),
+                    ));
+                }
+            }
+        }
         if let Some(interval_op) = interval_op {
             if let Some(bound) = self.bind_interval_arithmetic(&l, interval_op, &r, schema, node)? {
                 return Ok(bound);

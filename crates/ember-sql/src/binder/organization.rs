@@ -139,6 +139,7 @@ impl<'a> QueryOrganization<'a> {
                     .iter()
                     .zip(resolved)
                     .map(|(item, expr)| {
+                        check_sortable(&expr, &schema, &item.expr)?;
                         let (asc, nulls_first) = sort_options(&item.options);
                         Ok(SortExpr::new(sort_key(expr, &schema)?, asc, nulls_first))
                     })
@@ -147,6 +148,14 @@ impl<'a> QueryOrganization<'a> {
             }
             QueryOrganization::Partitioned { distribute, sort } => {
                 let schema = plan.schema().clone();
+                let nodes = distribute.iter().chain(sort.iter().map(|(e, _, _)| e));
+                for (i, (node, expr)) in nodes.zip(&resolved).enumerate() {
+                    if i < distribute.len() {
+                        check_groupable(expr, &schema, node)?;
+                    } else {
+                        check_sortable(expr, &schema, node)?;
+                    }
+                }
                 let mut resolved = resolved
                     .into_iter()
                     .map(|e| sort_key(e, &schema))
@@ -179,6 +188,36 @@ impl<'a> QueryOrganization<'a> {
 pub(crate) fn sort_key(expr: Expr, schema: &DFSchema) -> Result<Expr> {
     let t = expr.fast_type(schema)?;
     Ok(comparable(expr, &t))
+}
+
+/// Refuses to sort by a key Spark cannot order (a map, a calendar interval).
+pub(crate) fn check_sortable(expr: &Expr, schema: &DFSchema, node: &ast::Expr) -> Result<()> {
+    let t = expr.fast_type(schema)?;
+    if crate::types::is_orderable(&t) {
+        return Ok(());
+    }
+    Err(error_at(
+        node,
+        format!(
+            "[DATATYPE_MISMATCH.INVALID_ORDERING_TYPE] Cannot resolve \"{node}\" due to data type mismatch: the sort order does not support ordering on type \"{}\"",
+            crate::types::spark_type_sql(&t)
+        ),
+    ))
+}
+
+/// Refuses to group or partition by a key Spark cannot order (a map, a calendar interval).
+pub(crate) fn check_groupable(expr: &Expr, schema: &DFSchema, node: &ast::Expr) -> Result<()> {
+    let t = expr.fast_type(schema)?;
+    if crate::types::is_orderable(&t) {
+        return Ok(());
+    }
+    Err(error_at(
+        node,
+        format!(
+            "[GROUP_EXPRESSION_TYPE_IS_NOT_ORDERABLE] The expression \"{node}\" cannot be used as a grouping expression because its data type \"{}\" is not an orderable data type",
+            crate::types::spark_type_sql(&t)
+        ),
+    ))
 }
 
 /// Refuses the parts of an ORDER BY item Spark does not have.

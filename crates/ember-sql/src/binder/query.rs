@@ -332,6 +332,7 @@ impl Binder<'_> {
                 }
                 e => self.bind_expr(e, &schema)?,
             };
+            super::organization::check_sortable(&expr, &schema, &item.expr)?;
             let asc = item.options.asc.unwrap_or(true);
             sorts.push(SortExpr::new(
                 super::organization::sort_key(expr, &schema)?,
@@ -379,6 +380,7 @@ fn bind_set_operation(
                 op.to_string()
             };
             let (left, right) = align_for_union(left, right, &operation, ansi)?;
+            super::select::refuse_map_columns(&left, &operation)?;
             if all {
                 intersect_or_except_all(left, right, intersect)
             } else {

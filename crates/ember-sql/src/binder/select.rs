@@ -746,6 +746,7 @@ impl Binder<'_> {
                 format!("aggregate functions are not allowed in GROUP BY: '{e}'"),
             ));
         }
+        super::organization::check_groupable(&bound, schema, e)?;
         Ok(bound)
     }
 }
@@ -788,7 +789,23 @@ pub(crate) fn star_projection(relation: super::relation::Relation) -> Result<Log
         .build()?)
 }
 
+/// Refuses DISTINCT and the set operations over map columns, as Spark does: maps have no
+/// equality that ignores the order of their entries.
+pub(crate) fn refuse_map_columns(plan: &LogicalPlan, operation: &str) -> Result<()> {
+    for field in plan.schema().fields() {
+        if crate::types::contains_map(field.data_type()) {
+            return Err(ember_common::EmberError::analysis(format!(
+                "[UNSUPPORTED_FEATURE.SET_OPERATION_ON_MAP_TYPE] The feature is not supported: Cannot have MAP type columns in DataFrame which calls set operations ({operation}), but the type of column `{}` is \"{}\"",
+                field.name(),
+                crate::types::spark_type_sql(field.data_type())
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn distinct_of(plan: LogicalPlan) -> Result<LogicalPlan> {
+    refuse_map_columns(&plan, "DISTINCT")?;
     let schema = plan.schema().clone();
     let columns: Vec<Expr> = schema
         .columns()

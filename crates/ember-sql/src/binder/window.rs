@@ -318,6 +318,7 @@ impl Binder<'_> {
             .iter()
             .map(|e| {
                 let bound = self.bind_expr(e, schema)?;
+                super::organization::check_groupable(&bound, schema, e)?;
                 super::organization::sort_key(bound, schema)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -326,6 +327,7 @@ impl Binder<'_> {
             super::organization::check_order_by_expr(item)?;
             let asc = item.options.asc.unwrap_or(true);
             let bound = self.bind_expr(&item.expr, schema)?;
+            super::organization::check_sortable(&bound, schema, &item.expr)?;
             order_by.push(SortExpr::new(
                 super::organization::sort_key(bound, schema)?,
                 asc,

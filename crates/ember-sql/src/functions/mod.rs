@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod ansi;
 pub mod array;
 pub mod binary;
+pub mod calendar_interval;
 pub mod chain;
 pub mod collection;
 pub mod conditional;
@@ -273,6 +274,7 @@ pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     all.extend(array::functions());
     all.extend(map::functions());
     all.extend(interval::functions());
+    all.extend(calendar_interval::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
     all.push(type_of_udf());
@@ -302,6 +304,9 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(interval::functions());
     all.extend(interval::internal());
     all.extend(interval::part_functions());
+    all.extend(calendar_interval::functions());
+    all.extend(calendar_interval::internal());
+    all.extend(calendar_interval::part_functions());
     all.push(collection::get_item());
     all.extend(datetime::functions(ansi));
     all.extend(math::functions());
