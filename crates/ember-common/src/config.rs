@@ -167,6 +167,16 @@ pub const ENTRIES: &[ConfigEntry] = &[
         doc: "Partitions of every shuffle (aggregation, join, window). 0 means twice the executor cores.",
     },
     ConfigEntry {
+        key: "ember.sql.session.timeZone",
+        default: "",
+        doc: "The session time zone (`America/Los_Angeles`, `+08:00`, `UTC`): TIMESTAMP (LTZ) values are instants shown, parsed and split into fields in it. Empty: this machine's zone, as Spark takes the JVM's.",
+    },
+    ConfigEntry {
+        key: "ember.sql.timestampType",
+        default: "TIMESTAMP_LTZ",
+        doc: "What TIMESTAMP means in types, literals and casts: TIMESTAMP_LTZ (an instant shown in the session time zone, Spark's default) or TIMESTAMP_NTZ (a wall-clock time).",
+    },
+    ConfigEntry {
         key: "ember.sql.ansi.enabled",
         default: "true",
         doc: "ANSI mode: overflow, division by zero and invalid casts raise errors instead of returning NULL.",
@@ -318,6 +328,28 @@ impl fmt::Debug for EmberConf {
     }
 }
 
+/// The session time zone: `ember.sql.session.timeZone`, else this machine's zone (`TZ`, then
+/// the system's setting), else `UTC`.
+pub fn session_time_zone(conf: &EmberConf) -> String {
+    if let Some(zone) = conf
+        .get("ember.sql.session.timeZone")
+        .filter(|z| !z.is_empty())
+    {
+        return zone;
+    }
+    machine_time_zone()
+}
+
+fn machine_time_zone() -> String {
+    let valid = |z: &str| z.parse::<arrow::array::timezone::Tz>().is_ok();
+    std::env::var("TZ")
+        .ok()
+        .map(|z| z.trim_start_matches(':').to_string())
+        .filter(|z| !z.is_empty() && valid(z))
+        .or_else(|| iana_time_zone::get_timezone().ok().filter(|z| valid(z)))
+        .unwrap_or_else(|| "UTC".to_string())
+}
+
 /// `spark.sql.shuffle.partitions` and `ember.sql.shuffle.partitions` name the same setting.
 pub fn normalize_key(key: &str) -> String {
     let key = key.trim();
@@ -349,6 +381,24 @@ impl EmberConf {
                     "{key} expects true or false, got '{value}'"
                 )));
             }
+        }
+        if key == "ember.sql.session.timeZone"
+            && !value.is_empty()
+            && value.parse::<arrow::array::timezone::Tz>().is_err()
+        {
+            return Err(EmberError::Config(format!(
+                "[INVALID_CONF_VALUE.TIME_ZONE] The value '{value}' in the config \"{key}\" is invalid: not a time zone; use a region such as America/Los_Angeles, an offset such as +08:00, or UTC"
+            )));
+        }
+        if key == "ember.sql.timestampType"
+            && !matches!(
+                value.to_uppercase().as_str(),
+                "TIMESTAMP_LTZ" | "TIMESTAMP_NTZ"
+            )
+        {
+            return Err(EmberError::Config(format!(
+                "{key} expects TIMESTAMP_LTZ or TIMESTAMP_NTZ, got '{value}'"
+            )));
         }
         self.values.insert(key, value);
         Ok(())

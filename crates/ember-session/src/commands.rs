@@ -84,12 +84,13 @@ impl EmberSession {
                 let schema = if columns.is_empty() {
                     None
                 } else {
+                    let timestamps = ember_sql::types::TimestampTypes::of(&self.conf.read());
                     let fields = columns
                         .iter()
                         .map(|c| {
                             Ok(Field::new(
                                 c.name.value.clone(),
-                                sql_to_arrow(&c.data_type)?,
+                                sql_to_arrow(&c.data_type, &timestamps)?,
                                 true,
                             ))
                         })

@@ -239,7 +239,26 @@ pub fn numeric_suffix(word: &str) -> Option<&'static str> {
 /// (`127Y`, `2.5d`, `1BD`, no space between) becomes one number token carrying the suffix
 /// (`Number("127Y")`), which the binder types. `1L` already comes as a long number.
 pub fn rewrite_tokens(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    merge_interval_units(rewrite_literals(tokens))
+    ltz_literals(merge_interval_units(rewrite_literals(tokens)))
+}
+
+/// `TIMESTAMP_LTZ '...'` is a typed literal in Spark; sqlparser reads a typed literal only
+/// after a type it knows, so the word becomes `TIMESTAMPTZ` (sqlparser's zoned timestamp),
+/// which the binder reads as TIMESTAMP_LTZ.
+fn ltz_literals(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    for i in 0..tokens.len() {
+        let is_ltz = matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("TIMESTAMP_LTZ"));
+        if !is_ltz {
+            continue;
+        }
+        let next = tokens[i + 1..]
+            .iter()
+            .find(|t| !matches!(t.token, Token::Whitespace(_)));
+        if matches!(next.map(|t| &t.token), Some(Token::SingleQuotedString(_))) {
+            tokens[i].token = Token::make_keyword("TIMESTAMPTZ");
+        }
+    }
+    tokens
 }
 
 /// Whether `word` names an interval unit (`DAY`, `days`, ...).

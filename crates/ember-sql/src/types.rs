@@ -4,8 +4,42 @@ use arrow::datatypes::{DataType, TimeUnit};
 use ember_common::{EmberError, Result};
 use sqlparser::ast::{self, ExactNumberInfo};
 
+/// What the session's timestamp type names mean: `TIMESTAMP_LTZ` is an instant in the session
+/// time zone (Arrow `Timestamp(µs, zone)`), `TIMESTAMP` is it or `TIMESTAMP_NTZ` by
+/// `ember.sql.timestampType`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimestampTypes {
+    /// `TIMESTAMP_LTZ`.
+    pub ltz: DataType,
+    /// `TIMESTAMP`.
+    pub timestamp: DataType,
+}
+
+impl TimestampTypes {
+    /// The types under a session's configuration.
+    pub fn of(conf: &ember_common::EmberConf) -> Self {
+        let zone = ember_common::config::session_time_zone(conf);
+        let ltz = DataType::Timestamp(TimeUnit::Microsecond, Some(zone.into()));
+        let ntz_default = conf
+            .get("ember.sql.timestampType")
+            .is_some_and(|t| t.eq_ignore_ascii_case("TIMESTAMP_NTZ"));
+        let timestamp = if ntz_default { ntz() } else { ltz.clone() };
+        Self { ltz, timestamp }
+    }
+}
+
+/// `TIMESTAMP_NTZ`: a wall-clock time.
+pub fn ntz() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}
+
+/// Whether `t` is a `TIMESTAMP_LTZ` (an instant with a zone).
+pub fn is_ltz(t: &DataType) -> bool {
+    matches!(t, DataType::Timestamp(_, Some(_)))
+}
+
 /// The Arrow type for a SQL type written by the user (`INT`, `DECIMAL(15,2)`, `STRING`, ...).
-pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
+pub fn sql_to_arrow(data_type: &ast::DataType, timestamps: &TimestampTypes) -> Result<DataType> {
     use ast::DataType as S;
     Ok(match data_type {
         S::TinyInt(_) => DataType::Int8,
@@ -21,13 +55,16 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
                 "the precision in {data_type}; Spark's timestamps have microseconds, write TIMESTAMP"
             )))
         }
-        S::Timestamp(None, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+        // `TIMESTAMP_LTZ '...'` literals arrive as sqlparser's TIMESTAMPTZ (see the dialect).
+        S::Timestamp(None, ast::TimezoneInfo::Tz) => timestamps.ltz.clone(),
+        S::Timestamp(None, ast::TimezoneInfo::WithTimeZone) => {
             return Err(EmberError::NotSupported(format!(
-                "{data_type} (TIMESTAMP_LTZ); Ember's timestamps are wall-clock times without a time zone (TIMESTAMP_NTZ)"
+                "{data_type}: Spark has no such type; write TIMESTAMP_LTZ (an instant shown in the session time zone) or TIMESTAMP_NTZ"
             )))
         }
-        S::Timestamp(None, _) | S::Datetime(None) | S::TimestampNtz(None) => {
-            DataType::Timestamp(TimeUnit::Microsecond, None)
+        S::Timestamp(None, ast::TimezoneInfo::WithoutTimeZone) | S::TimestampNtz(None) => ntz(),
+        S::Timestamp(None, ast::TimezoneInfo::None) | S::Datetime(None) => {
+            timestamps.timestamp.clone()
         }
         S::String(_) | S::Text | S::Varchar(_) | S::Char(_) | S::CharVarying(_) | S::Character(_) => {
             DataType::Utf8
@@ -52,10 +89,13 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
             DataType::Decimal128(precision as u8, scale as i8)
         }
         S::Array(ast::ArrayElemTypeDef::AngleBracket(element)) => {
-            crate::functions::collection::list_of(sql_to_arrow(element)?)
+            crate::functions::collection::list_of(sql_to_arrow(element, timestamps)?)
         }
         S::Map(key, value) => {
-            crate::functions::collection::map_of(sql_to_arrow(key)?, sql_to_arrow(value)?)
+            crate::functions::collection::map_of(
+                sql_to_arrow(key, timestamps)?,
+                sql_to_arrow(value, timestamps)?,
+            )
         }
         S::Struct(fields, _) => {
             let fields = fields
@@ -73,7 +113,7 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
                         .map_or_else(|| format!("col{}", i + 1), |n| n.value.clone());
                     Ok(arrow::datatypes::Field::new(
                         name,
-                        sql_to_arrow(&f.field_type)?,
+                        sql_to_arrow(&f.field_type, timestamps)?,
                         true,
                     ))
                 })
@@ -82,12 +122,8 @@ pub fn sql_to_arrow(data_type: &ast::DataType) -> Result<DataType> {
         }
         S::Custom(name, args) if args.is_empty() => match name.to_string().to_lowercase().as_str() {
             "long" => DataType::Int64,
-            "timestamp_ntz" => DataType::Timestamp(TimeUnit::Microsecond, None),
-            "timestamp_ltz" => {
-                return Err(EmberError::NotSupported(
-                    "TIMESTAMP_LTZ (timestamps in the session time zone); Ember's timestamps are wall-clock times without a time zone (TIMESTAMP_NTZ)".into(),
-                ))
-            }
+            "timestamp_ntz" => ntz(),
+            "timestamp_ltz" => timestamps.ltz.clone(),
             "short" => DataType::Int16,
             "byte" => DataType::Int8,
             other => {
@@ -217,9 +253,10 @@ mod tests {
     #[test]
     fn decimal_bounds_are_checked() {
         let d = ast::DataType::Decimal(ExactNumberInfo::PrecisionAndScale(15, 2));
-        assert_eq!(sql_to_arrow(&d).unwrap(), DataType::Decimal128(15, 2));
+        let t = TimestampTypes::of(&ember_common::EmberConf::new());
+        assert_eq!(sql_to_arrow(&d, &t).unwrap(), DataType::Decimal128(15, 2));
         let bad = ast::DataType::Decimal(ExactNumberInfo::PrecisionAndScale(40, 2));
-        assert!(sql_to_arrow(&bad)
+        assert!(sql_to_arrow(&bad, &t)
             .unwrap_err()
             .to_string()
             .contains("1 to 38"));

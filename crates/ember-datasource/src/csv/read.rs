@@ -122,7 +122,7 @@ pub(crate) fn read_split(request: CsvSplitRequest<'_>) -> Result<CsvSplitReader>
             DataType::Date32 if !options.default_date_format() => {
                 Some(Conversion::Date(spark_to_chrono(&options.date_format)?))
             }
-            DataType::Timestamp(TimeUnit::Microsecond, None)
+            DataType::Timestamp(TimeUnit::Microsecond, _)
                 if !options.default_timestamp_format() =>
             {
                 Some(Conversion::Timestamp(spark_to_chrono(
@@ -463,7 +463,10 @@ impl CsvSplitReader {
         for (builder, &column) in texts.iter_mut().zip(&decoded_columns) {
             let strings = builder.finish();
             let values = match self.conversions.get(column).cloned().flatten() {
-                Some(conversion) => parse_pattern(&strings, &conversion),
+                Some(conversion) => in_zone(
+                    parse_pattern(&strings, &conversion),
+                    self.file_schema.field(column).data_type(),
+                )?,
                 None => {
                     let target = self.read_schema.field(column).data_type();
                     let cast_options = arrow::compute::CastOptions {
@@ -568,7 +571,10 @@ impl CsvSplitReader {
                         ),
                     });
                 }
-                Ok(Arc::new(TimestampMicrosecondArray::from(values)))
+                in_zone(
+                    Arc::new(TimestampMicrosecondArray::from(values)),
+                    self.file_schema.field(column).data_type(),
+                )
             }
         }
     }
@@ -656,6 +662,15 @@ impl CsvSplitReader {
             .and_then(|i| self.file_schema.fields().get(i))
             .map_or_else(|| format!("#{index}"), |f| f.name().clone())
     }
+}
+
+/// Wall-clock times parsed in a custom pattern, as the column's type: for a `TIMESTAMP`
+/// (LTZ) column, the instants at which the clock reads so in the column's zone.
+fn in_zone(parsed: ArrayRef, column_type: &DataType) -> Result<ArrayRef> {
+    if parsed.data_type() == column_type {
+        return Ok(parsed);
+    }
+    Ok(arrow::compute::cast(&parsed, column_type)?)
 }
 
 /// A text column parsed in a custom date or timestamp pattern; a value that does not parse is

@@ -89,6 +89,9 @@ fn run_file(input: &Path, settings: &[(&str, &str)]) -> String {
     let mut conf = EmberConf::new();
     conf.set("ember.master", "local[2]").unwrap();
     conf.set("ember.sql.shuffle.partitions", "4").unwrap();
+    // Spark's SQLQueryTestSuite runs in America/Los_Angeles; so do these files.
+    conf.set("ember.sql.session.timeZone", "America/Los_Angeles")
+        .unwrap();
     for (key, value) in settings {
         conf.set(key, value).unwrap();
     }

@@ -24,6 +24,11 @@ impl Binder<'_> {
     pub(crate) fn ansi(&self) -> bool {
         self.conf.get_bool("ember.sql.ansi.enabled")
     }
+
+    /// What `TIMESTAMP` and `TIMESTAMP_LTZ` mean in this session.
+    pub(crate) fn timestamp_types(&self) -> crate::types::TimestampTypes {
+        crate::types::TimestampTypes::of(self.conf)
+    }
 }
 
 fn is_integral(t: &DataType) -> bool {

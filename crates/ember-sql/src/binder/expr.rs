@@ -116,7 +116,7 @@ impl Binder<'_> {
                 if *uses_odbc_syntax {
                     return Err(not_supported_at(expr, "ODBC literals ({d '...'})"));
                 }
-                typed_literal(data_type, &value.value, expr)
+                typed_literal(data_type, &value.value, expr, &self.timestamp_types())
             }
             E::Interval(interval) => interval_literal(interval, expr),
             E::Nested(inner) => self.bind_expr(inner, schema),
@@ -311,7 +311,8 @@ impl Binder<'_> {
                     let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
                     return self.bind_interval_cast(v, fields.as_ref(), try_cast, schema, expr);
                 }
-                let to = sql_to_arrow(data_type).map_err(|e| error_at(expr, e.to_string()))?;
+                let to = sql_to_arrow(data_type, &self.timestamp_types())
+                    .map_err(|e| error_at(expr, e.to_string()))?;
                 self.note_parameter_type(value, &to);
                 let from = v.fast_type(schema)?;
                 if (crate::functions::interval::is_year_month(&from)
@@ -354,6 +355,11 @@ impl Binder<'_> {
                 }
                 if is_bytes(&from) && !is_bytes(&to) && !is_string(&to) {
                     return Err(bytes_cast_refused("; binary casts only to string"));
+                }
+                if let Some(cast) =
+                    super::timestamp::timestamp_cast(&v, &from, &to, ansi_mode, schema, expr)?
+                {
+                    return Ok(cast);
                 }
                 Ok(match kind {
                     ast::CastKind::TryCast | ast::CastKind::SafeCast => {
@@ -933,6 +939,9 @@ pub(crate) fn cast_to(expr: Expr, to: &DataType, schema: &DFSchema) -> Result<Ex
     let from = expr.fast_type(schema)?;
     if &from == to {
         return Ok(expr);
+    }
+    if let Some(converted) = super::timestamp::timestamp_conversion(&expr, &from, to) {
+        return Ok(converted);
     }
     if let Expr::Literal(value, _) = &expr {
         if let Ok(v) = value.cast_to(to) {

@@ -402,7 +402,72 @@ impl Binder<'_> {
                 else {
                     return Err(error_at(node, format!("Undefined function '{name}'")));
                 };
-                return call_udf(udf.into_udf(), bound, schema, &name, node);
+                let call = call_udf(udf.into_udf(), bound, schema, &name, node)?;
+                // to_timestamp reads the wall clock in the session zone (a TIMESTAMP is LTZ).
+                return if name == "to_timestamp" {
+                    cast_to(call, &self.timestamp_types().timestamp, schema)
+                } else {
+                    Ok(call)
+                };
+            }
+            "timestamp_seconds" | "timestamp_millis" | "timestamp_micros" => {
+                let [n] = one_arg(bound, &name, node)?;
+                let t = n.fast_type(schema)?;
+                if !(t.is_numeric() || t.is_null())
+                    || (name != "timestamp_seconds" && !(t.is_integer() || t.is_null()))
+                {
+                    return Err(error_at(
+                        node,
+                        format!(
+                            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{node}\": {name} takes {}, not \"{}\"",
+                            if name == "timestamp_seconds" { "a number" } else { "an integer" },
+                            crate::types::spark_type_sql(&t)
+                        ),
+                    ));
+                }
+                let unit = match name.as_str() {
+                    "timestamp_seconds" => 1_000_000,
+                    "timestamp_millis" => 1_000,
+                    _ => 1,
+                };
+                let ltz = self.timestamp_types().ltz;
+                return super::timestamp::epoch_to_timestamp(n, &t, unit, &ltz, schema);
+            }
+            "unix_seconds" | "unix_millis" | "unix_micros" => {
+                let [ts] = one_arg(bound, &name, node)?;
+                let ts = cast_to(ts, &self.timestamp_types().ltz, schema)?;
+                let unit = match name.as_str() {
+                    "unix_seconds" => 1_000_000,
+                    "unix_millis" => 1_000,
+                    _ => 1,
+                };
+                return Ok(super::timestamp::epoch_units(ts, unit));
+            }
+            // The current instant is an LTZ timestamp; localtimestamp its wall clock in the
+            // session zone. date_trunc works on the wall clock and returns an LTZ timestamp.
+            "current_timestamp" | "now" | "localtimestamp" | "date_trunc" => {
+                let function = if name == "localtimestamp" {
+                    "now"
+                } else {
+                    name.as_str()
+                };
+                let call = self.call_scalar(function, bound, schema, node)?;
+                // now() is the UTC reading of the instant; date_trunc's result the wall clock.
+                let call = if function == "date_trunc" {
+                    call
+                } else {
+                    let utc = DataType::Timestamp(
+                        arrow::datatypes::TimeUnit::Microsecond,
+                        Some("UTC".into()),
+                    );
+                    cast_to(call, &utc, schema)?
+                };
+                let ltz = cast_to(call, &self.timestamp_types().ltz, schema)?;
+                return if name == "localtimestamp" {
+                    cast_to(ltz, &crate::types::ntz(), schema)
+                } else {
+                    Ok(ltz)
+                };
             }
             "abs" => {
                 let [value] = one_arg(bound, &name, node)?;

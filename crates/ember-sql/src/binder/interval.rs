@@ -278,6 +278,17 @@ pub(super) fn with_aggregate_fields(
     .unwrap_or_else(|e| unreachable!("the rewrite does not fail: {e}"))
 }
 
+/// `ltz ± day-time interval`: whole days on the wall clock in the session zone, the rest on
+/// the instant (Spark's `timestampAddDayTime`).
+fn add_day_time(ts: Expr, op: Operator, span: Expr) -> Expr {
+    let span = if op == Operator::Minus {
+        Expr::Negative(Box::new(span))
+    } else {
+        span
+    };
+    call_internal("spark_timestamp_add_day_time", vec![ts, span], true)
+}
+
 /// `CAST(interval AS STRING)`: Spark's ANSI text (`INTERVAL '3' DAY`).
 pub(super) fn interval_to_string(value: Expr, schema: &DFSchema) -> Expr {
     let t = value.fast_type(schema).unwrap_or(DataType::Null);
@@ -498,7 +509,13 @@ impl Binder<'_> {
                 "day",
             ))),
             Operator::Minus if is_timestamp(&lt) && (is_timestamp(&rt) || is_date(&rt)) || is_date(&lt) && is_timestamp(&rt) => {
-                let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+                // Instants subtract as instants (an LTZ on either side makes both LTZ, as
+                // Spark widens NTZ to LTZ), wall clocks as wall clocks.
+                let micros = if crate::types::is_ltz(&lt) || crate::types::is_ltz(&rt) {
+                    self.timestamp_types().ltz
+                } else {
+                    DataType::Timestamp(TimeUnit::Microsecond, None)
+                };
                 let l = cast_to(l.clone(), &micros, schema)?;
                 let r = cast_to(r.clone(), &micros, schema)?;
                 Ok(Some(with_fields(binary(l, Operator::Minus, r), "day to second")))
@@ -534,8 +551,11 @@ impl Binder<'_> {
                         return Ok(Some(self.call_scalar("date_add", vec![when.clone(), days], schema, node)?));
                     }
                     // Any other day-time interval makes the date a timestamp first.
-                    let ts = cast_to(when.clone(), &DataType::Timestamp(TimeUnit::Microsecond, None), schema)?;
-                    return Ok(Some(binary(ts, op, span.clone())));
+                    let ts = cast_to(when.clone(), &self.timestamp_types().ltz, schema)?;
+                    return Ok(Some(add_day_time(ts, op, span.clone())));
+                }
+                if crate::types::is_ltz(&when_type) && is_day_time(span_type) {
+                    return Ok(Some(add_day_time(when.clone(), op, span.clone())));
                 }
                 Ok(Some(binary(when.clone(), op, span.clone())))
             }

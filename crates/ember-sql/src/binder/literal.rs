@@ -1,6 +1,9 @@
 //! Literals as Spark types them: numbers (with their suffixes), strings, typed literals
 //! (`DATE '...'`, `TIMESTAMP '...'`); intervals are in `interval.rs`.
 
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion_common::ScalarValue;
 use datafusion_expr::Expr;
@@ -206,6 +209,7 @@ pub(crate) fn typed_literal(
     data_type: &ast::DataType,
     value: &ast::Value,
     node: &ast::Expr,
+    timestamps: &crate::types::TimestampTypes,
 ) -> Result<Expr> {
     let text = match value {
         ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
@@ -231,6 +235,10 @@ pub(crate) fn typed_literal(
         ast::DataType::Timestamp(_, _)
         | ast::DataType::Datetime(_)
         | ast::DataType::TimestampNtz(_) => {
+            let to = sql_to_arrow(data_type, timestamps)?;
+            if let DataType::Timestamp(_, Some(zone)) = &to {
+                return ltz_literal(&text, zone, node);
+            }
             let parsed = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
                 .iter()
                 .find_map(|f| {
@@ -241,8 +249,16 @@ pub(crate) fn typed_literal(
                 .ok_or_else(|| error_at(node, format!("Cannot parse '{text}' as a TIMESTAMP; write it as TIMESTAMP 'yyyy-MM-dd HH:mm:ss'")))?;
             ScalarValue::TimestampMicrosecond(Some(parsed.and_utc().timestamp_micros()), None)
         }
+        ast::DataType::Custom(name, _)
+            if name.to_string().eq_ignore_ascii_case("timestamp_ltz") =>
+        {
+            let DataType::Timestamp(_, Some(zone)) = &timestamps.ltz else {
+                unreachable!("TIMESTAMP_LTZ has a zone")
+            };
+            return ltz_literal(&text, zone, node);
+        }
         other => {
-            let to = sql_to_arrow(other)?;
+            let to = sql_to_arrow(other, timestamps)?;
             let v = ScalarValue::Utf8(Some(text.clone()));
             v.cast_to(&to).map_err(|_| {
                 error_at(
@@ -253,6 +269,42 @@ pub(crate) fn typed_literal(
         }
     };
     Ok(Expr::Literal(scalar, None))
+}
+
+/// `TIMESTAMP '...'` as an instant: the wall clock read in the session zone `zone`, unless
+/// the text names its own offset (`2020-12-01 14:30:08Z`, `...+08:00`).
+fn ltz_literal(text: &str, zone: &Arc<str>, node: &ast::Expr) -> Result<Expr> {
+    let tz = crate::functions::timezone::parse_zone(zone)?;
+    let naive = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d",
+    ]
+    .iter()
+    .find_map(|f| {
+        NaiveDateTime::parse_from_str(text, f).ok().or_else(|| {
+            NaiveDate::parse_from_str(text, f)
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+    });
+    let micros = match naive {
+        Some(local) => crate::functions::timezone::local_to_instant(local, &tz),
+        None => arrow::compute::kernels::cast_utils::string_to_datetime(&tz, text)
+            .ok()
+            .map(|t| t.timestamp_micros()),
+    };
+    let micros = micros.ok_or_else(|| {
+        error_at(
+            node,
+            format!("Cannot parse '{text}' as a TIMESTAMP; write it as TIMESTAMP 'yyyy-MM-dd HH:mm:ss[.ffffff][+hh:mm]'"),
+        )
+    })?;
+    Ok(Expr::Literal(
+        ScalarValue::TimestampMicrosecond(Some(micros), Some(Arc::clone(zone))),
+        None,
+    ))
 }
 
 pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {

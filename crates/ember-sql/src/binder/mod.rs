@@ -26,6 +26,7 @@ mod struct_field;
 mod subquery;
 #[cfg(test)]
 mod test_util;
+mod timestamp;
 mod typing;
 mod window;
 

@@ -25,8 +25,49 @@ fn type_sql(data_type: &ast::DataType) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        // Spark's TIMESTAMP is the LTZ type.
+        ast::DataType::Custom(name, _)
+            if name.to_string().eq_ignore_ascii_case("timestamp_ltz") =>
+        {
+            "TIMESTAMP".into()
+        }
         other => other.to_string().to_uppercase(),
     }
+}
+
+/// A timestamp literal as Spark's `Literal.sql` writes it: `TIMESTAMP '2016-12-31 00:00:00'`
+/// (the value in full, a fraction only when there is one); text with its own offset as typed.
+fn timestamp_literal_name(data_type: &ast::DataType, text: &str) -> Option<String> {
+    let prefix = match data_type {
+        ast::DataType::Timestamp(_, _) | ast::DataType::Datetime(_) => "TIMESTAMP",
+        ast::DataType::TimestampNtz(_) => "TIMESTAMP_NTZ",
+        ast::DataType::Custom(name, _) => match name.to_string().to_lowercase().as_str() {
+            "timestamp_ltz" => "TIMESTAMP",
+            "timestamp_ntz" => "TIMESTAMP_NTZ",
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let text = text.trim();
+    let parsed = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
+    let mut value = parsed.format("%Y-%m-%d %H:%M:%S").to_string();
+    let micros = parsed.and_utc().timestamp_subsec_micros();
+    if micros != 0 {
+        value.push('.');
+        value.push_str(format!("{micros:06}").trim_end_matches('0'));
+    }
+    Some(format!("{prefix} '{value}'"))
 }
 
 /// The column name Spark gives an unaliased SELECT item.
@@ -42,11 +83,14 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
             ast::Value::Number(text, long) => number_name(text, *long),
             other => other.to_string(),
         },
-        E::TypedString(t) => format!(
-            "{} '{}'",
-            t.data_type.to_string().to_uppercase(),
-            unquoted(&t.value.value)
-        ),
+        E::TypedString(t) => timestamp_literal_name(&t.data_type, &unquoted(&t.value.value))
+            .unwrap_or_else(|| {
+                format!(
+                    "{} '{}'",
+                    t.data_type.to_string().to_uppercase(),
+                    unquoted(&t.value.value)
+                )
+            }),
         E::Nested(inner) => spark_name(inner),
         E::Interval(interval) => {
             super::interval::interval_name(interval, expr).unwrap_or_else(|| expr.to_string())

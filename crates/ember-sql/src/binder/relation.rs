@@ -207,6 +207,7 @@ impl Binder<'_> {
                     return scan(
                         &format!("{}.`{}`", format_name(format), path.value),
                         Arc::new(table),
+                        &self.timestamp_types().ltz,
                     )
                     .map(Relation::all_visible);
                 }
@@ -249,7 +250,9 @@ impl Binder<'_> {
             }
         }
         match self.catalog.lookup(&table_name) {
-            Some(CatalogEntry::Table(table)) => scan(&table_name, table).map(Relation::all_visible),
+            Some(CatalogEntry::Table(table)) => {
+                scan(&table_name, table, &self.timestamp_types().ltz).map(Relation::all_visible)
+            }
             Some(CatalogEntry::View(plan)) => aliased((*plan).clone(), table_name.as_str()),
             None => {
                 let mut names = self.catalog.names();
@@ -559,9 +562,46 @@ fn format_name(format: FileFormat) -> &'static str {
     }
 }
 
-fn scan(name: &str, table: Arc<FileTable>) -> Result<LogicalPlan> {
+fn scan(
+    name: &str,
+    table: Arc<FileTable>,
+    ltz: &arrow::datatypes::DataType,
+) -> Result<LogicalPlan> {
     let source = Arc::new(FileTableSource { table });
-    Ok(LogicalPlanBuilder::scan(TableReference::bare(name), source, None)?.build()?)
+    let plan = LogicalPlanBuilder::scan(TableReference::bare(name), source, None)?.build()?;
+    // Timestamps written in another unit or zone (other tools, another session time zone)
+    // read as microseconds, instants in the session zone.
+    use arrow::datatypes::DataType;
+    let normal = |t: &DataType| match t {
+        DataType::Timestamp(_, Some(_)) => Some(ltz.clone()),
+        DataType::Timestamp(_, None) => Some(crate::types::ntz()),
+        _ => None,
+    };
+    let schema = plan.schema().clone();
+    let differs = schema
+        .fields()
+        .iter()
+        .any(|f| normal(f.data_type()).is_some_and(|n| &n != f.data_type()));
+    if !differs {
+        return Ok(plan);
+    }
+    let columns = schema
+        .iter()
+        .map(|(qualifier, field)| {
+            let column = Expr::Column(datafusion_common::Column::new(
+                qualifier.cloned(),
+                field.name(),
+            ));
+            match normal(field.data_type()) {
+                Some(n) if &n != field.data_type() => {
+                    Expr::Cast(datafusion_expr::Cast::new(Box::new(column), n))
+                        .alias_qualified(qualifier.cloned(), field.name())
+                }
+                _ => column,
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok(LogicalPlanBuilder::from(plan).project(columns)?.build()?)
 }
 
 /// `FROM x AS t` requalifies every column with `t`; `AS t(a, b)` also renames them.

@@ -140,9 +140,11 @@ pub fn part_functions() -> Vec<SparkUdf> {
                     match d.map(i32::try_from) {
                         None => out.push(None),
                         Some(Ok(d)) => out.push(Some(d)),
-                        Some(Err(_)) => return exec_err!(
+                        Some(Err(_)) => {
+                            return exec_err!(
                             "[ARITHMETIC_OVERFLOW] integer overflow in extract(DAY FROM interval)"
-                        ),
+                        )
+                        }
                     }
                 }
                 Ok(Arc::new(arrow::array::Int32Array::from(out)))

@@ -19,6 +19,7 @@ pub mod map;
 pub mod math;
 pub mod normalize;
 pub mod string;
+pub mod timezone;
 
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
@@ -307,6 +308,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(calendar_interval::functions());
     all.extend(calendar_interval::internal());
     all.extend(calendar_interval::part_functions());
+    all.extend(timezone::internal());
     all.push(collection::get_item());
     all.extend(datetime::functions(ansi));
     all.extend(math::functions());
