@@ -21,7 +21,7 @@ SELECT date_trunc('HOUR', timestamp '2020-12-01 14:30:08Z'), date_format(timesta
 -- 2019-11-03 is 25 hours long.
 SELECT timestamp '2019-03-10 02:30:00', timestamp '2019-03-10 01:30:00' + INTERVAL '1' HOUR, timestamp '2019-11-03 12:00:00' - timestamp '2019-11-02 12:00:00', timestamp_ntz '2019-11-03 12:00:00' - timestamp_ntz '2019-11-02 12:00:00';
 
-SELECT timestamp '2019-11-02 12:00:00' + INTERVAL '1' DAY, timestamp '2019-11-02 12:00:00' + INTERVAL '24' HOUR;
+SELECT timestamp '2019-11-02 12:00:00' + INTERVAL '1' DAY, timestamp '2019-11-02 12:00:00' + INTERVAL '24' HOUR, timestamp '2019-11-03 12:00:00' - INTERVAL '1' DAY, timestamp '2019-11-03 12:00:00' - INTERVAL '1 01' DAY TO HOUR;
 
 SELECT CAST(1 AS timestamp);
 

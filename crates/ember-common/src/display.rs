@@ -18,7 +18,10 @@ use arrow::array::{
 };
 use std::fmt::Write as _;
 
-use arrow::array::{DurationMicrosecondArray, IntervalMonthDayNanoArray, IntervalYearMonthArray};
+use arrow::array::{
+    DurationMicrosecondArray, IntervalMonthDayNanoArray, IntervalYearMonthArray,
+    Time64MicrosecondArray,
+};
 use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -68,6 +71,24 @@ pub fn calendar_interval_text(months: i32, days: i32, micros: i64) -> String {
     parts.join(" ")
 }
 
+/// Spark's text of a TIME (microseconds since midnight): `HH:mm:ss`, then the fraction
+/// without trailing zeros.
+pub fn time_text(micros: i64) -> String {
+    let seconds = micros / 1_000_000;
+    let fraction = micros % 1_000_000;
+    let mut text = format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
+    if fraction != 0 {
+        text.push('.');
+        text.push_str(format!("{fraction:06}").trim_end_matches('0'));
+    }
+    text
+}
+
 /// Formats the values of one array as Spark shows them.
 pub struct SparkFormatter<'a> {
     node: Node<'a>,
@@ -80,6 +101,8 @@ enum Node<'a> {
     DayTime(&'a DurationMicrosecondArray),
     /// Spark's legacy calendar interval: `3 months 1 hours`.
     Calendar(&'a IntervalMonthDayNanoArray),
+    /// Spark's TIME: `01:02:03.45`.
+    Time(&'a Time64MicrosecondArray),
     Float64(&'a Float64Array),
     Float32(&'a Float32Array),
     Strings(&'a dyn Array),
@@ -148,6 +171,7 @@ impl<'a> Node<'a> {
             DataType::Interval(IntervalUnit::YearMonth) => Node::YearMonth(array.as_primitive()),
             DataType::Duration(TimeUnit::Microsecond) => Node::DayTime(array.as_primitive()),
             DataType::Interval(IntervalUnit::MonthDayNano) => Node::Calendar(array.as_primitive()),
+            DataType::Time64(TimeUnit::Microsecond) => Node::Time(array.as_primitive()),
             DataType::Float64 => Node::Float64(array.as_primitive()),
             DataType::Float32 => Node::Float32(array.as_primitive()),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Node::Strings(array),
@@ -195,6 +219,7 @@ impl<'a> Node<'a> {
             Node::YearMonth(a) => *a,
             Node::DayTime(a) => *a,
             Node::Calendar(a) => *a,
+            Node::Time(a) => *a,
             Node::Float64(a) => *a,
             Node::Float32(a) => *a,
             Node::Strings(a) => *a,
@@ -244,6 +269,7 @@ impl<'a> Node<'a> {
                     v.nanoseconds / 1_000,
                 ));
             }
+            Node::Time(a) => out.push_str(&time_text(a.value(row))),
             Node::Float64(a) => push_java_double(a.value(row), out),
             Node::Float32(a) => push_java_float(a.value(row), out),
             Node::Strings(a) => {

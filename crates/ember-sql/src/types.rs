@@ -66,6 +66,19 @@ pub fn sql_to_arrow(data_type: &ast::DataType, timestamps: &TimestampTypes) -> R
         S::Timestamp(None, ast::TimezoneInfo::None) | S::Datetime(None) => {
             timestamps.timestamp.clone()
         }
+        S::Time(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            crate::functions::time::time()
+        }
+        S::Time(Some(p), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) if *p <= 6 => {
+            return Err(EmberError::NotSupported(format!(
+                "TIME({p}): Ember's TIME keeps microseconds (TIME(6)); cast to TIME and truncate with time_trunc"
+            )))
+        }
+        S::Time(Some(p), _) if *p > 6 => {
+            return Err(EmberError::analysis(format!(
+                "[UNSUPPORTED_TIME_PRECISION] The seconds precision {p} of the TIME data type is out of the supported range [0, 6]"
+            )))
+        }
         S::String(_) | S::Text | S::Varchar(_) | S::Char(_) | S::CharVarying(_) | S::Character(_) => {
             DataType::Utf8
         }
@@ -134,7 +147,7 @@ pub fn sql_to_arrow(data_type: &ast::DataType, timestamps: &TimestampTypes) -> R
         },
         other => {
             return Err(EmberError::NotSupported(format!(
-                "data type {other}; use tinyint, smallint, int, bigint, float, double, decimal(p,s), string, boolean, date, timestamp or binary"
+                "data type {other}; use tinyint, smallint, int, bigint, float, double, decimal(p,s), string, boolean, date, timestamp, time or binary"
             )))
         }
     })
@@ -219,6 +232,7 @@ pub fn spark_type_name(data_type: &DataType) -> String {
         DataType::Date32 | DataType::Date64 => "date".into(),
         DataType::Timestamp(_, None) => "timestamp_ntz".into(),
         DataType::Timestamp(_, Some(_)) => "timestamp".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "time(6)".into(),
         DataType::Interval(_) | DataType::Duration(_) => {
             crate::functions::interval::interval_type_name(data_type, None)
                 .unwrap_or_else(|| "interval".into())

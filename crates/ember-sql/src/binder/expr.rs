@@ -356,6 +356,18 @@ impl Binder<'_> {
                 if is_bytes(&from) && !is_bytes(&to) && !is_string(&to) {
                     return Err(bytes_cast_refused("; binary casts only to string"));
                 }
+                let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
+                if let Some(cast) =
+                    super::timestamp::time_cast(&v, &from, &to, ansi_mode, try_cast, schema, expr)?
+                {
+                    return Ok(cast);
+                }
+                let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
+                if let Some(cast) =
+                    super::timestamp::time_cast(&v, &from, &to, ansi_mode, try_cast, schema, expr)?
+                {
+                    return Ok(cast);
+                }
                 if let Some(cast) =
                     super::timestamp::timestamp_cast(&v, &from, &to, ansi_mode, schema, expr)?
                 {
@@ -400,6 +412,16 @@ impl Binder<'_> {
                     error_at(expr, format!("EXTRACT({field} ...) is not supported; use YEAR, QUARTER, MONTH, WEEK, DAY, DAYOFWEEK, HOUR, MINUTE or SECOND"))
                 })?;
                 let v = self.bind_expr(value, schema)?;
+                if part == "second" && crate::functions::time::is_time(&v.fast_type(schema)?) {
+                    // EXTRACT(SECOND FROM time) keeps the fraction: decimal(8,6).
+                    let udf = crate::functions::spark_udf_by_name(
+                        "spark_time_second_with_fraction",
+                        true,
+                    )
+                    .unwrap_or_else(|| unreachable!("an Ember function"))
+                    .into_udf();
+                    return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, vec![v])));
+                }
                 self.date_part(part, v, schema, expr)
             }
             E::Substring {
@@ -850,6 +872,27 @@ impl Binder<'_> {
             return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
                 udf,
                 vec![value],
+            )));
+        }
+        if crate::functions::time::is_time(&t) {
+            if !matches!(part, "hour" | "minute" | "second") {
+                return Err(error_at(
+                    node,
+                    format!(
+                        "[INVALID_EXTRACT_FIELD] Cannot extract {} from TIME(6); a TIME has HOUR, MINUTE and SECOND",
+                        part.to_uppercase()
+                    ),
+                ));
+            }
+            let udf = crate::functions::spark_udf_by_name("spark_time_part", true)
+                .unwrap_or_else(|| unreachable!("spark_time_part is an Ember function"))
+                .into_udf();
+            return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+                udf,
+                vec![
+                    cast_to(value, &crate::functions::time::time(), schema)?,
+                    Expr::Literal(ScalarValue::Utf8(Some(part.to_string())), None),
+                ],
             )));
         }
         if crate::functions::calendar_interval::is_calendar(&t) {

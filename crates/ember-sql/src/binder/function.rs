@@ -410,6 +410,34 @@ impl Binder<'_> {
                     Ok(call)
                 };
             }
+            // The wall-clock time of day in the session zone, fixed for the query.
+            "current_time" => {
+                match bound.as_slice() {
+                    [] => {}
+                    [Expr::Literal(ScalarValue::Int32(Some(6)) | ScalarValue::Int64(Some(6)), _)] => {}
+                    _ => {
+                        return Err(not_supported_at(
+                            node,
+                            "current_time(p) with a precision other than 6; Ember's TIME keeps microseconds",
+                        ))
+                    }
+                }
+                let now = self.call_scalar("now", vec![], schema, node)?;
+                let utc = DataType::Timestamp(
+                    arrow::datatypes::TimeUnit::Microsecond,
+                    Some("UTC".into()),
+                );
+                let ltz = cast_to(
+                    cast_to(now, &utc, schema)?,
+                    &self.timestamp_types().ltz,
+                    schema,
+                )?;
+                let local = cast_to(ltz, &crate::types::ntz(), schema)?;
+                return Ok(Expr::Cast(datafusion_expr::Cast::new(
+                    Box::new(local),
+                    crate::functions::time::time(),
+                )));
+            }
             "timestamp_seconds" | "timestamp_millis" | "timestamp_micros" => {
                 let [n] = one_arg(bound, &name, node)?;
                 let t = n.fast_type(schema)?;

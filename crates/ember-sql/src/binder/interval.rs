@@ -278,11 +278,93 @@ pub(super) fn with_aggregate_fields(
     .unwrap_or_else(|e| unreachable!("the rewrite does not fail: {e}"))
 }
 
+/// `l op r` with a TIME on one side (Spark 4.1): TIME ± a day-time interval is a TIME inside
+/// the day, TIME - TIME an `interval hour to second`; comparisons are left to the caller;
+/// anything else is Spark's type mismatch.
+fn bind_time_arithmetic(
+    l: &Expr,
+    op: Operator,
+    r: &Expr,
+    (lt, rt): (&DataType, &DataType),
+    schema: &DFSchema,
+    node: &ast::Expr,
+) -> Result<Option<Expr>> {
+    let is_time = crate::functions::time::is_time;
+    let is_string = crate::functions::is_string;
+    let micros = |e: &Expr| cast_to(e.clone(), &DataType::Int64, schema);
+    match op {
+        Operator::Eq
+        | Operator::NotEq
+        | Operator::Lt
+        | Operator::LtEq
+        | Operator::Gt
+        | Operator::GtEq
+        | Operator::IsNotDistinctFrom
+        | Operator::IsDistinctFrom => Ok(None),
+        Operator::Plus | Operator::Minus if is_time(lt) && is_day_time(rt) => {
+            let span = if op == Operator::Minus {
+                negate_duration(r.clone())
+            } else {
+                r.clone()
+            };
+            Ok(Some(call_internal(
+                "spark_time_add_interval",
+                vec![l.clone(), span],
+                true,
+            )))
+        }
+        Operator::Plus if is_day_time(lt) && is_time(rt) => Ok(Some(call_internal(
+            "spark_time_add_interval",
+            vec![r.clone(), l.clone()],
+            true,
+        ))),
+        Operator::Minus
+            if is_time(lt) && (is_time(rt) || is_string(rt)) || is_string(lt) && is_time(rt) =>
+        {
+            let time = crate::functions::time::time();
+            let l = cast_to(l.clone(), &time, schema)?;
+            let r = cast_to(r.clone(), &time, schema)?;
+            let difference = Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(micros(&l)?),
+                Operator::Minus,
+                Box::new(micros(&r)?),
+            ));
+            Ok(Some(with_fields(
+                Expr::Cast(datafusion_expr::Cast::new(
+                    Box::new(difference),
+                    interval::day_time(),
+                )),
+                "hour to second",
+            )))
+        }
+        _ => Err(error_at(
+            node,
+            format!(
+                "[DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES] Cannot resolve \"{node}\" due to data type mismatch: the left and right operands of the binary operator have incompatible types (\"{}\" and \"{}\")",
+                crate::types::spark_type_sql(lt),
+                crate::types::spark_type_sql(rt)
+            ),
+        )),
+    }
+}
+
+/// `-span` of a day-time interval (DataFusion's negation does not take durations).
+fn negate_duration(span: Expr) -> Expr {
+    Expr::BinaryExpr(BinaryExpr::new(
+        Box::new(Expr::Literal(
+            ScalarValue::DurationMicrosecond(Some(0)),
+            None,
+        )),
+        Operator::Minus,
+        Box::new(span),
+    ))
+}
+
 /// `ltz ± day-time interval`: whole days on the wall clock in the session zone, the rest on
 /// the instant (Spark's `timestampAddDayTime`).
 fn add_day_time(ts: Expr, op: Operator, span: Expr) -> Expr {
     let span = if op == Operator::Minus {
-        Expr::Negative(Box::new(span))
+        negate_duration(span)
     } else {
         span
     };
@@ -502,6 +584,10 @@ impl Binder<'_> {
             return self
                 .bind_calendar_arithmetic(l, op, r, (&lt, &rt), schema, node)
                 .map(Some);
+        }
+        let is_time = crate::functions::time::is_time;
+        if is_time(&lt) || is_time(&rt) {
+            return bind_time_arithmetic(l, op, r, (&lt, &rt), schema, node);
         }
         match op {
             Operator::Minus if is_date(&lt) && is_date(&rt) => Ok(Some(with_fields(

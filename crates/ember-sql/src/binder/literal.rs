@@ -249,6 +249,16 @@ pub(crate) fn typed_literal(
                 .ok_or_else(|| error_at(node, format!("Cannot parse '{text}' as a TIMESTAMP; write it as TIMESTAMP 'yyyy-MM-dd HH:mm:ss'")))?;
             ScalarValue::TimestampMicrosecond(Some(parsed.and_utc().timestamp_micros()), None)
         }
+        ast::DataType::Time(_, _) => {
+            sql_to_arrow(data_type, timestamps)?;
+            let micros = crate::functions::time::parse_time(&text).ok_or_else(|| {
+                error_at(
+                    node,
+                    format!("[INVALID_TYPED_LITERAL] The value of the typed literal \"TIME\" is invalid: '{text}'; write it as TIME 'HH:mm:ss[.ffffff]'"),
+                )
+            })?;
+            ScalarValue::Time64Microsecond(Some(micros))
+        }
         ast::DataType::Custom(name, _)
             if name.to_string().eq_ignore_ascii_case("timestamp_ltz") =>
         {

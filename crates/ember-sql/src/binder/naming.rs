@@ -38,6 +38,13 @@ fn type_sql(data_type: &ast::DataType) -> String {
 /// A timestamp literal as Spark's `Literal.sql` writes it: `TIMESTAMP '2016-12-31 00:00:00'`
 /// (the value in full, a fraction only when there is one); text with its own offset as typed.
 fn timestamp_literal_name(data_type: &ast::DataType, text: &str) -> Option<String> {
+    if let ast::DataType::Time(_, _) = data_type {
+        let micros = crate::functions::time::parse_time(text)?;
+        return Some(format!(
+            "TIME '{}'",
+            crate::functions::time::time_text(micros)
+        ));
+    }
     let prefix = match data_type {
         ast::DataType::Timestamp(_, _) | ast::DataType::Datetime(_) => "TIMESTAMP",
         ast::DataType::TimestampNtz(_) => "TIMESTAMP_NTZ",

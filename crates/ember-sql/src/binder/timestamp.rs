@@ -29,6 +29,9 @@ fn is_timestamp(t: &DataType) -> bool {
 /// a timestamp to a string (`2020-01-01 10:00:00.5`, an LTZ value in its zone) and LTZ to
 /// NTZ (the wall clock in the zone). `None`: Arrow's cast means what Spark's does.
 pub(crate) fn timestamp_conversion(expr: &Expr, from: &DataType, to: &DataType) -> Option<Expr> {
+    if crate::functions::time::is_time(from) && to == &DataType::Utf8 {
+        return Some(call_internal("spark_time_to_string", vec![expr.clone()]));
+    }
     if is_timestamp(from) && is_string(to) {
         let text = call_internal("spark_timestamp_to_string", vec![expr.clone()]);
         return Some(if to == &DataType::Utf8 {
@@ -160,4 +163,70 @@ pub(crate) fn epoch_to_timestamp(
         DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
     ));
     Ok(Expr::Cast(Cast::new(Box::new(instant), ltz.clone())))
+}
+
+/// `CAST(v AS to)` with a TIME on one side (Spark 4.1's rules): from and to strings in
+/// Spark's text, to integers as whole seconds since midnight (TINYINT and SMALLINT can
+/// overflow), to decimals and floats with the fraction; nothing else casts to or from TIME.
+/// `None`: no TIME involved.
+pub(crate) fn time_cast(
+    v: &Expr,
+    from: &DataType,
+    to: &DataType,
+    ansi: bool,
+    try_cast: bool,
+    schema: &DFSchema,
+    node: &ast::Expr,
+) -> Result<Option<Expr>> {
+    use crate::functions::time::is_time;
+    if !is_time(from) && !is_time(to) {
+        return Ok(None);
+    }
+    if is_time(from) && is_time(to) {
+        return Ok(Some(v.clone()));
+    }
+    if is_string(from) || from.is_null() {
+        let text = super::expr::cast_to(v.clone(), &DataType::Utf8, schema)?;
+        let udf = spark_udf_by_name("spark_string_to_time", ansi && !try_cast)
+            .unwrap_or_else(|| unreachable!("spark_string_to_time is an Ember function"))
+            .into_udf();
+        return Ok(Some(Expr::ScalarFunction(ScalarFunction::new_udf(
+            udf,
+            vec![text],
+        ))));
+    }
+    if is_time(from) && is_string(to) {
+        let text = call_internal("spark_time_to_string", vec![v.clone()]);
+        return Ok(Some(super::expr::cast_to(text, to, schema)?));
+    }
+    if is_time(from) && to.is_integer() {
+        let seconds = call_internal("spark_time_to_seconds", vec![v.clone()]);
+        if matches!(to, DataType::Int8 | DataType::Int16) {
+            // Narrower than a day of seconds: Spark's overflow rules of a cast from BIGINT.
+            let target = ScalarValue::try_from(to)?;
+            let udf = crate::functions::ansi::spark_cast(ansi && !try_cast).into_udf();
+            return Ok(Some(Expr::ScalarFunction(ScalarFunction::new_udf(
+                udf,
+                vec![seconds, Expr::Literal(target, None)],
+            ))));
+        }
+        return Ok(Some(super::expr::cast_to(seconds, to, schema)?));
+    }
+    if is_time(from) && (matches!(to, DataType::Decimal128(_, _)) || to.is_floating()) {
+        let seconds = call_internal("spark_time_to_decimal_seconds", vec![v.clone()]);
+        let target = ScalarValue::try_from(to)?;
+        let udf = crate::functions::ansi::spark_cast(ansi && !try_cast).into_udf();
+        return Ok(Some(Expr::ScalarFunction(ScalarFunction::new_udf(
+            udf,
+            vec![seconds, Expr::Literal(target, None)],
+        ))));
+    }
+    Err(error_at(
+        node,
+        format!(
+            "[DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION] Cannot resolve \"{node}\" due to data type mismatch: cannot cast \"{}\" to \"{}\"",
+            spark_type_sql(from),
+            spark_type_sql(to)
+        ),
+    ))
 }

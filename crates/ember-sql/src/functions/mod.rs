@@ -19,6 +19,7 @@ pub mod map;
 pub mod math;
 pub mod normalize;
 pub mod string;
+pub mod time;
 pub mod timezone;
 
 use std::hash::{Hash, Hasher};
@@ -276,6 +277,7 @@ pub fn ember_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     all.extend(map::functions());
     all.extend(interval::functions());
     all.extend(calendar_interval::functions());
+    all.extend(time::functions());
     all.extend(datetime::functions(true));
     all.extend(math::functions());
     all.push(type_of_udf());
@@ -309,6 +311,8 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(calendar_interval::internal());
     all.extend(calendar_interval::part_functions());
     all.extend(timezone::internal());
+    all.extend(time::functions());
+    all.extend(time::internal());
     all.push(collection::get_item());
     all.extend(datetime::functions(ansi));
     all.extend(math::functions());

@@ -171,9 +171,11 @@ fn add_day_time(_: &SparkUdf, args: &[ArrayRef], _: usize) -> Result<ArrayRef> {
         };
         match moved.and_then(|t| t.checked_add(rest)) {
             Some(t) => out.push(Some(t)),
-            None => return exec_err!(
+            None => {
+                return exec_err!(
                 "[DATETIME_OVERFLOW] Datetime operation overflow: the timestamp is out of range"
-            ),
+            )
+            }
         }
     }
     Ok(Arc::new(
