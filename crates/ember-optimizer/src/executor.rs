@@ -7,9 +7,9 @@ use datafusion_expr::LogicalPlan;
 use ember_common::Result;
 
 use crate::rules::{
-    ColumnPruning, ConstantFolding, DecorrelatePredicateSubquery, EliminateLimit,
-    EliminateProjection, EliminateSorts, PushDownFilter, PushDownLimit, ScalarSubqueryToJoin,
-    SimplifyExpressions,
+    ColumnPruning, ConstantFolding, DecorrelateLateralJoin, DecorrelatePredicateSubquery,
+    EliminateLimit, EliminateProjection, EliminateSorts, PushDownFilter, PushDownLimit,
+    ScalarSubqueryToJoin, SimplifyExpressions,
 };
 use crate::rules::{
     ExtractCommonOrPredicates, InferFiltersFromJoinKeys, OptimizeSubqueries,
@@ -179,7 +179,7 @@ fn check_schema_kept(
 /// | batch | strategy | rules |
 /// |---|---|---|
 /// | Simplification | Once | constant_folding, simplify_expressions |
-/// | Subquery Rewrite | FixedPoint(100) | decorrelate_predicate_subquery, scalar_subquery_to_join |
+/// | Subquery Rewrite | FixedPoint(100) | decorrelate_lateral_join, decorrelate_predicate_subquery, scalar_subquery_to_join |
 /// | Operator Optimization | FixedPoint(100) | push_down_filter, push_down_left_semi_anti_join, push_down_limit, eliminate_limit, eliminate_sorts, constant_folding, simplify_expressions |
 /// | Infer Filters | Once | infer_filters_from_join_keys |
 /// | Join Reorder | Once | extract_common_or_predicates, reorder_joins |
@@ -197,6 +197,7 @@ pub fn default_optimizer() -> RuleExecutor {
             "Subquery Rewrite",
             Strategy::FixedPoint(100),
             vec![
+                Arc::new(DecorrelateLateralJoin),
                 Arc::new(DecorrelatePredicateSubquery),
                 Arc::new(ScalarSubqueryToJoin),
             ],

@@ -2,6 +2,7 @@
 
 mod column_pruning;
 mod constant_folding;
+mod decorrelate_lateral_join;
 mod decorrelate_predicate_subquery;
 mod eliminate_limit;
 mod eliminate_projection;
@@ -20,6 +21,7 @@ mod subquery_util;
 
 pub use column_pruning::ColumnPruning;
 pub use constant_folding::ConstantFolding;
+pub use decorrelate_lateral_join::DecorrelateLateralJoin;
 pub use decorrelate_predicate_subquery::DecorrelatePredicateSubquery;
 pub use eliminate_limit::EliminateLimit;
 pub use eliminate_projection::EliminateProjection;

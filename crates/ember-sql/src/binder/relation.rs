@@ -77,6 +77,13 @@ impl Binder<'_> {
     pub(crate) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<Relation> {
         let mut relation: Option<Relation> = None;
         for table in from {
+            if let (Some(left), true) = (relation.as_ref(), is_lateral(&table.relation)) {
+                let _ = left;
+                let left = relation.take().expect("checked above");
+                let lateral = self.bind_lateral(left, &table.relation, None)?;
+                relation = Some(self.bind_joins(lateral, &table.joins)?);
+                continue;
+            }
             let right = self.bind_table_with_joins(table)?;
             relation = Some(match relation {
                 None => right,
@@ -100,7 +107,12 @@ impl Binder<'_> {
 
     fn bind_table_with_joins(&mut self, table: &ast::TableWithJoins) -> Result<Relation> {
         let ast::TableWithJoins { relation, joins } = table;
-        let mut left = self.bind_table_factor(relation)?;
+        let left = self.bind_table_factor(relation)?;
+        self.bind_joins(left, joins)
+    }
+
+    /// `left JOIN ... JOIN ...`.
+    fn bind_joins(&mut self, mut left: Relation, joins: &[ast::Join]) -> Result<Relation> {
         for join in joins {
             let ast::Join {
                 relation,
@@ -110,10 +122,106 @@ impl Binder<'_> {
             if *global {
                 return Err(not_supported_at(join, "GLOBAL JOIN (ClickHouse)"));
             }
+            if is_lateral(relation) {
+                left = self.bind_lateral(left, relation, Some(join_operator))?;
+                continue;
+            }
             let right = self.bind_table_factor(relation)?;
             left = self.bind_join(left, right, join_operator)?;
         }
         Ok(left)
+    }
+
+    /// `left, LATERAL (subquery)` or `left [LEFT] JOIN LATERAL (subquery) [ON ...]`: the
+    /// subquery may refer to `left`'s columns. Correlated, it stays a join with a `Subquery`
+    /// on its right, which the optimizer's `DecorrelateLateralJoin` rewrites into joins.
+    fn bind_lateral(
+        &mut self,
+        left: Relation,
+        factor: &ast::TableFactor,
+        operator: Option<&ast::JoinOperator>,
+    ) -> Result<Relation> {
+        let ast::TableFactor::Derived {
+            lateral: _,
+            subquery,
+            alias,
+            sample,
+        } = factor
+        else {
+            unreachable!("a LATERAL subquery")
+        };
+        if sample.is_some() {
+            return Err(not_supported_at(factor, "TABLESAMPLE"));
+        }
+        let plan = self.bind_subquery_plan(subquery, left.plan.schema())?;
+        let right = apply_alias(plan, alias.as_ref(), Some("__subquery"))?;
+        use datafusion_common::tree_node::TreeNode;
+        let correlated = right
+            .plan
+            .exists(|node| {
+                Ok(node.expressions().iter().any(|e| {
+                    e.exists(|e| Ok(matches!(e, Expr::OuterReferenceColumn(..))))
+                        .unwrap_or(true)
+                }))
+            })
+            .unwrap_or(true);
+        let cross = ast::JoinOperator::CrossJoin(ast::JoinConstraint::None);
+        let operator = operator.unwrap_or(&cross);
+        if !correlated {
+            return self.bind_join(left, right, operator);
+        }
+        use ast::JoinOperator as J;
+        let (join_type, constraint) = match operator {
+            J::Join(c) | J::Inner(c) | J::CrossJoin(c) => (JoinType::Inner, c),
+            J::Left(c) | J::LeftOuter(c) => (JoinType::Left, c),
+            other => {
+                let kind = match other {
+                    J::Right(_) | J::RightOuter(_) => "RIGHT OUTER JOIN",
+                    J::FullOuter(_) => "FULL OUTER JOIN",
+                    J::Semi(_) | J::LeftSemi(_) => "LEFT SEMI JOIN",
+                    J::Anti(_) | J::LeftAnti(_) => "LEFT ANTI JOIN",
+                    other => join_keyword(other),
+                };
+                return Err(error_at(
+                    factor,
+                    format!(
+                        "[INVALID_LATERAL_JOIN_TYPE] The {kind} with LATERAL correlation is not allowed because an OUTER subquery cannot correlate to its join partner. Remove the LATERAL correlation or use an INNER JOIN, or LEFT OUTER JOIN instead."
+                    ),
+                ));
+            }
+        };
+        let filter = match constraint {
+            ast::JoinConstraint::None => None,
+            ast::JoinConstraint::On(condition) => {
+                let combined = left.plan.schema().join(right.plan.schema())?;
+                let bound = self.bind_expr(condition, &combined)?;
+                Some(super::expr::cast_to(
+                    bound,
+                    &arrow::datatypes::DataType::Boolean,
+                    &combined,
+                )?)
+            }
+            _ => {
+                return Err(not_supported_at(
+                    factor,
+                    "USING or NATURAL with a LATERAL subquery; write ON <condition>",
+                ))
+            }
+        };
+        let subquery_node = LogicalPlan::Subquery(super::subquery::subquery_of(right.plan.clone()));
+        let plan = LogicalPlan::Join(datafusion_expr::logical_plan::Join::try_new(
+            Arc::new(left.plan.clone()),
+            Arc::new(subquery_node),
+            vec![],
+            filter,
+            join_type,
+            datafusion_expr::logical_plan::JoinConstraint::On,
+            datafusion_common::NullEquality::NullEqualsNothing,
+            false,
+        )?);
+        let mut visible = left.visible.clone();
+        visible.extend(right.visible.iter().cloned());
+        Ok(left.beside(right, plan, visible))
     }
 
     fn bind_table_factor(&mut self, factor: &ast::TableFactor) -> Result<Relation> {
@@ -172,9 +280,8 @@ impl Binder<'_> {
                 alias,
                 sample,
             } => {
-                if *lateral {
-                    return Err(not_supported_at(factor, "LATERAL subqueries in FROM"));
-                }
+                // LATERAL first in FROM has nothing on its left to refer to: a plain subquery.
+                let _ = lateral;
                 if sample.is_some() {
                     return Err(not_supported_at(factor, "TABLESAMPLE"));
                 }
@@ -602,6 +709,20 @@ fn scan(
         })
         .collect::<Vec<_>>();
     Ok(LogicalPlanBuilder::from(plan).project(columns)?.build()?)
+}
+
+/// Whether a FROM item is `LATERAL (subquery)`.
+fn is_lateral(factor: &ast::TableFactor) -> bool {
+    match factor {
+        // The other fields are bound by `bind_lateral` or `bind_table_factor`.
+        ast::TableFactor::Derived {
+            lateral,
+            subquery: _,
+            alias: _,
+            sample: _,
+        } => *lateral,
+        _ => false,
+    }
 }
 
 /// `FROM x AS t` requalifies every column with `t`; `AS t(a, b)` also renames them.
