@@ -239,7 +239,46 @@ pub fn numeric_suffix(word: &str) -> Option<&'static str> {
 /// (`127Y`, `2.5d`, `1BD`, no space between) becomes one number token carrying the suffix
 /// (`Number("127Y")`), which the binder types. `1L` already comes as a long number.
 pub fn rewrite_tokens(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    ltz_literals(merge_interval_units(rewrite_literals(tokens)))
+    exists_calls(ltz_literals(merge_interval_units(rewrite_literals(tokens))))
+}
+
+/// `exists(array, x -> ...)` is Spark's higher-order function; sqlparser reads `EXISTS (`
+/// as an EXISTS subquery. When what follows the parenthesis does not start a query, the word
+/// becomes a plain function name.
+fn exists_calls(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    for (n, &i) in significant.iter().enumerate() {
+        let is_exists = matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("EXISTS"));
+        if !is_exists {
+            continue;
+        }
+        let after = |k: usize| significant.get(n + k).map(|&j| &tokens[j].token);
+        if after(1) != Some(&Token::LParen) {
+            continue;
+        }
+        let starts_query = match after(2) {
+            Some(Token::Word(w)) => {
+                w.quote_style.is_none()
+                    && ["SELECT", "WITH", "VALUES", "FROM", "TABLE"]
+                        .iter()
+                        .any(|k| w.value.eq_ignore_ascii_case(k))
+            }
+            Some(Token::LParen) | None => true,
+            _ => false,
+        };
+        if !starts_query {
+            if let Token::Word(w) = &tokens[i].token {
+                tokens[i].token = Token::Word(sqlparser::tokenizer::Word {
+                    value: w.value.clone(),
+                    quote_style: None,
+                    keyword: sqlparser::keywords::Keyword::NoKeyword,
+                });
+            }
+        }
+    }
+    tokens
 }
 
 /// `TIMESTAMP_LTZ '...'` is a typed literal in Spark; sqlparser reads a typed literal only

@@ -38,6 +38,7 @@ use ember_common::{EmberError, Result};
 use ember_optimizer::rules::AssertSingleRow;
 use ember_physical::operators::window::WindowFunctionCall;
 use ember_sql::functions::aggregate::{CheckedSum, PickAggregate};
+use ember_sql::functions::lambda::{HigherOrder, LambdaUdf};
 use ember_sql::functions::{spark_udf_by_name, CheckDivisor, SparkUdf};
 
 use super::arrow::{decode_scalar, decode_schema, encode_scalar, encode_schema};
@@ -272,6 +273,8 @@ pub mod pb {
         CheckDivisor = 2,
         /// The optimizer's `assert_single_row` (scalar subqueries without an aggregate).
         AssertSingleRow = 3,
+        /// A higher-order function (`transform`, ...) with its lambda bodies.
+        Lambda = 4,
     }
 
     /// The identity of a scalar function.
@@ -286,6 +289,15 @@ pub mod pb {
         /// `SparkUdf::ansi`.
         #[prost(bool, tag = "3")]
         pub ansi: bool,
+        /// A higher-order function's lambda bodies, each over its schema in `lambda_schemas`.
+        #[prost(message, repeated, tag = "4")]
+        pub lambda_bodies: Vec<PhysicalExprNode>,
+        /// The schema of each lambda body (Arrow IPC): parameters, then captured columns.
+        #[prost(bytes = "vec", repeated, tag = "5")]
+        pub lambda_schemas: Vec<Vec<u8>>,
+        /// A higher-order function's result type (Arrow IPC).
+        #[prost(bytes = "vec", tag = "6")]
+        pub return_type: Vec<u8>,
     }
 
     /// A configuration option differing from DataFusion's default.
@@ -695,6 +707,25 @@ fn encode_scalar_udf(udf: &ScalarUDF) -> Result<pb::ScalarUdfNode> {
             family: pb::ScalarFamily::Spark as i32,
             name: udf.name().to_string(),
             ansi: spark.ansi,
+            ..Default::default()
+        });
+    }
+    if let Some(lambda) = inner.downcast_ref::<LambdaUdf>() {
+        return Ok(pb::ScalarUdfNode {
+            family: pb::ScalarFamily::Lambda as i32,
+            name: lambda.kind.name().to_string(),
+            ansi: false,
+            lambda_bodies: lambda
+                .bodies
+                .iter()
+                .map(encode_expr)
+                .collect::<Result<Vec<_>>>()?,
+            lambda_schemas: lambda
+                .schemas
+                .iter()
+                .map(encode_schema)
+                .collect::<Result<Vec<_>>>()?,
+            return_type: crate::codec::arrow::encode_data_type(&lambda.return_type)?,
         });
     }
     if inner.downcast_ref::<CheckDivisor>().is_some() {
@@ -702,6 +733,7 @@ fn encode_scalar_udf(udf: &ScalarUDF) -> Result<pb::ScalarUdfNode> {
             family: pb::ScalarFamily::CheckDivisor as i32,
             name: udf.name().to_string(),
             ansi: true,
+            ..Default::default()
         });
     }
     if inner.downcast_ref::<AssertSingleRow>().is_some() {
@@ -709,6 +741,7 @@ fn encode_scalar_udf(udf: &ScalarUDF) -> Result<pb::ScalarUdfNode> {
             family: pb::ScalarFamily::AssertSingleRow as i32,
             name: udf.name().to_string(),
             ansi: false,
+            ..Default::default()
         });
     }
     let stock = datafusion_functions::all_default_functions()
@@ -719,6 +752,7 @@ fn encode_scalar_udf(udf: &ScalarUDF) -> Result<pb::ScalarUdfNode> {
             family: pb::ScalarFamily::DataFusion as i32,
             name: udf.name().to_string(),
             ansi: false,
+            ..Default::default()
         }),
         _ => Err(EmberError::NotSupported(format!(
             "encoding the scalar function {} for an executor: it is neither one of \
@@ -739,6 +773,29 @@ fn decode_scalar_udf(node: &pb::ScalarUdfNode) -> Result<Arc<ScalarUDF>> {
         pb::ScalarFamily::Spark => spark_udf_by_name(&node.name, node.ansi).map(SparkUdf::into_udf),
         pb::ScalarFamily::CheckDivisor => Some(CheckDivisor::udf()),
         pb::ScalarFamily::AssertSingleRow => Some(AssertSingleRow::udf()),
+        pb::ScalarFamily::Lambda => {
+            let kind = HigherOrder::from_name(&node.name).ok_or_else(|| {
+                EmberError::internal(format!("no higher-order function {}", node.name))
+            })?;
+            let schemas = node
+                .lambda_schemas
+                .iter()
+                .map(|s| decode_schema(s))
+                .collect::<Result<Vec<_>>>()?;
+            let bodies = node
+                .lambda_bodies
+                .iter()
+                .zip(&schemas)
+                .map(|(b, s)| decode_expr(b, s))
+                .collect::<Result<Vec<_>>>()?;
+            let return_type = crate::codec::arrow::decode_data_type(&node.return_type)?;
+            Some(Arc::new(ScalarUDF::from(LambdaUdf::new(
+                kind,
+                bodies,
+                schemas,
+                return_type,
+            ))))
+        }
         pb::ScalarFamily::DataFusion => datafusion_functions::all_default_functions()
             .into_iter()
             .find(|f| f.name() == node.name),

@@ -251,6 +251,9 @@ impl Binder<'_> {
                 ),
             ));
         }
+        if let Some(kind) = crate::functions::lambda::HigherOrder::from_name(&name) {
+            return self.bind_higher_order(kind, &call, schema, node);
+        }
         check_arity(&name, call.args.len(), node)?;
         if is_spark_aggregate(&name) {
             return self.bind_aggregate(&call, schema, node, false);

@@ -14,6 +14,7 @@ mod function;
 mod generate;
 mod grouping;
 mod interval;
+mod lambda;
 mod like;
 pub(crate) mod literal;
 mod naming;

@@ -77,11 +77,40 @@ fn timestamp_literal_name(data_type: &ast::DataType, text: &str) -> Option<Strin
     Some(format!("{prefix} '{value}'"))
 }
 
+thread_local! {
+    /// The parameters of the lambdas being named, innermost last.
+    static LAMBDA_VARIABLES: std::cell::RefCell<Vec<Vec<String>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn is_lambda_variable(name: &str) -> bool {
+    LAMBDA_VARIABLES.with(|v| {
+        v.borrow()
+            .iter()
+            .any(|params| params.iter().any(|p| p.eq_ignore_ascii_case(name)))
+    })
+}
+
 /// The column name Spark gives an unaliased SELECT item.
 pub(crate) fn spark_name(expr: &ast::Expr) -> String {
     use ast::Expr as E;
     match expr {
+        E::Identifier(i) if is_lambda_variable(&i.value) => "namedlambdavariable()".into(),
         E::Identifier(i) => i.value.clone(),
+        // Spark writes a lambda as `lambdafunction(<body>, namedlambdavariable(), ...)`, its
+        // parameters in the body as `namedlambdavariable()`.
+        E::Lambda(lambda) => {
+            let params: Vec<String> = match &lambda.params {
+                ast::OneOrManyWithParens::One(p) => vec![p.name.value.clone()],
+                ast::OneOrManyWithParens::Many(ps) => {
+                    ps.iter().map(|p| p.name.value.clone()).collect()
+                }
+            };
+            LAMBDA_VARIABLES.with(|v| v.borrow_mut().push(params.clone()));
+            let body = spark_name(&lambda.body);
+            LAMBDA_VARIABLES.with(|v| v.borrow_mut().pop());
+            let variables = vec!["namedlambdavariable()"; params.len()].join(", ");
+            format!("lambdafunction({body}, {variables})")
+        }
         E::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()).unwrap_or_default(),
         E::Value(v) => match &v.value {
             ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),

@@ -15,6 +15,7 @@ pub mod conditional;
 pub mod datetime;
 pub mod decimal;
 pub mod interval;
+pub mod lambda;
 pub mod map;
 pub mod math;
 pub mod normalize;
