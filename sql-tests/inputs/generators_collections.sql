@@ -134,3 +134,21 @@ SELECT sequence(to_date('2018-01-01'), to_date('2018-03-01'), interval 1 month),
 SELECT sequence(date '2018-01-31', date '2018-04-30', interval 1 month), sequence(date '2018-01-03', date '2018-01-01'), sequence(date '2018-01-01', date '2018-01-10', interval 4 days);
 
 SELECT sequence(date '2018-01-01', date '2018-01-10', interval 4 hours);
+
+-- arrays_zip: structs named after the arguments (a column's name, else its position), as long
+-- as the longest array, NULL past a shorter one's end; NULL when an array is NULL.
+SELECT arrays_zip(array(1, 2), array(2, 3), array(3, 4)), typeof(arrays_zip(array(1), array('a')));
+
+SELECT arrays_zip(a, b) FROM VALUES (array(1, 2, 3), array('x')), (NULL, array('y')) AS t(a, b);
+
+SELECT arrays_zip(1);
+
+-- sequence over timestamps: a day by default; months and days move the wall clock (of the
+-- session zone for TIMESTAMP), a day-time step the instant.
+SELECT sequence(timestamp '2018-01-01 00:00:00', timestamp '2018-01-03 00:00:00'), sequence(timestamp '2018-01-03 00:00:00', timestamp '2018-01-01 00:00:00');
+
+SELECT sequence(timestamp_ntz '2018-01-31 00:00:00', timestamp_ntz '2018-04-30 00:00:00', INTERVAL '1' MONTH), typeof(sequence(timestamp_ntz '2018-01-31 00:00:00', timestamp_ntz '2018-04-30 00:00:00', INTERVAL '1' MONTH));
+
+SELECT sequence(timestamp '2019-03-09 12:00:00', timestamp '2019-03-11 12:00:00', CAST('1 day' AS interval)), sequence(timestamp '2019-03-09 12:00:00', timestamp '2019-03-11 12:00:00', INTERVAL '1' DAY), sequence(timestamp '2019-03-09 12:00:00', timestamp '2019-03-10 12:00:00', INTERVAL '12' HOUR);
+
+SELECT sequence(timestamp '2018-01-01 00:00:00', timestamp '2018-01-03 00:00:00', INTERVAL '-1' DAY);

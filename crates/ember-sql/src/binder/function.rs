@@ -413,6 +413,63 @@ impl Binder<'_> {
                     Ok(call)
                 };
             }
+            "arrays_zip" => {
+                if bound.is_empty() {
+                    // Spark: arrays_zip() is an empty array of empty structs; refuse it.
+                    return Err(error_at(node, "arrays_zip takes at least one array"));
+                }
+                // The struct's fields are named after the arguments: a column's name, else
+                // its position.
+                let names: Vec<String> = call
+                    .args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| match a {
+                        super::call::CallArg::Expr(ast::Expr::Identifier(id)) => id.value.clone(),
+                        super::call::CallArg::Expr(ast::Expr::CompoundIdentifier(parts)) => parts
+                            .last()
+                            .map_or_else(|| i.to_string(), |p| p.value.clone()),
+                        _ => i.to_string(),
+                    })
+                    .collect();
+                let mut args = Vec::with_capacity(bound.len() + 1);
+                for (e, a) in bound.into_iter().zip(&call.args) {
+                    let t = e.fast_type(schema)?;
+                    if !matches!(t, DataType::List(_) | DataType::Null) {
+                        let text = match a {
+                            super::call::CallArg::Expr(x) => x.to_string(),
+                            super::call::CallArg::Star => "*".into(),
+                        };
+                        return Err(error_at(
+                            node,
+                            format!(
+                                "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{node}\": arrays_zip takes arrays, but {text} is \"{}\"",
+                                crate::types::spark_type_sql(&t)
+                            ),
+                        ));
+                    }
+                    args.push(if t.is_null() {
+                        cast_to(
+                            e,
+                            &crate::functions::collection::list_of(DataType::Null),
+                            schema,
+                        )?
+                    } else {
+                        e
+                    });
+                }
+                args.push(Expr::Literal(
+                    ScalarValue::Utf8(Some(
+                        names.join(&crate::functions::arrays_zip::SEPARATOR.to_string()),
+                    )),
+                    None,
+                ));
+                let udf =
+                    crate::functions::spark_udf_by_name(crate::functions::arrays_zip::NAME, true)
+                        .unwrap_or_else(|| unreachable!("an Ember function"))
+                        .into_udf();
+                return Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args)));
+            }
             // The wall-clock time of day in the session zone, fixed for the query.
             "current_time" => {
                 match bound.as_slice() {

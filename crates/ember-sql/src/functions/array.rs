@@ -252,6 +252,39 @@ fn flat_type(types: &[DataType]) -> Result<DataType> {
 }
 
 fn sequence_args(types: &[DataType]) -> Result<Vec<DataType>> {
+    let timestamp = types[..2]
+        .iter()
+        .find(|t| matches!(t, DataType::Timestamp(_, Some(_))))
+        .or_else(|| {
+            types[..2]
+                .iter()
+                .find(|t| matches!(t, DataType::Timestamp(_, None)))
+        });
+    if let Some(timestamp) = timestamp {
+        let zone = match timestamp {
+            DataType::Timestamp(_, zone) => zone.clone(),
+            _ => None,
+        };
+        let ts = DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, zone);
+        let mut out = vec![ts.clone(), ts];
+        match types.get(2) {
+            None => {}
+            Some(t)
+                if super::interval::is_year_month(t)
+                    || super::interval::is_day_time(t)
+                    || super::calendar_interval::is_calendar(t) =>
+            {
+                out.push(t.clone())
+            }
+            Some(other) => {
+                return plan_err!(
+                    "[DATATYPE_MISMATCH.SEQUENCE_WRONG_INPUT_TYPES] a sequence of timestamps steps by an interval, not {}",
+                    spark_type_name(other)
+                )
+            }
+        }
+        return Ok(out);
+    }
     if matches!(types[0], DataType::Date32) || matches!(types[1], DataType::Date32) {
         let mut out = vec![DataType::Date32, DataType::Date32];
         match types.get(2) {
@@ -655,6 +688,9 @@ const MAX_SEQUENCE: i128 = i32::MAX as i128 - 15;
 /// `sequence(start, stop[, step])` over integers: `step` defaults to 1 or -1; a step that
 /// moves away from `stop` is an error, as in Spark.
 fn sequence(udf: &SparkUdf, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if matches!(args[0].data_type(), DataType::Timestamp(_, _)) {
+        return super::sequence::timestamp_sequence(args, rows);
+    }
     if matches!(args[0].data_type(), DataType::Date32) {
         return date_sequence(udf, args, rows);
     }

@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod ansi;
 pub mod array;
+pub mod arrays_zip;
 pub mod binary;
 pub mod calendar_interval;
 pub mod chain;
@@ -19,6 +20,7 @@ pub mod lambda;
 pub mod map;
 pub mod math;
 pub mod normalize;
+pub mod sequence;
 pub mod string;
 pub mod time;
 pub mod timezone;
@@ -199,7 +201,16 @@ impl ScalarUDFImpl for SparkUdf {
             .iter()
             .map(|f| f.data_type().clone())
             .collect();
-        let field = arrow::datatypes::Field::new(self.name, (self.result)(&types)?, true);
+        let result = if self.name == arrays_zip::NAME {
+            // arrays_zip: the struct's field names come as its last argument.
+            match arrays_zip::names_of(args.scalar_arguments.last().copied().flatten()) {
+                Some(names) => arrays_zip::zipped_type(&types[..types.len() - 1], &names)?,
+                None => (self.result)(&types)?,
+            }
+        } else {
+            (self.result)(&types)?
+        };
+        let field = arrow::datatypes::Field::new(self.name, result, true);
         // spark_interval_fields(x, 'day'): the interval fields Spark's type name shows.
         if self.name == interval::FIELDS_UDF {
             if let Some(Some(ScalarValue::Utf8(Some(fields)))) = args.scalar_arguments.get(1) {
@@ -312,6 +323,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(calendar_interval::internal());
     all.extend(calendar_interval::part_functions());
     all.extend(timezone::internal());
+    all.extend(arrays_zip::internal());
     all.extend(time::functions());
     all.extend(time::internal());
     all.push(collection::get_item());
