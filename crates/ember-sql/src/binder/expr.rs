@@ -357,12 +357,15 @@ impl Binder<'_> {
                     return Err(bytes_cast_refused("; binary casts only to string"));
                 }
                 let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
-                if let Some(cast) =
-                    super::timestamp::time_cast(&v, &from, &to, ansi_mode, try_cast, schema, expr)?
-                {
+                if let Some(cast) = super::interval::interval_to_number(
+                    &v,
+                    &to,
+                    ansi_mode && !try_cast,
+                    schema,
+                    expr,
+                )? {
                     return Ok(cast);
                 }
-                let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
                 if let Some(cast) =
                     super::timestamp::time_cast(&v, &from, &to, ansi_mode, try_cast, schema, expr)?
                 {

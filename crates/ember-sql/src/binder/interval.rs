@@ -371,6 +371,54 @@ fn add_day_time(ts: Expr, op: Operator, span: Expr) -> Expr {
     call_internal("spark_timestamp_add_day_time", vec![ts, span], true)
 }
 
+/// `CAST(interval AS number)` for an interval of one field (`interval hour`): the number of
+/// its units (seconds with their fraction), then cast on; `None` for other casts.
+pub(super) fn interval_to_number(
+    value: &Expr,
+    to: &DataType,
+    ansi: bool,
+    schema: &DFSchema,
+    node: &ast::Expr,
+) -> Result<Option<Expr>> {
+    let t = value.fast_type(schema)?;
+    if !(is_year_month(&t) || is_day_time(&t))
+        || !(to.is_integer() || matches!(to, DataType::Decimal128(_, _)))
+    {
+        return Ok(None);
+    }
+    let fields = fields_of(value, schema).unwrap_or_else(|| {
+        if is_year_month(&t) {
+            "year to month".into()
+        } else {
+            "day to second".into()
+        }
+    });
+    if fields.contains(" to ") {
+        return Err(error_at(
+            node,
+            format!(
+                "[DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION] Cannot resolve '{node}': cannot cast \"INTERVAL {}\" to \"{}\"; only an interval of one field (INTERVAL DAY, INTERVAL MONTH, ...) casts to a number",
+                fields.to_uppercase(),
+                crate::types::spark_type_sql(to)
+            ),
+        ));
+    }
+    let number = call_internal(
+        "spark_interval_to_number",
+        vec![
+            value.clone(),
+            Expr::Literal(ScalarValue::Utf8(Some(fields)), None),
+        ],
+        true,
+    );
+    let target = ScalarValue::try_from(to)?;
+    let udf = crate::functions::ansi::spark_cast(ansi).into_udf();
+    Ok(Some(Expr::ScalarFunction(ScalarFunction::new_udf(
+        udf,
+        vec![number, Expr::Literal(target, None)],
+    ))))
+}
+
 /// `CAST(interval AS STRING)`: Spark's ANSI text (`INTERVAL '3' DAY`).
 pub(super) fn interval_to_string(value: Expr, schema: &DFSchema) -> Expr {
     let t = value.fast_type(schema).unwrap_or(DataType::Null);
@@ -487,10 +535,36 @@ impl Binder<'_> {
                 ),
             ));
         }
+        let single_field = !target.contains(" to ");
+        if single_field && (from.is_integer() || matches!(from, DataType::Decimal128(_, _))) {
+            // A number of the field's unit (Spark 3.3+).
+            let name = if year_month {
+                "spark_number_to_ym_interval"
+            } else {
+                "spark_number_to_dt_interval"
+            };
+            let ansi = self.ansi() && !try_cast;
+            let scale = match from {
+                DataType::Decimal128(_, s) => s,
+                _ => 0,
+            };
+            let number = cast_to(v, &DataType::Decimal128(38, scale), schema)?;
+            return Ok(with_fields(
+                call_internal(
+                    name,
+                    vec![
+                        number,
+                        Expr::Literal(ScalarValue::Utf8(Some(target.clone())), None),
+                    ],
+                    ansi,
+                ),
+                &target,
+            ));
+        }
         Err(error_at(
             node,
             format!(
-                "[DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION] Cannot resolve '{node}': cannot cast \"{}\" to \"INTERVAL {}\"; numbers and other intervals cast to intervals are not supported yet",
+                "[DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION] Cannot resolve '{node}': cannot cast \"{}\" to \"INTERVAL {}\"; numbers cast only to intervals of one field (INTERVAL DAY, INTERVAL MONTH, ...), and intervals of one family to each other",
                 spark_type_name(&from).to_uppercase(),
                 target.to_uppercase()
             ),

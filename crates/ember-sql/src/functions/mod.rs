@@ -16,6 +16,7 @@ pub mod conditional;
 pub mod datetime;
 pub mod decimal;
 pub mod interval;
+pub mod interval_number;
 pub mod lambda;
 pub mod map;
 pub mod math;
@@ -324,6 +325,7 @@ pub fn spark_udf_by_name(name: &str, ansi: bool) -> Option<SparkUdf> {
     all.extend(calendar_interval::part_functions());
     all.extend(timezone::internal());
     all.extend(arrays_zip::internal());
+    all.extend(interval_number::internal());
     all.extend(time::functions());
     all.extend(time::internal());
     all.push(collection::get_item());
