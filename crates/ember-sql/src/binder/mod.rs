@@ -9,6 +9,8 @@
 mod call;
 mod coalesce;
 pub(crate) mod coercion;
+mod date_part;
+mod datetime_call;
 mod expr;
 mod function;
 mod generate;
