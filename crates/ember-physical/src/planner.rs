@@ -25,7 +25,7 @@ use datafusion_physical_expr::aggregate::{AggregateExprBuilder, AggregateFunctio
 use datafusion_physical_expr::expressions::Column as PhysicalColumn;
 use ember_common::logical::{Generate, SortWithinPartitions};
 use ember_common::{EmberError, Result};
-use ember_datasource::FileTableSource;
+use ember_datasource::{FileTableSource, RangeSource};
 
 use crate::expressions::{create_physical_expr, PhysicalExprRef};
 use crate::operators::cached_scan::{CachedScanExec, CachedTableSource};
@@ -37,6 +37,7 @@ use crate::operators::hash_join::{BuildSide, HashJoinExec, JoinMode};
 use crate::operators::limit::LimitExec;
 use crate::operators::nested_loop_join::NestedLoopJoinExec;
 use crate::operators::projection::ProjectExec;
+use crate::operators::range::RangeExec;
 use crate::operators::scan::ScanExec;
 use crate::operators::sort::{SortExec, SortKey};
 use crate::operators::union::UnionExec;
@@ -205,6 +206,12 @@ impl PhysicalPlanner {
             });
             return Ok(Arc::new(CachedScanExec::try_new(
                 source,
+                scan.projection.clone(),
+            )?));
+        }
+        if let Some(range) = scan.source.as_ref().downcast_ref::<RangeSource>() {
+            return Ok(Arc::new(RangeExec::try_new(
+                range.clone(),
                 scan.projection.clone(),
             )?));
         }

@@ -9,6 +9,7 @@ pub mod hash_join;
 pub mod limit;
 pub mod nested_loop_join;
 pub mod projection;
+pub mod range;
 pub mod scan;
 pub mod sort;
 pub mod union;

@@ -111,6 +111,76 @@ impl Binder<'_> {
         self.bind_joins(left, joins)
     }
 
+    /// `range(end)`, `range(start, end[, step[, partitions]])`: a BIGINT column `id` (Spark's
+    /// `Range`), the numbers made by `RangeExec` in `partitions` slices (by default the
+    /// session's default parallelism).
+    fn bind_range(
+        &mut self,
+        args: &ast::TableFunctionArgs,
+        factor: &ast::TableFactor,
+    ) -> Result<LogicalPlan> {
+        let ast::TableFunctionArgs { args, settings } = args;
+        if settings.is_some() {
+            return Err(not_supported_at(
+                factor,
+                "SETTINGS in a table-valued function",
+            ));
+        }
+        let empty = DFSchema::empty();
+        let mut values = Vec::with_capacity(args.len());
+        for arg in args {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg else {
+                return Err(error_at(
+                    factor,
+                    format!("range() takes numbers as its arguments, not '{arg}'"),
+                ));
+            };
+            let bound = self.bind_expr(e, &empty)?;
+            let value = constant_integer(&bound).ok_or_else(|| {
+                error_at(e, format!("range() takes constant integers, not '{e}'"))
+            })?;
+            values.push(value);
+        }
+        let (start, end, step, partitions) = match values.as_slice() {
+            [end] => (0, *end, 1, None),
+            [start, end] => (*start, *end, 1, None),
+            [start, end, step] => (*start, *end, *step, None),
+            [start, end, step, partitions] => (*start, *end, *step, Some(*partitions)),
+            _ => {
+                return Err(error_at(
+                    factor,
+                    format!(
+                        "[WRONG_NUM_ARGS.WITHOUT_SUGGESTION] The `range` requires [1, 2, 3, 4] parameters but the actual number is {}",
+                        values.len()
+                    ),
+                ))
+            }
+        };
+        if step == 0 {
+            return Err(error_at(
+                factor,
+                "[FAILED_FUNCTION_CALL] range(): the step cannot be 0",
+            ));
+        }
+        let partitions = match partitions {
+            Some(p) if p <= 0 => {
+                return Err(error_at(
+                    factor,
+                    format!("range(): the number of partitions must be positive, not {p}"),
+                ))
+            }
+            Some(p) => usize::try_from(p).unwrap_or(1),
+            None => self.conf.get_usize("ember.default.parallelism").max(1),
+        };
+        let source = Arc::new(ember_datasource::RangeSource {
+            start,
+            end,
+            step,
+            partitions,
+        });
+        Ok(LogicalPlanBuilder::scan(TableReference::bare("range"), source, None)?.build()?)
+    }
+
     /// `left JOIN ... JOIN ...`.
     fn bind_joins(&mut self, mut left: Relation, joins: &[ast::Join]) -> Result<Relation> {
         for join in joins {
@@ -238,7 +308,15 @@ impl Binder<'_> {
                 sample,
                 index_hints,
             } => {
-                if args.is_some() {
+                if let Some(args) = args {
+                    if name.to_string().eq_ignore_ascii_case("range") {
+                        let plan = self.bind_range(args, factor)?;
+                        let relation = Relation::all_visible(plan);
+                        return match alias {
+                            Some(_) => apply_alias(relation.plan, alias.as_ref(), None),
+                            None => Ok(relation),
+                        };
+                    }
                     return Err(not_supported_at(
                         factor,
                         format!("the table-valued function {name}(...)"),
@@ -709,6 +787,21 @@ fn scan(
         })
         .collect::<Vec<_>>();
     Ok(LogicalPlanBuilder::from(plan).project(columns)?.build()?)
+}
+
+/// The value of a constant integer expression (a literal, negated or cast).
+fn constant_integer(expr: &Expr) -> Option<i64> {
+    use datafusion_common::ScalarValue as S;
+    match expr {
+        Expr::Literal(S::Int8(Some(v)), _) => Some(i64::from(*v)),
+        Expr::Literal(S::Int16(Some(v)), _) => Some(i64::from(*v)),
+        Expr::Literal(S::Int32(Some(v)), _) => Some(i64::from(*v)),
+        Expr::Literal(S::Int64(Some(v)), _) => Some(*v),
+        Expr::Negative(inner) => constant_integer(inner)?.checked_neg(),
+        Expr::Cast(cast) => constant_integer(&cast.expr),
+        Expr::Alias(alias) => constant_integer(&alias.expr),
+        _ => None,
+    }
 }
 
 /// Whether a FROM item is `LATERAL (subquery)`.

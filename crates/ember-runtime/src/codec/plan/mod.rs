@@ -57,7 +57,7 @@ pub mod pb {
     pub struct PlanNode {
         #[prost(
             oneof = "plan_node::Node",
-            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16"
+            tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17"
         )]
         pub node: Option<plan_node::Node>,
     }
@@ -100,6 +100,8 @@ pub mod pb {
             Write(Box<super::WriteNode>),
             #[prost(message, tag = "16")]
             Generate(Box<super::GenerateNode>),
+            #[prost(message, tag = "17")]
+            Range(Box<super::RangeNode>),
         }
     }
 
@@ -485,6 +487,21 @@ pub mod pb {
         pub schema: Vec<u8>,
     }
 
+    /// `RangeExec`: the range and the columns read.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct RangeNode {
+        #[prost(int64, tag = "1")]
+        pub start: i64,
+        #[prost(int64, tag = "2")]
+        pub end: i64,
+        #[prost(int64, tag = "3")]
+        pub step: i64,
+        #[prost(uint64, tag = "4")]
+        pub partitions: u64,
+        #[prost(message, optional, tag = "5")]
+        pub projection: Option<Indices>,
+    }
+
     /// `ValuesExec`: schema and rows as one Arrow IPC stream.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct ValuesNode {
@@ -628,6 +645,7 @@ pub fn encode_plan(plan: &Arc<dyn ExecutionPlan>) -> Result<pb::PlanNode> {
         "LimitExec" => transforms::encode_limit(plan)?,
         "UnionExec" => transforms::encode_union(plan)?,
         "ValuesExec" => scans::encode_values(plan)?,
+        "RangeExec" => scans::encode_range(plan)?,
         "WindowExec" => aggregates::encode_window(plan)?,
         "ExchangeExec" => exchanges::encode_exchange(plan)?,
         "ShuffleReadExec" => exchanges::encode_shuffle_read(plan)?,
@@ -661,6 +679,7 @@ pub fn decode_plan(node: &pb::PlanNode) -> Result<Arc<dyn ExecutionPlan>> {
         Node::Limit(limit) => transforms::decode_limit(limit),
         Node::Union(union) => transforms::decode_union(union),
         Node::Values(values) => scans::decode_values(values),
+        Node::Range(range) => scans::decode_range(range),
         Node::Window(window) => aggregates::decode_window(window),
         Node::Exchange(exchange) => exchanges::decode_exchange(exchange),
         Node::CachedScan(scan) => scans::decode_cached_scan(scan),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ember_common::{EmberError, Result};
 use ember_physical::operators::cached_scan::CachedScanExec;
+use ember_physical::operators::range::RangeExec;
 use ember_physical::operators::scan::ScanExec;
 use ember_physical::operators::values::ValuesExec;
 use ember_physical::stages::PlanRdd;
@@ -126,4 +127,45 @@ pub(super) fn encode_values(plan: &Arc<dyn ExecutionPlan>) -> Result<Node> {
 pub(super) fn decode_values(values: &pb::ValuesNode) -> Result<Arc<dyn ExecutionPlan>> {
     let (schema, batches) = ipc::decode_batches(&values.data)?;
     Ok(Arc::new(ValuesExec::new(schema, batches)))
+}
+
+/// `RangeExec` as its [`pb::RangeNode`].
+pub(super) fn encode_range(plan: &Arc<dyn ExecutionPlan>) -> Result<Node> {
+    let range = downcast::<RangeExec>(plan)?;
+    let r = range.range();
+    Ok(Node::Range(Box::new(pb::RangeNode {
+        start: r.start,
+        end: r.end,
+        step: r.step,
+        partitions: r.partitions as u64,
+        projection: range.projection().map(|columns| pb::Indices {
+            values: columns.iter().map(|c| *c as u64).collect(),
+        }),
+    })))
+}
+
+/// The `RangeExec` of a [`pb::RangeNode`].
+pub(super) fn decode_range(node: &pb::RangeNode) -> Result<Arc<dyn ExecutionPlan>> {
+    if node.step == 0 {
+        return Err(EmberError::internal("an encoded range with step 0"));
+    }
+    let projection = node
+        .projection
+        .as_ref()
+        .map(|p| {
+            p.values
+                .iter()
+                .map(|c| to_usize(*c, "projected column"))
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?;
+    Ok(Arc::new(RangeExec::try_new(
+        ember_datasource::RangeSource {
+            start: node.start,
+            end: node.end,
+            step: node.step,
+            partitions: to_usize(node.partitions, "range partitions")?,
+        },
+        projection,
+    )?))
 }
