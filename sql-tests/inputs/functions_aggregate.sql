@@ -40,3 +40,10 @@ SELECT g, count(DISTINCT k, v) AS n FROM VALUES ('x', 1, 'a'), ('x', 1, 'a'), ('
 SELECT count(DISTINCT k, v) FROM VALUES (1, 'a') AS t(k, v) WHERE k > 5;
 SELECT sum(x) FILTER (WHERE x) FROM VALUES (1) t(x);
 SELECT sum(x) FILTER (WHERE x > 1) AS s, count(*) FILTER (WHERE x IS NULL) AS n FROM VALUES (1), (2), (NULL) t(x);
+
+-- every is bool_and, some and any are bool_or; NULLs are skipped.
+SELECT every(x), some(x), any(x), bool_and(x), bool_or(x) FROM VALUES (true), (false), (NULL) AS t(x);
+
+SELECT every(x), some(x) FROM VALUES (true), (NULL) AS t(x);
+
+SELECT every(1);

@@ -30,3 +30,9 @@ SELECT ln(2, 3);
 SELECT floor();
 SELECT round(1.5, 1, 2);
 SELECT powr(2, 3);
+
+-- pmod: the remainder made non-negative for a positive divisor (Spark's Pmod: r = a % n;
+-- r < 0 ? (r + n) % n : r).
+SELECT pmod(10, 3), pmod(-10, 3), pmod(7, -3), pmod(-7, -3), pmod(-7.5, 2), pmod(NULL, 3);
+
+SELECT pmod(1, 0);

@@ -44,3 +44,5 @@ SELECT 'abc' LIKE 'a/bc' ESCAPE '/';
 SELECT 'abc' LIKE 'abc/' ESCAPE '/';
 SELECT 'abc' LIKE 'a' || '%' ESCAPE '/';
 SELECT 'abc' LIKE 'a%' ESCAPE '//';
+
+SELECT startswith('Spark SQL', 'Spark'), startswith('Spark SQL', 'SQL'), endswith('Spark SQL', 'SQL'), startswith('Spark', NULL);

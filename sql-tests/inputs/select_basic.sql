@@ -27,3 +27,4 @@ SELECT NOT true, true AND NULL, false OR NULL, NOT (1 = 2);
 SELECT -(3 + 4), +5;
 SELECT * EXCEPT (b) FROM VALUES (1, 'x', 2.5), (2, NULL, 3.5) AS t(a, b, c) ORDER BY a;
 SELECT * EXCEPT (nosuch) FROM VALUES (1, 2) AS t(a, b);
+SELECT version();

@@ -397,6 +397,59 @@ impl Binder<'_> {
                     None, branches, default,
                 )));
             }
+            "startswith" | "endswith" => {
+                let stock = if name == "startswith" {
+                    "starts_with"
+                } else {
+                    "ends_with"
+                };
+                return self.call_scalar(stock, bound, schema, node);
+            }
+            // pmod(a, n): the remainder of a / n with the sign of n made positive as Spark's
+            // Pmod does (r = a % n; r < 0 ? (r + n) % n : r), through `%`'s own typing and
+            // division-by-zero rules.
+            "pmod" => {
+                let [a, n] = match call.args.as_slice() {
+                    [super::call::CallArg::Expr(a), super::call::CallArg::Expr(n)] => [*a, *n],
+                    _ => return Err(error_at(node, "pmod takes two arguments: pmod(a, n)")),
+                };
+                let nested = |e: &ast::Expr| ast::Expr::Nested(Box::new(e.clone()));
+                let op = |l: ast::Expr, o: ast::BinaryOperator, r: ast::Expr| ast::Expr::BinaryOp {
+                    left: Box::new(l),
+                    op: o,
+                    right: Box::new(r),
+                };
+                let r = op(nested(a), ast::BinaryOperator::Modulo, nested(n));
+                let zero = ast::Expr::Value(ast::Value::Number("0".into(), false).into());
+                let negative = op(r.clone(), ast::BinaryOperator::Lt, zero);
+                let wrapped = op(
+                    ast::Expr::Nested(Box::new(op(
+                        r.clone(),
+                        ast::BinaryOperator::Plus,
+                        nested(n),
+                    ))),
+                    ast::BinaryOperator::Modulo,
+                    nested(n),
+                );
+                let case = ast::Expr::Case {
+                    case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                    end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                    operand: None,
+                    conditions: vec![ast::CaseWhen {
+                        condition: negative,
+                        result: wrapped,
+                    }],
+                    else_result: Some(Box::new(r)),
+                };
+                return self.bind_expr(&case, schema);
+            }
+            // version(): Ember's, not that of the DataFusion pieces it is built with.
+            "version" if bound.is_empty() => {
+                return Ok(Expr::Literal(
+                    ScalarValue::Utf8(Some(format!("Ember {}", env!("CARGO_PKG_VERSION")))),
+                    None,
+                ));
+            }
             // Datetime functions with Spark's time zone rules, and arrays_zip (datetime_call.rs).
             "to_date" | "to_timestamp" | "arrays_zip" | "current_time" | "timestamp_seconds"
             | "timestamp_millis" | "timestamp_micros" | "unix_seconds" | "unix_millis"
@@ -605,6 +658,9 @@ pub(crate) fn is_rewritten_aggregate(name: &str) -> bool {
             | "any_value"
             | "max_by"
             | "min_by"
+            | "every"
+            | "some"
+            | "any"
     )
 }
 
@@ -755,6 +811,25 @@ impl Binder<'_> {
                     None,
                 ));
                 aggregate(lookup("count")?, vec![value], true, filter)
+            }
+            // Spark's names for bool_and and bool_or.
+            "every" | "some" | "any" => {
+                let [value] = one_arg(bound, name, node)?;
+                if !matches!(value.fast_type(schema)?, DataType::Boolean | DataType::Null) {
+                    return Err(error_at(
+                        node,
+                        format!(
+                            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{node}\": {name} takes a boolean argument"
+                        ),
+                    ));
+                }
+                let value = cast_to(value, &DataType::Boolean, schema)?;
+                let stock = if name == "every" {
+                    "bool_and"
+                } else {
+                    "bool_or"
+                };
+                aggregate(lookup(stock)?, vec![value], distinct, filter)
             }
             "count_if" => {
                 let [value] = one_arg(bound, name, node)?;
