@@ -28,3 +28,10 @@ SELECT -(3 + 4), +5;
 SELECT * EXCEPT (b) FROM VALUES (1, 'x', 2.5), (2, NULL, 3.5) AS t(a, b, c) ORDER BY a;
 SELECT * EXCEPT (nosuch) FROM VALUES (1, 2) AS t(a, b);
 SELECT version();
+
+-- Spark's cast aliases: int(x) is CAST(x AS INT), named so.
+SELECT int('12'), double('1.5'), date('2020-01-02'), decimal('3.7'), string(1), boolean('true'), bigint(2.9), smallint(7), tinyint(-3), float(0.5);
+
+SELECT int('x');
+
+SELECT int(1, 2);

@@ -241,6 +241,26 @@ impl Binder<'_> {
             return self.bind_window_function(&call, schema, node);
         }
         let name = call.name.clone();
+        if let Some(data_type) = cast_alias(&name) {
+            // Spark's cast aliases (SPARK-16730): int(x) is CAST(x AS INT).
+            let [super::call::CallArg::Expr(value)] = call.args.as_slice() else {
+                return Err(error_at(
+                    node,
+                    format!(
+                        "[WRONG_NUM_ARGS.WITHOUT_SUGGESTION] The `{name}` requires 1 parameters but the actual number is {}",
+                        call.args.len()
+                    ),
+                ));
+            };
+            let cast = ast::Expr::Cast {
+                kind: ast::CastKind::Cast,
+                expr: Box::new((*value).clone()),
+                data_type,
+                array: false,
+                format: None,
+            };
+            return self.bind_expr(&cast, schema);
+        }
         if super::generate::is_generator(&name) {
             // A generator alone as a SELECT item or in LATERAL VIEW was taken out before the
             // expressions were bound; one that gets here is inside an expression or clause.
@@ -636,6 +656,26 @@ pub(super) fn coalesce_expr(mut args: Vec<Expr>) -> Expr {
         when_then,
         Some(Box::new(last)),
     ))
+}
+
+/// The type of a Spark cast alias function (`int(x)`, `double(x)`, `date(x)`, ...).
+pub(crate) fn cast_alias(name: &str) -> Option<ast::DataType> {
+    use ast::{DataType as D, ExactNumberInfo as N};
+    Some(match name {
+        "boolean" => D::Boolean,
+        "tinyint" => D::TinyInt(None),
+        "smallint" => D::SmallInt(None),
+        "int" => D::Int(None),
+        "bigint" => D::BigInt(None),
+        "float" => D::Float(N::None),
+        "double" => D::Double(N::None),
+        "decimal" => D::Decimal(N::PrecisionAndScale(10, 0)),
+        "date" => D::Date,
+        "timestamp" => D::Timestamp(None, ast::TimezoneInfo::None),
+        "binary" => D::Binary(None),
+        "string" => D::String(None),
+        _ => return None,
+    })
 }
 
 /// Whether `name` is an aggregate function (Ember's own or a stock one).

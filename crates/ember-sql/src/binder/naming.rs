@@ -297,6 +297,22 @@ pub(crate) fn spark_name(expr: &ast::Expr) -> String {
             }
             format!("substring({})", args.join(", "))
         }
+        E::Function(f)
+            if super::function::cast_alias(&f.name.to_string().to_lowercase()).is_some()
+                && matches!(&f.args, ast::FunctionArguments::List(l) if l.args.len() == 1) =>
+        {
+            // int(x) is named as the cast it is: CAST(x AS INT).
+            let name = f.name.to_string().to_lowercase();
+            let data_type = super::function::cast_alias(&name).unwrap_or(ast::DataType::Int(None));
+            let arg = match &f.args {
+                ast::FunctionArguments::List(l) => match &l.args[0] {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => spark_name(e),
+                    other => other.to_string(),
+                },
+                _ => String::new(),
+            };
+            format!("CAST({arg} AS {})", type_sql(&data_type))
+        }
         E::Function(f) => {
             let name = f.name.to_string().to_lowercase();
             let (args, distinct) = match &f.args {
