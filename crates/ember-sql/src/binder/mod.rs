@@ -6,6 +6,7 @@
 //! joins), `expr.rs` (expressions), `function.rs` (function calls), `naming.rs` (Spark's
 //! result column names).
 
+mod aggregate;
 mod call;
 mod coalesce;
 pub(crate) mod coercion;

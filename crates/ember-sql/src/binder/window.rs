@@ -16,9 +16,10 @@ use datafusion_expr::{
 use ember_common::{EmberError, Result};
 use sqlparser::ast;
 
+use super::aggregate::is_rewritten_aggregate;
 use super::call::{Call, CallArg};
 use super::expr::cast_to;
-use super::function::{is_rewritten_aggregate, FunctionRegistry};
+use super::function::FunctionRegistry;
 use super::typing::ExprType;
 use super::Binder;
 use crate::error::error_at;
