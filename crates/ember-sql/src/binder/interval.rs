@@ -303,7 +303,7 @@ fn bind_time_arithmetic(
         | Operator::IsDistinctFrom => Ok(None),
         Operator::Plus | Operator::Minus if is_time(lt) && is_day_time(rt) => {
             let span = if op == Operator::Minus {
-                negate_duration(r.clone())
+                negate_interval(r.clone(), rt, schema)
             } else {
                 r.clone()
             };
@@ -348,23 +348,11 @@ fn bind_time_arithmetic(
     }
 }
 
-/// `-span` of a day-time interval (DataFusion's negation does not take durations).
-fn negate_duration(span: Expr) -> Expr {
-    Expr::BinaryExpr(BinaryExpr::new(
-        Box::new(Expr::Literal(
-            ScalarValue::DurationMicrosecond(Some(0)),
-            None,
-        )),
-        Operator::Minus,
-        Box::new(span),
-    ))
-}
-
 /// `ltz ± day-time interval`: whole days on the wall clock in the session zone, the rest on
 /// the instant (Spark's `timestampAddDayTime`).
-fn add_day_time(ts: Expr, op: Operator, span: Expr) -> Expr {
+fn add_day_time(ts: Expr, op: Operator, span: Expr, schema: &DFSchema) -> Expr {
     let span = if op == Operator::Minus {
-        negate_duration(span)
+        negate_interval(span, &interval::day_time(), schema)
     } else {
         span
     };
@@ -712,10 +700,10 @@ impl Binder<'_> {
                     }
                     // Any other day-time interval makes the date a timestamp first.
                     let ts = cast_to(when.clone(), &self.timestamp_types().ltz, schema)?;
-                    return Ok(Some(add_day_time(ts, op, span.clone())));
+                    return Ok(Some(add_day_time(ts, op, span.clone(), schema)));
                 }
                 if crate::types::is_ltz(&when_type) && is_day_time(span_type) {
-                    return Ok(Some(add_day_time(when.clone(), op, span.clone())));
+                    return Ok(Some(add_day_time(when.clone(), op, span.clone(), schema)));
                 }
                 Ok(Some(binary(when.clone(), op, span.clone())))
             }

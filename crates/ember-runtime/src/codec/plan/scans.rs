@@ -25,9 +25,7 @@ pub(super) fn encode_scan(plan: &Arc<dyn ExecutionPlan>) -> Result<Node> {
     Ok(Node::Scan(Box::new(pb::ScanNode {
         table_name: scan.table_name().to_string(),
         table: Some(encode_table(scan.table())?),
-        projection: scan.projection().map(|columns| pb::Indices {
-            values: columns.iter().map(|c| *c as u64).collect(),
-        }),
+        projection: encode_projection(scan.projection()),
         filters: encode_exprs(scan.filters())?,
     })))
 }
@@ -35,16 +33,7 @@ pub(super) fn encode_scan(plan: &Arc<dyn ExecutionPlan>) -> Result<Node> {
 /// The `ScanExec` of a [`pb::ScanNode`].
 pub(super) fn decode_scan(scan: &pb::ScanNode) -> Result<Arc<dyn ExecutionPlan>> {
     let table = Arc::new(decode_table(required(&scan.table, "a scan's table")?)?);
-    let projection = scan
-        .projection
-        .as_ref()
-        .map(|p| {
-            p.values
-                .iter()
-                .map(|c| to_usize(*c, "projected column"))
-                .collect::<Result<Vec<_>>>()
-        })
-        .transpose()?;
+    let projection = decode_projection(&scan.projection)?;
     let schema = match &projection {
         Some(columns) => Arc::new(table.schema().project(columns)?),
         None => table.schema(),
@@ -138,9 +127,7 @@ pub(super) fn encode_range(plan: &Arc<dyn ExecutionPlan>) -> Result<Node> {
         end: r.end,
         step: r.step,
         partitions: r.partitions as u64,
-        projection: range.projection().map(|columns| pb::Indices {
-            values: columns.iter().map(|c| *c as u64).collect(),
-        }),
+        projection: encode_projection(range.projection()),
     })))
 }
 
@@ -149,16 +136,7 @@ pub(super) fn decode_range(node: &pb::RangeNode) -> Result<Arc<dyn ExecutionPlan
     if node.step == 0 {
         return Err(EmberError::internal("an encoded range with step 0"));
     }
-    let projection = node
-        .projection
-        .as_ref()
-        .map(|p| {
-            p.values
-                .iter()
-                .map(|c| to_usize(*c, "projected column"))
-                .collect::<Result<Vec<_>>>()
-        })
-        .transpose()?;
+    let projection = decode_projection(&node.projection)?;
     Ok(Arc::new(RangeExec::try_new(
         ember_datasource::RangeSource {
             start: node.start,
@@ -168,4 +146,24 @@ pub(super) fn decode_range(node: &pb::RangeNode) -> Result<Arc<dyn ExecutionPlan
         },
         projection,
     )?))
+}
+
+/// The columns a leaf reads, as its message holds them.
+fn encode_projection(columns: Option<&[usize]>) -> Option<pb::Indices> {
+    columns.map(|columns| pb::Indices {
+        values: columns.iter().map(|c| *c as u64).collect(),
+    })
+}
+
+/// The columns a leaf reads, from its message.
+fn decode_projection(indices: &Option<pb::Indices>) -> Result<Option<Vec<usize>>> {
+    indices
+        .as_ref()
+        .map(|p| {
+            p.values
+                .iter()
+                .map(|c| to_usize(*c, "projected column"))
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()
 }
